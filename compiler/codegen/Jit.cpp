@@ -1,0 +1,169 @@
+//===- Jit.cpp - graph IR to native code for the host CPU -----------------===//
+#include "codegen/Jit.h"
+
+#include "codegen/Emitter.h"
+#include "ganc_rt.h"
+#include "support/Error.h"
+
+#include <llvm/Analysis/TargetLibraryInfo.h>
+#include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
+#include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
+#include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/IR/LegacyPassManager.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/MC/TargetRegistry.h>
+#include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/TargetSelect.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/Target/TargetMachine.h>
+#include <llvm/TargetParser/Host.h>
+#include <llvm/Transforms/Utils/Cloning.h>
+
+#include <mutex>
+
+namespace ganc::codegen {
+
+struct Jit::Impl {
+  std::unique_ptr<llvm::orc::LLJIT> jit;
+  std::unique_ptr<llvm::TargetMachine> tm;
+  std::string ir, assembly;
+  int modules = 0;
+};
+
+Jit::Jit() : impl_(std::make_unique<Impl>()) {}
+Jit::~Jit() = default;
+
+
+std::unique_ptr<Jit> Jit::create(std::string &error) {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    llvm::InitializeNativeTargetAsmParser();
+  });
+  auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!jtmb) {
+    error = llvm::toString(jtmb.takeError());
+    return nullptr;
+  }
+  jtmb->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  std::unique_ptr<Jit> j(new Jit());
+  auto tm = jtmb->createTargetMachine();
+  if (!tm) {
+    error = llvm::toString(tm.takeError());
+    return nullptr;
+  }
+  j->impl_->tm = std::move(*tm);
+  auto lljit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(*jtmb).create();
+  if (!lljit) {
+    error = llvm::toString(lljit.takeError());
+    return nullptr;
+  }
+  j->impl_->jit = std::move(*lljit);
+  llvm::orc::LLJIT &J = *j->impl_->jit;
+  // The runtime ABI by address; libm (expf, logf, ...) from the process.
+  llvm::orc::SymbolMap runtime;
+  runtime[J.mangleAndIntern("ganc_rt_parallel_for")] = {
+      llvm::orc::ExecutorAddr::fromPtr(&ganc_rt_parallel_for),
+      llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable};
+  if (auto e = J.getMainJITDylib().define(llvm::orc::absoluteSymbols(runtime))) {
+    error = llvm::toString(std::move(e));
+    return nullptr;
+  }
+  auto gen = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
+      J.getDataLayout().getGlobalPrefix());
+  if (!gen) {
+    error = llvm::toString(gen.takeError());
+    return nullptr;
+  }
+  J.getMainJITDylib().addGenerator(std::move(*gen));
+  return j;
+}
+
+std::string Jit::hostDescription() const {
+  llvm::StringRef features = impl_->tm->getTargetFeatureString();
+  int width = features.contains("+avx512f") ? 512 : features.contains("+avx") ? 256 : 128;
+  return impl_->tm->getTargetCPU().str() + " (" + std::to_string(width) + "-bit vectors)";
+}
+
+const std::string &Jit::optimizedIr() const { return impl_->ir; }
+const std::string &Jit::assembly() const { return impl_->assembly; }
+
+bool Jit::compile(const std::vector<const ir::Graph *> &graphs, const JitOptions &opts,
+                  std::vector<StepFunction> &out, std::string &error) {
+  llvm::TargetMachine &tm = *impl_->tm;
+  auto ctx = std::make_unique<llvm::LLVMContext>();
+  auto m = std::make_unique<llvm::Module>("ganc." + std::to_string(impl_->modules++), *ctx);
+  m->setDataLayout(tm.createDataLayout());
+  m->setTargetTriple(tm.getTargetTriple().str());
+  std::vector<StepFunction> steps = emitGraphs(*m, graphs, opts.sources);
+  // Entry names are unique per module, so one JIT can hold several compilations.
+  for (StepFunction &s : steps) {
+    std::string unique = s.name + "." + std::to_string(impl_->modules - 1);
+    m->getFunction(s.name)->setName(unique);
+    s.name = unique;
+  }
+  for (llvm::Function &f : *m) {
+    if (f.isDeclaration())
+      continue;
+    f.addFnAttr("target-cpu", tm.getTargetCPU());
+    f.addFnAttr("target-features", tm.getTargetFeatureString());
+  }
+  std::string verifyMsg;
+  llvm::raw_string_ostream vos(verifyMsg);
+  if (llvm::verifyModule(*m, &vos))
+    internalError("codegen", "invalid LLVM IR: " + vos.str());
+
+  // O3 for the host: the loop vectorizer sees the real vector width through the TTI.
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PipelineTuningOptions pto;
+  pto.LoopVectorization = true;
+  pto.SLPVectorization = true;
+  llvm::PassBuilder pb(&tm, pto);
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(*m, mam);
+
+  if (opts.keepIr) {
+    impl_->ir.clear();
+    llvm::raw_string_ostream os(impl_->ir);
+    m->print(os, nullptr);
+  }
+  if (opts.keepAsm) {
+    impl_->assembly.clear();
+    auto clone = llvm::CloneModule(*m);
+    llvm::SmallString<0> buf;
+    llvm::raw_svector_ostream os(buf);
+    llvm::legacy::PassManager pm;
+    if (tm.addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::AssemblyFile)) {
+      error = "this target cannot print assembly";
+      return false;
+    }
+    pm.run(*clone);
+    impl_->assembly = std::string(buf.str());
+  }
+
+  llvm::orc::LLJIT &J = *impl_->jit;
+  if (auto e = J.addIRModule(llvm::orc::ThreadSafeModule(std::move(m), std::move(ctx)))) {
+    error = llvm::toString(std::move(e));
+    return false;
+  }
+  for (StepFunction &s : steps) {
+    auto addr = J.lookup(s.name);
+    if (!addr) {
+      error = llvm::toString(addr.takeError());
+      return false;
+    }
+    s.entry = addr->toPtr<void (*)(float **)>();
+    out.push_back(std::move(s));
+  }
+  return true;
+}
+
+} // namespace ganc::codegen

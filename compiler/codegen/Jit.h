@@ -1,0 +1,51 @@
+//===- Jit.h - graph IR to native code for the host CPU ---------*- C++ -*-===//
+//
+// Compiles step graphs into one LLVM module (one kernel function per computing node, each
+// a loop nest from its op's lowering, and one entry function per graph calling them
+// through the TBB runtime), optimizes it at O3 for the CPU this process runs on (its
+// vector ISA detected, never assumed), and JIT-links it with ORC LLJIT. No LLVM type
+// appears in this header.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "StepFunction.h"
+#include "ir/Graph.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ganc::codegen {
+
+using rt::Slot;
+using rt::StepFunction;
+
+struct JitOptions {
+  bool keepIr = false;  ///< keep the optimized LLVM IR text (`emit --stage=llvm`)
+  bool keepAsm = false; ///< keep the assembly text (`emit --stage=asm`)
+  const SourceManager *sources = nullptr; ///< names .gan lines in kernel attributes
+};
+
+class Jit {
+public:
+  /// A JIT for the host CPU. Returns null and sets `error` when LLVM cannot target it.
+  static std::unique_ptr<Jit> create(std::string &error);
+  ~Jit();
+
+  /// Compiles `graphs` into one module; appends one StepFunction per graph to `out`.
+  bool compile(const std::vector<const ir::Graph *> &graphs, const JitOptions &opts,
+               std::vector<StepFunction> &out, std::string &error);
+
+  const std::string &optimizedIr() const;
+  const std::string &assembly() const;
+  /// e.g. "skylake-avx512 (512-bit vectors)".
+  std::string hostDescription() const;
+
+private:
+  Jit();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+} // namespace ganc::codegen

@@ -1,0 +1,354 @@
+//===- Commands.cpp - the ganc subcommands --------------------------------===//
+//
+//   ganc train  FILE.gan [--steps N] [--out DIR] [--seed S] [--threads T] [--batch B]
+//   ganc sample FILE.gan --checkpoint PATH -n N --out SAMPLES.npy [--seed S] [--grid G.png]
+//   ganc check  FILE.gan
+//   ganc emit   --stage=graph|grad|llvm|asm FILE.gan
+//
+//===----------------------------------------------------------------------===//
+#include "driver/Commands.h"
+
+#include "Checkpoint.h"
+#include "Data.h"
+#include "Random.h"
+#include "Threads.h"
+#include "Trainer.h"
+#include "driver/Session.h"
+#include "io/IoError.h"
+#include "io/Npy.h"
+#include "io/Png.h"
+#include "ir/Printer.h"
+#include "support/Error.h"
+
+#include <filesystem>
+#include <map>
+#include <optional>
+
+namespace ganc::driver {
+namespace {
+
+const char *const kUsage =
+    "usage: ganc <command> FILE.gan [options]\n"
+    "\n"
+    "commands:\n"
+    "  train   FILE.gan [--steps N] [--out DIR] [--seed S] [--threads T] [--batch B]\n"
+    "          train the model; prints losses, writes sample grids and a checkpoint to DIR\n"
+    "          (default out/<model>)\n"
+    "  sample  FILE.gan --checkpoint PATH -n N --out SAMPLES.npy [--seed S] [--grid G.png]\n"
+    "          write N generated samples as a float32 .npy array of shape [N, size]\n"
+    "  check   FILE.gan\n"
+    "          report errors and warnings in the model without training it\n"
+    "  emit    --stage=graph|grad|llvm|asm FILE.gan\n"
+    "          print a stage of the compiler: the objectives as graph IR, the step programs\n"
+    "          with gradients and updates, or the optimized LLVM IR / assembly of the JIT\n";
+
+/// Parsed command line: positional arguments and `--key value` / `--key=value` options.
+struct Args {
+  std::vector<std::string> positional;
+  std::map<std::string, std::string> options;
+  std::string error;
+
+  std::optional<std::string> get(const std::string &key) const {
+    auto it = options.find(key);
+    if (it == options.end())
+      return std::nullopt;
+    return it->second;
+  }
+};
+
+Args parseArgs(const std::vector<std::string> &argv, const std::vector<std::string> &known) {
+  Args a;
+  for (size_t i = 0; i < argv.size(); ++i) {
+    const std::string &s = argv[i];
+    if (s.size() < 2 || s[0] != '-') {
+      a.positional.push_back(s);
+      continue;
+    }
+    std::string key = s.substr(s[1] == '-' ? 2 : 1), value;
+    size_t eq = key.find('=');
+    bool inlineValue = eq != std::string::npos;
+    if (inlineValue) {
+      value = key.substr(eq + 1);
+      key = key.substr(0, eq);
+    }
+    if (std::find(known.begin(), known.end(), key) == known.end()) {
+      a.error = "unknown option '" + s + "'";
+      return a;
+    }
+    if (!inlineValue) {
+      if (i + 1 >= argv.size()) {
+        a.error = "option '" + s + "' needs a value";
+        return a;
+      }
+      value = argv[++i];
+    }
+    a.options[key] = value;
+  }
+  return a;
+}
+
+std::optional<int64_t> intOption(const Args &a, const std::string &key, std::ostream &err) {
+  auto v = a.get(key);
+  if (!v)
+    return std::nullopt;
+  try {
+    size_t used = 0;
+    long long n = std::stoll(*v, &used);
+    if (used == v->size() && n >= 0)
+      return n;
+  } catch (const std::exception &) {
+  }
+  err << "ganc: error: --" << key << " needs a non-negative integer, got '" << *v << "'\n";
+  return -1;
+}
+
+/// Runs the pipeline up to the JIT-compiled step programs; prints diagnostics.
+bool compileSteps(Session &s, const std::string &file, int64_t batch, std::ostream &err) {
+  bool ok = s.analyze(file) && s.lower(batch);
+  if (ok) {
+    s.simplify();
+    ok = s.differentiate();
+  }
+  s.diags().print(err);
+  return ok;
+}
+
+int reportUserError(Session &s, std::ostream &err) {
+  s.diags().print(err);
+  return kExitUserError;
+}
+
+//===----------------------------------------------------------------------===//
+
+int cmdCheck(const Args &a, std::ostream &out, std::ostream &err) {
+  if (a.positional.size() != 1) {
+    err << "ganc: error: check takes one FILE.gan\n";
+    return kExitUsage;
+  }
+  Session s;
+  bool ok = compileSteps(s, a.positional[0], 0, err);
+  if (!ok)
+    return kExitUserError;
+  out << a.positional[0] << ": ok (" << s.model().params.params.size() << " parameter tensors)\n";
+  return kExitOk;
+}
+
+int cmdEmit(const Args &a, std::ostream &out, std::ostream &err) {
+  std::string stage = a.get("stage").value_or("");
+  static const std::vector<std::string> stages = {"graph", "grad", "llvm", "asm"};
+  if (a.positional.size() != 1 || std::find(stages.begin(), stages.end(), stage) == stages.end()) {
+    err << "ganc: error: emit needs --stage=graph|grad|llvm|asm and one FILE.gan\n";
+    return kExitUsage;
+  }
+  Session s;
+  int64_t batch = 0;
+  if (auto b = intOption(a, "batch", err)) {
+    if (*b < 1)
+      return kExitUsage;
+    batch = *b;
+  }
+  if (!s.analyze(a.positional[0]) || !s.lower(batch))
+    return reportUserError(s, err);
+  s.simplify();
+  if (stage == "graph") {
+    s.diags().print(err);
+    ir::printGraph(out, *s.model().dStep, &s.sources());
+    ir::printGraph(out, *s.model().gStep, &s.sources());
+    return kExitOk;
+  }
+  if (!s.differentiate())
+    return reportUserError(s, err);
+  s.diags().print(err);
+  if (stage == "grad") {
+    ir::printGraph(out, *s.model().dStep, &s.sources());
+    ir::printGraph(out, *s.model().gStep, &s.sources());
+    return kExitOk;
+  }
+  if (!s.startJit())
+    return reportUserError(s, err);
+  codegen::JitOptions opts;
+  opts.keepIr = stage == "llvm";
+  opts.keepAsm = stage == "asm";
+  opts.sources = &s.sources();
+  std::vector<rt::StepFunction> fns;
+  std::string error;
+  if (!s.jit().compile({s.model().dStep.get(), s.model().gStep.get()}, opts, fns, error))
+    internalError("codegen", error);
+  out << "; host: " << s.jit().hostDescription() << "\n";
+  out << (stage == "llvm" ? s.jit().optimizedIr() : s.jit().assembly());
+  return kExitOk;
+}
+
+int cmdTrain(const Args &a, std::ostream &out, std::ostream &err) {
+  if (a.positional.size() != 1) {
+    err << "ganc: error: train takes one FILE.gan\n";
+    return kExitUsage;
+  }
+  auto steps = intOption(a, "steps", err), threads = intOption(a, "threads", err),
+       seed = intOption(a, "seed", err), batch = intOption(a, "batch", err);
+  for (auto &o : {steps, threads, seed, batch})
+    if (o && *o < 0)
+      return kExitUsage;
+  if ((steps && *steps == 0) || (batch && *batch == 0)) {
+    err << "ganc: error: --steps and --batch must be at least 1\n";
+    return kExitUsage;
+  }
+  rt::ThreadLimit limit(threads ? static_cast<int>(*threads) : 0);
+
+  Session s;
+  if (!compileSteps(s, a.positional[0], batch.value_or(0), err))
+    return kExitUserError;
+  const sema::Program &p = s.program();
+  std::string outDir = a.get("out").value_or("out/" + p.modelName);
+  rt::TrainSpec spec = s.trainSpec(outDir);
+  if (steps)
+    spec.steps = *steps;
+  if (seed)
+    spec.seed = static_cast<uint64_t>(*seed);
+
+  // Data first: a missing file should not wait for the compiler.
+  std::optional<rt::Dataset> data;
+  try {
+    data.emplace(rt::Dataset::load(spec.data));
+  } catch (const rt::IoError &e) {
+    s.diags().error(p.data.front().loc, "cannot load data '" + spec.data.name + "': " + e.what() +
+                                            " (scripts/setup.sh fetches MNIST into data/mnist)",
+                    static_cast<uint32_t>(spec.data.name.size()));
+    return reportUserError(s, err);
+  }
+
+  const int64_t gridCount = spec.sampleRows * spec.sampleCols;
+  auto grid = s.sampler(gridCount, spec.noise.name + "@grid");
+  if (!grid || !s.startJit())
+    return reportUserError(s, err);
+  codegen::JitOptions opts;
+  opts.sources = &s.sources();
+  std::vector<rt::StepFunction> fns;
+  std::string error;
+  if (!s.jit().compile({s.model().dStep.get(), s.model().gStep.get(), grid.get()}, opts, fns, error))
+    internalError("codegen", error);
+
+  std::error_code ec;
+  std::filesystem::create_directories(outDir, ec);
+  if (ec) {
+    err << "ganc: error: cannot create output folder '" << outDir << "': " << ec.message() << "\n";
+    return kExitUserError;
+  }
+  out << "ganc: training " << p.modelName << " (" << spec.params.size() << " parameter tensors) on "
+      << data->size() << " samples, batch " << spec.batch << ", " << rt::activeThreads()
+      << " threads, " << s.jit().hostDescription() << "\n";
+  try {
+    rt::Trainer trainer(spec, fns[0], fns[1], &fns[2], *data);
+    trainer.initialize();
+    trainer.run(spec.steps, out);
+    trainer.finish(out);
+  } catch (const rt::IoError &e) {
+    err << "ganc: error: " << e.what() << "\n";
+    return kExitUserError;
+  }
+  return kExitOk;
+}
+
+int cmdSample(const Args &a, std::ostream &out, std::ostream &err) {
+  auto n = intOption(a, "n", err), seed = intOption(a, "seed", err);
+  auto ckpt = a.get("checkpoint"), outPath = a.get("out");
+  if (a.positional.size() != 1 || !n || *n < 1 || !ckpt || !outPath) {
+    err << "ganc: error: sample needs FILE.gan, --checkpoint PATH, -n N (at least 1) and --out SAMPLES.npy\n";
+    return kExitUsage;
+  }
+  Session s;
+  if (!s.analyze(a.positional[0]) || !s.lower())
+    return reportUserError(s, err);
+  const sema::Program &p = s.program();
+  const sema::NoiseSpec &z = p.noise.front();
+  auto g = s.sampler(*n, z.name);
+  if (!g || !s.startJit())
+    return reportUserError(s, err);
+  std::vector<rt::StepFunction> fns;
+  std::string error;
+  codegen::JitOptions opts;
+  opts.sources = &s.sources();
+  if (!s.jit().compile({g.get()}, opts, fns, error))
+    internalError("codegen", error);
+
+  rt::TrainSpec spec = s.trainSpec("");
+  rt::Store store;
+  try {
+    rt::CheckpointInfo info = rt::loadCheckpoint(*ckpt, spec.params, store);
+    if (info.modelName != p.modelName)
+      err << "ganc: warning: " << *ckpt << " was trained from model '" << info.modelName
+          << "', sampling it with '" << p.modelName << "'\n";
+    rt::Shape zShape{*n};
+    zShape.insert(zShape.end(), z.shape.begin(), z.shape.end());
+    rt::Tensor &zt = store.get(z.name, zShape);
+    uint64_t stream = rt::streamId("sample");
+    uint64_t sd = seed ? static_cast<uint64_t>(*seed) : info.seed;
+    if (z.dist == "normal")
+      rt::fillNormal(zt.data(), zt.numel(), sd, stream, static_cast<float>(z.a), static_cast<float>(z.b));
+    else
+      rt::fillUniform(zt.data(), zt.numel(), sd, stream, static_cast<float>(z.a), static_cast<float>(z.b));
+    rt::Executable exe(fns[0], store);
+    exe.run();
+    const float *samples = exe.output("sample");
+    int64_t per = rt::numElements(spec.data.shape);
+    rt::writeNpyF32(*outPath, samples, {*n, per});
+    out << "wrote " << *n << " samples to " << *outPath << "\n";
+    if (auto gridPath = a.get("grid")) {
+      int64_t side = 1;
+      while ((side + 1) * (side + 1) <= *n && side < 32)
+        ++side;
+      int64_t h = 1;
+      while ((h + 1) * (h + 1) <= per)
+        ++h;
+      int64_t w = h * h == per ? h : per;
+      if (h * h != per)
+        h = 1;
+      rt::writeGrayGridPng(*gridPath, samples, std::min<int64_t>(*n, side * side), h, w, side, side,
+                           static_cast<float>(spec.data.lo), static_cast<float>(spec.data.hi));
+      out << "wrote " << *gridPath << "\n";
+    }
+  } catch (const rt::IoError &e) {
+    err << "ganc: error: " << e.what() << "\n";
+    return kExitUserError;
+  }
+  return kExitOk;
+}
+
+} // namespace
+
+int runCommand(const std::vector<std::string> &argv, std::ostream &out, std::ostream &err) {
+  if (argv.empty() || argv[0] == "--help" || argv[0] == "-h" || argv[0] == "help") {
+    (argv.empty() ? err : out) << kUsage;
+    return argv.empty() ? kExitUsage : kExitOk;
+  }
+  if (argv[0] == "--version") {
+    out << "ganc " << GANC_VERSION << "\n";
+    return kExitOk;
+  }
+  const std::string cmd = argv[0];
+  std::vector<std::string> rest(argv.begin() + 1, argv.end());
+  static const std::map<std::string, std::vector<std::string>> known = {
+      {"train", {"steps", "out", "seed", "threads", "batch"}},
+      {"sample", {"checkpoint", "n", "out", "seed", "grid"}},
+      {"check", {}},
+      {"emit", {"stage", "batch"}}};
+  auto it = known.find(cmd);
+  if (it == known.end()) {
+    err << "ganc: error: unknown command '" << cmd << "'\n" << kUsage;
+    return kExitUsage;
+  }
+  Args a = parseArgs(rest, it->second);
+  if (!a.error.empty()) {
+    err << "ganc: error: " << a.error << "\n";
+    return kExitUsage;
+  }
+  if (cmd == "train")
+    return cmdTrain(a, out, err);
+  if (cmd == "sample")
+    return cmdSample(a, out, err);
+  if (cmd == "check")
+    return cmdCheck(a, out, err);
+  return cmdEmit(a, out, err);
+}
+
+} // namespace ganc::driver

@@ -1,0 +1,330 @@
+//===- Parser.cpp - .gan text to AST --------------------------------------===//
+//
+// Runs the ANTLR-generated GanLexer/GanParser and converts the parse tree into ganc's AST.
+// Syntax errors are collected by a listener that replaces ANTLR's console output, so they
+// come out in the same clang format as every other diagnostic.
+//
+//===----------------------------------------------------------------------===//
+#include "frontend/Parser.h"
+
+#include "GanLexer.h"
+#include "GanParser.h"
+#include "antlr4-runtime.h"
+
+#include <cstdlib>
+
+namespace ganc::frontend {
+namespace {
+
+using G = grammar::GanParser;
+
+/// Forwards lexer and parser errors to the DiagnosticEngine.
+class ErrorForwarder : public antlr4::BaseErrorListener {
+public:
+  ErrorForwarder(DiagnosticEngine &diags, uint32_t fileId, const std::string &text)
+      : diags_(diags), fileId_(fileId), text_(text) {}
+
+  void syntaxError(antlr4::Recognizer *, antlr4::Token *tok, size_t line,
+                   size_t col, const std::string &msg, std::exception_ptr) override {
+    SourceLoc loc{fileId_, offsetOf(line, col)};
+    uint32_t len = 1;
+    if (tok && tok->getType() != antlr4::Token::EOF) {
+      loc.offset = static_cast<uint32_t>(tok->getStartIndex());
+      len = static_cast<uint32_t>(tok->getStopIndex() - tok->getStartIndex() + 1);
+    }
+    diags_.error(loc, "syntax error: " + tidy(msg), len);
+  }
+
+private:
+  uint32_t offsetOf(size_t line, size_t col) const {
+    size_t l = 1, i = 0;
+    while (i < text_.size() && l < line)
+      if (text_[i++] == '\n')
+        ++l;
+    return static_cast<uint32_t>(std::min(i + col, text_.size()));
+  }
+  /// ANTLR's messages quote tokens as 'x'; '<EOF>' reads better as "end of file".
+  static std::string tidy(std::string msg) {
+    const std::string eof = "'<EOF>'";
+    for (size_t p; (p = msg.find(eof)) != std::string::npos;)
+      msg.replace(p, eof.size(), "end of file");
+    return msg;
+  }
+  DiagnosticEngine &diags_;
+  uint32_t fileId_;
+  const std::string &text_;
+};
+
+/// Converts parse-tree contexts into AST nodes.
+class AstBuilder {
+public:
+  AstBuilder(uint32_t fileId, DiagnosticEngine &diags) : fileId_(fileId), diags_(diags) {}
+
+  std::unique_ptr<ast::Module> build(G::ModuleContext *ctx) {
+    auto m = std::make_unique<ast::Module>();
+    m->fileId = fileId_;
+    for (G::ItemContext *item : ctx->item()) {
+      if (auto *d = item->importDecl()) {
+        m->imports.push_back({d->dottedName()->getText(), range(d->dottedName())});
+      } else if (auto *d = item->constDecl()) {
+        m->consts.push_back({d->ID()->getText(), range(d->ID()), expr(d->expr())});
+      } else if (auto *d = item->dataDecl()) {
+        m->sources.push_back({false, d->ID()->getText(), range(d->ID()), expr(d->expr())});
+      } else if (auto *d = item->noiseDecl()) {
+        m->sources.push_back({true, d->ID()->getText(), range(d->ID()), expr(d->expr())});
+      } else if (auto *d = item->funcDecl()) {
+        m->funcs.push_back(func(d));
+        m->funcs.back()->moduleId = fileId_;
+      } else if (auto *d = item->gameDecl()) {
+        if (m->hasGame)
+          diags_.error(loc(d), "a model has one 'game' block; this is a second one", 4);
+        m->hasGame = true;
+        m->gameRange = range(d);
+        for (auto *s : d->gameStmt())
+          m->game.push_back(gameStmt(s));
+      } else if (auto *d = item->trainDecl()) {
+        if (m->hasTrain)
+          diags_.error(loc(d), "a model has one 'train' block; this is a second one", 5);
+        m->hasTrain = true;
+        for (auto *s : d->trainStmt())
+          m->train.push_back(trainStmt(s));
+      }
+    }
+    return m;
+  }
+
+private:
+  SourceLoc loc(antlr4::ParserRuleContext *c) const {
+    return {fileId_, static_cast<uint32_t>(c->getStart()->getStartIndex())};
+  }
+  SourceRange range(antlr4::ParserRuleContext *c) const {
+    size_t b = c->getStart()->getStartIndex();
+    size_t e = c->getStop() ? c->getStop()->getStopIndex() : b;
+    return {{fileId_, static_cast<uint32_t>(b)}, static_cast<uint32_t>(e >= b ? e - b + 1 : 1)};
+  }
+  SourceRange range(antlr4::tree::TerminalNode *t) const {
+    auto *tok = t->getSymbol();
+    return {{fileId_, static_cast<uint32_t>(tok->getStartIndex())},
+            static_cast<uint32_t>(tok->getStopIndex() - tok->getStartIndex() + 1)};
+  }
+
+  ast::ShapeSpec shape(G::ShapeContext *c) {
+    ast::ShapeSpec s;
+    s.range = range(c);
+    for (auto *e : c->expr())
+      s.dims.push_back(expr(e));
+    return s;
+  }
+
+  std::unique_ptr<ast::FuncDecl> func(G::FuncDeclContext *c) {
+    auto f = std::make_unique<ast::FuncDecl>();
+    f->keyword = c->kind->getText();
+    f->kind = f->keyword == "generator" ? ast::FuncKind::Generator
+              : f->keyword == "fn"      ? ast::FuncKind::Fn
+                                        : ast::FuncKind::Discriminator;
+    f->name = c->ID()->getText();
+    f->nameRange = range(c->ID());
+    for (auto *p : c->param()) {
+      ast::Param param;
+      param.name = p->ID()->getText();
+      param.range = range(p);
+      if (auto *st = dynamic_cast<G::ShapeTypeContext *>(p->typeSpec())) {
+        param.shape = shape(st->shape());
+      } else {
+        auto *sc = static_cast<G::ScalarTypeContext *>(p->typeSpec());
+        param.isTensor = false;
+        param.scalarType = sc->ID()->getText();
+        if (param.scalarType != "int" && param.scalarType != "float")
+          diags_.error(loc(sc), "unknown parameter type '" + param.scalarType +
+                                    "'; expected a shape like [784], 'int' or 'float'",
+                       static_cast<uint32_t>(param.scalarType.size()));
+      }
+      f->params.push_back(std::move(param));
+    }
+    if (c->shape()) {
+      f->hasResult = true;
+      f->result = shape(c->shape());
+    }
+    for (auto *s : c->block()->stmt())
+      f->body.push_back(stmt(s));
+    return f;
+  }
+
+  ast::Stmt stmt(G::StmtContext *c) {
+    ast::Stmt s;
+    s.range = range(c);
+    if (auto *p = dynamic_cast<G::ParamStmtContext *>(c)) {
+      s.kind = ast::Stmt::Kind::Param;
+      s.name = p->ID()->getText();
+      s.nameRange = range(p->ID());
+      s.shape = shape(p->shape());
+      s.value = expr(p->expr());
+    } else if (auto *a = dynamic_cast<G::AssignStmtContext *>(c)) {
+      s.kind = ast::Stmt::Kind::Assign;
+      s.name = a->ID()->getText();
+      s.nameRange = range(a->ID());
+      s.value = expr(a->expr());
+    } else {
+      s.kind = ast::Stmt::Kind::Return;
+      s.value = expr(static_cast<G::ReturnStmtContext *>(c)->expr());
+    }
+    return s;
+  }
+
+  ast::GameStmt gameStmt(G::GameStmtContext *c) {
+    ast::GameStmt g;
+    if (auto *v = dynamic_cast<G::ValueStmtContext *>(c)) {
+      g.isValue = true;
+      g.name = v->ID()->getText();
+      g.nameRange = range(v->ID());
+      g.expr = expr(v->expr());
+      return g;
+    }
+    auto *o = static_cast<G::ObjectiveStmtContext *>(c);
+    g.name = o->ID()->getText();
+    g.nameRange = range(o->ID());
+    g.maximizes = o->dir->getText() == "maximizes";
+    g.expr = expr(o->expr());
+    return g;
+  }
+
+  ast::TrainStmt trainStmt(G::TrainStmtContext *c) {
+    ast::TrainStmt t;
+    t.range = range(c);
+    if (auto *o = dynamic_cast<G::OptimizeStmtContext *>(c)) {
+      t.kind = ast::TrainStmt::Kind::Optimize;
+      t.key = o->ID()->getText();
+      t.keyRange = range(o->ID());
+      t.values.push_back(expr(o->expr()));
+    } else if (auto *s = dynamic_cast<G::ScheduleStmtContext *>(c)) {
+      t.kind = ast::TrainStmt::Kind::Schedule;
+      t.key = "schedule";
+      t.keyRange = {loc(s), 8};
+      for (size_t i = 0; i < s->ID().size(); ++i) {
+        t.players.push_back({s->ID(i)->getText(), range(s->ID(i))});
+        t.values.push_back(expr(s->expr(i)));
+      }
+    } else if (auto *k = dynamic_cast<G::CadenceStmtContext *>(c)) {
+      t.kind = ast::TrainStmt::Kind::Cadence;
+      t.key = k->ID()->getText();
+      t.keyRange = range(k->ID());
+      if (k->GRID())
+        t.grid = k->GRID()->getText();
+      t.values.push_back(expr(k->expr()));
+    } else {
+      auto *s = static_cast<G::SettingStmtContext *>(c);
+      t.kind = ast::TrainStmt::Kind::Setting;
+      t.key = s->ID()->getText();
+      t.keyRange = range(s->ID());
+      t.values.push_back(expr(s->expr()));
+    }
+    return t;
+  }
+
+  ast::ExprPtr expr(G::ExprContext *c) {
+    SourceRange r = range(c);
+    if (auto *p = dynamic_cast<G::ParenExprContext *>(c))
+      return expr(p->expr());
+    if (auto *n = dynamic_cast<G::NumberExprContext *>(c)) {
+      std::string t = n->getText();
+      bool isInt = t.find_first_of(".eE") == std::string::npos;
+      return std::make_unique<ast::NumberExpr>(r, std::strtod(t.c_str(), nullptr), isInt);
+    }
+    if (auto *s = dynamic_cast<G::StringExprContext *>(c))
+      return std::make_unique<ast::StringExpr>(r, unquote(s->getText()));
+    if (auto *n = dynamic_cast<G::NameExprContext *>(c))
+      return std::make_unique<ast::NameExpr>(r, n->getText());
+    if (auto *call = dynamic_cast<G::CallExprContext *>(c)) {
+      auto e = std::make_unique<ast::CallExpr>(r, call->callee->getText(),
+                                               SourceRange{{fileId_, static_cast<uint32_t>(call->callee->getStartIndex())},
+                                                           static_cast<uint32_t>(call->callee->getText().size())});
+      for (auto *a : call->arg()) {
+        ast::Arg arg;
+        if (a->ID()) {
+          arg.name = a->ID()->getText();
+          arg.nameLoc = range(a->ID()).begin;
+        }
+        arg.value = expr(a->expr());
+        e->args.push_back(std::move(arg));
+      }
+      return e;
+    }
+    if (auto *l = dynamic_cast<G::ListExprContext *>(c)) {
+      auto e = std::make_unique<ast::ListExpr>(r);
+      for (auto *x : l->expr())
+        e->elems.push_back(expr(x));
+      return e;
+    }
+    if (auto *n = dynamic_cast<G::NegExprContext *>(c))
+      return std::make_unique<ast::UnaryExpr>(r, '-', expr(n->expr()));
+    if (auto *p = dynamic_cast<G::PowExprContext *>(c))
+      return binary(r, "**", p->expr(0), p->expr(1), p->expr(0));
+    if (auto *m = dynamic_cast<G::MulExprContext *>(c))
+      return binary(r, m->op->getText(), m->expr(0), m->expr(1), m->op);
+    auto *a = static_cast<G::AddExprContext *>(c);
+    return binary(r, a->op->getText(), a->expr(0), a->expr(1), a->op);
+  }
+
+  ast::ExprPtr binary(SourceRange r, std::string op, G::ExprContext *l,
+                      G::ExprContext *rhs, antlr4::Token *opTok) {
+    auto e = std::make_unique<ast::BinaryExpr>(r, std::move(op), expr(l), expr(rhs));
+    e->opLoc = {fileId_, static_cast<uint32_t>(opTok->getStartIndex())};
+    return e;
+  }
+  ast::ExprPtr binary(SourceRange r, std::string op, G::ExprContext *l,
+                      G::ExprContext *rhs, G::ExprContext *) {
+    auto e = std::make_unique<ast::BinaryExpr>(r, std::move(op), expr(l), expr(rhs));
+    e->opLoc = r.begin;
+    return e;
+  }
+
+  static std::string unquote(const std::string &s) {
+    std::string out;
+    for (size_t i = 1; i + 1 < s.size(); ++i) {
+      if (s[i] == '\\' && i + 2 < s.size()) {
+        char c = s[++i];
+        out += c == 'n' ? '\n' : c == 't' ? '\t' : c;
+      } else {
+        out += s[i];
+      }
+    }
+    return out;
+  }
+
+  uint32_t fileId_;
+  DiagnosticEngine &diags_;
+};
+
+} // namespace
+
+std::unique_ptr<ast::Module> parseModule(const SourceManager &sm, uint32_t fileId,
+                                         DiagnosticEngine &diags) {
+  const std::string &text = sm.text(fileId);
+  antlr4::ANTLRInputStream input(text);
+  grammar::GanLexer lexer(&input);
+  antlr4::CommonTokenStream tokens(&lexer);
+  grammar::GanParser parser(&tokens);
+  ErrorForwarder forwarder(diags, fileId, text);
+  lexer.removeErrorListeners();
+  lexer.addErrorListener(&forwarder);
+  parser.removeErrorListeners();
+  parser.addErrorListener(&forwarder);
+
+  unsigned before = diags.errorCount();
+  G::ModuleContext *tree = nullptr;
+  try {
+    tree = parser.module();
+  } catch (const std::exception &e) {
+    diags.error({fileId, 0}, std::string("parser failure: ") + e.what());
+    return nullptr;
+  }
+  if (diags.errorCount() != before)
+    return nullptr;
+  auto m = AstBuilder(fileId, diags).build(tree);
+  m->path = sm.path(fileId);
+  if (diags.errorCount() != before)
+    return nullptr;
+  return m;
+}
+
+} // namespace ganc::frontend

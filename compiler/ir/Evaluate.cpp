@@ -1,0 +1,91 @@
+//===- Evaluate.cpp - reference evaluation in double precision ------------===//
+#include "ir/Evaluate.h"
+
+#include "ir/OpInfo.h"
+#include "support/Error.h"
+
+#include <cmath>
+#include <unordered_map>
+
+namespace ganc::ir {
+namespace {
+
+/// KernelBuilder that computes immediately, in double.
+class RefBuilder final : public KernelBuilder {
+public:
+  RefBuilder(std::vector<const std::vector<double> *> in, std::vector<double> &out)
+      : in_(std::move(in)), out_(out) {}
+
+  Idx index(int64_t c) override { return {nullptr, c}; }
+  Idx add(Idx a, Idx b) override { return {nullptr, a.num + b.num}; }
+  Idx mul(Idx a, Idx b) override { return {nullptr, a.num * b.num}; }
+  void loop(int64_t extent, const std::function<void(Idx)> &body) override {
+    for (int64_t i = 0; i < extent; ++i)
+      body({nullptr, i});
+  }
+  Val loopReduce(int64_t extent, Val init, const std::function<Val(Idx, Val)> &body) override {
+    for (int64_t i = 0; i < extent; ++i)
+      init = body({nullptr, i}, init);
+    return init;
+  }
+  Val load(unsigned operand, Idx flat) override {
+    const std::vector<double> &v = *in_.at(operand);
+    return v.size() == 1 ? f(v[0]) : f(v.at(flat.num));
+  }
+  Val loadResult(Idx flat) override { return f(out_.at(flat.num)); }
+  void store(Idx flat, Val v) override { out_.at(flat.num) = v.num; }
+  Val constant(double c) override { return f(c); }
+  Val add(Val a, Val b) override { return f(a.num + b.num); }
+  Val sub(Val a, Val b) override { return f(a.num - b.num); }
+  Val mul(Val a, Val b) override { return f(a.num * b.num); }
+  Val div(Val a, Val b) override { return f(a.num / b.num); }
+  Val neg(Val a) override { return f(-a.num); }
+  Val exp(Val a) override { return f(std::exp(a.num)); }
+  Val log(Val a) override { return f(std::log(a.num)); }
+  Val sqrt(Val a) override { return f(std::sqrt(a.num)); }
+  Val abs(Val a) override { return f(std::fabs(a.num)); }
+  Val max(Val a, Val b) override { return f(a.num > b.num ? a.num : b.num); }
+  Val selectPositive(Val c, Val a, Val b) override { return c.num > 0 ? a : b; }
+
+private:
+  static Val f(double d) { return {nullptr, d}; }
+  std::vector<const std::vector<double> *> in_;
+  std::vector<double> &out_;
+};
+
+} // namespace
+
+std::vector<std::vector<double>> evaluate(const Graph &g, const LeafValues &leaves) {
+  std::unordered_map<uint32_t, std::vector<double>> values;
+  for (Node *n : g.live()) {
+    const OpInfo &info = opInfo(n->op);
+    std::vector<double> &out = values[n->id];
+    if (n->op == OpKind::Const) {
+      out.assign(n->numel(), n->attrs.num);
+      continue;
+    }
+    if (info.isLeaf()) {
+      auto it = leaves.find(n->attrs.name);
+      if (it == leaves.end() || static_cast<int64_t>(it->second.size()) != n->numel())
+        internalError("evaluate", "no value of " + formatType(n->shape) + " for '" +
+                                      n->attrs.name + "'");
+      out = it->second;
+      continue;
+    }
+    std::vector<const std::vector<double> *> in;
+    for (Node *o : n->operands)
+      in.push_back(&values.at(o->id));
+    out.assign(n->numel(), 0.0);
+    RefBuilder rb(in, out);
+    if (info.isElementwise())
+      lowerElementwise(rb, *n);
+    else
+      info.lower(rb, *n);
+  }
+  std::vector<std::vector<double>> result;
+  for (auto &[name, n] : g.outputs())
+    result.push_back(values.at(n->id));
+  return result;
+}
+
+} // namespace ganc::ir

@@ -1,0 +1,24 @@
+//===- Evaluate.h - reference evaluation in double precision ----*- C++ -*-===//
+//
+// Runs a graph by interpreting each op's own lowering (OpInfo::scalar / OpInfo::lower)
+// in double precision. It is the reference the tests hold the JIT to, and the engine of
+// finite-difference gradient checks. Training never uses it.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "ir/Graph.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace ganc::ir {
+
+/// Leaf values by name (inputs and params), flat row-major.
+using LeafValues = std::map<std::string, std::vector<double>>;
+
+/// Values of the graph's outputs, in output order. Missing leaves are an internal error.
+std::vector<std::vector<double>> evaluate(const Graph &g, const LeafValues &leaves);
+
+} // namespace ganc::ir

@@ -1,0 +1,71 @@
+//===- KernelBuilder.h - the loop-nest vocabulary of op lowerings -*- C++ -*-===//
+//
+// Each op says once, in its OpInfo record, how to compute its result: as a scalar
+// function of its operands' elements (elementwise ops) or as a loop nest over flat
+// indices (matmul, reductions, broadcasts). Both are written against this interface.
+// codegen implements it by emitting LLVM IR for the host CPU; ir/Evaluate implements it
+// by computing in double precision, which is the reference the tests compare against.
+//
+// Contract: a kernel has exactly one outermost loop; its iterations must be independent
+// (the JIT splits it across threads), and every reduction happens inside one iteration,
+// so results never depend on the number of threads.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+namespace ganc::ir {
+
+class KernelBuilder {
+public:
+  /// A float value; the JIT uses `ptr` (an llvm::Value*), the evaluator uses `num`.
+  struct Val {
+    void *ptr = nullptr;
+    double num = 0;
+  };
+  /// An integer index, represented the same way.
+  struct Idx {
+    void *ptr = nullptr;
+    int64_t num = 0;
+  };
+
+  virtual ~KernelBuilder() = default;
+
+  // Indices.
+  virtual Idx index(int64_t c) = 0;
+  virtual Idx add(Idx a, Idx b) = 0;
+  virtual Idx mul(Idx a, Idx b) = 0;
+  Idx mul(Idx a, int64_t c) { return mul(a, index(c)); }
+  Idx add(Idx a, int64_t c) { return add(a, index(c)); }
+
+  // Loops.
+  /// `for i in [0, extent): body(i)`.
+  virtual void loop(int64_t extent, const std::function<void(Idx)> &body) = 0;
+  /// `acc = init; for i in [0, extent): acc = body(i, acc); return acc`.
+  virtual Val loopReduce(int64_t extent, Val init,
+                         const std::function<Val(Idx, Val)> &body) = 0;
+
+  // Memory: operand k of the node being lowered, and its result.
+  virtual Val load(unsigned operand, Idx flat) = 0;
+  virtual Val loadResult(Idx flat) = 0;
+  virtual void store(Idx flat, Val v) = 0;
+
+  // Scalar float math.
+  virtual Val constant(double c) = 0;
+  virtual Val add(Val a, Val b) = 0;
+  virtual Val sub(Val a, Val b) = 0;
+  virtual Val mul(Val a, Val b) = 0;
+  virtual Val div(Val a, Val b) = 0;
+  virtual Val neg(Val a) = 0;
+  virtual Val exp(Val a) = 0;
+  virtual Val log(Val a) = 0;
+  virtual Val sqrt(Val a) = 0;
+  virtual Val abs(Val a) = 0;
+  virtual Val max(Val a, Val b) = 0;
+  /// `c > 0 ? a : b`.
+  virtual Val selectPositive(Val c, Val a, Val b) = 0;
+};
+
+} // namespace ganc::ir

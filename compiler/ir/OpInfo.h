@@ -1,0 +1,70 @@
+//===- OpInfo.h - what the compiler knows about one op ----------*- C++ -*-===//
+//
+// The record behind every line of Ops.def. An op's shape rule, derivative (VJP) and
+// lowering sit together in one OpInfo, defined in compiler/ops/<Family>.cpp; the parser,
+// autodiff, evaluator and codegen all read them from here and know no op by name.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "ir/Graph.h"
+#include "ir/KernelBuilder.h"
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ganc::ir {
+
+class Builder;
+
+enum OpTraits : unsigned {
+  kNone = 0,
+  kLeaf = 1u << 0,        ///< no operands; provided from outside (or a constant)
+  kElementwise = 1u << 1, ///< result[i] = f(operand_k[i]); rank-0 operands broadcast
+};
+
+/// Computes the result shape, or returns nullopt and explains in `error` (one phrase
+/// naming the op and the shapes, e.g. "lhs f32[128,100] has 100 columns ...").
+using ShapeFn = std::function<std::optional<Shape>(const std::vector<const Node *> &operands,
+                                                   const Attrs &attrs, std::string &error)>;
+/// Given the node and the gradient of the loss with respect to its result, returns one
+/// gradient per operand (null for "no gradient flows here"). Written as if shapes match;
+/// the autodiff driver undoes broadcasting of rank-0 operands.
+using VjpFn = std::function<std::vector<Node *>(Builder &b, const Node &n, Node *grad)>;
+/// Scalar semantics of an elementwise op.
+using ScalarFn = std::function<KernelBuilder::Val(KernelBuilder &k,
+                                                  const std::vector<KernelBuilder::Val> &args)>;
+/// Loop-nest semantics of any other computing op.
+using LowerFn = std::function<void(KernelBuilder &k, const Node &n)>;
+
+struct OpInfo {
+  const char *mnemonic;
+  int arity;
+  unsigned traits;
+  ShapeFn inferShape;
+  VjpFn vjp;         ///< empty: the op is not differentiable (gradients stop here)
+  ScalarFn scalar;   ///< set for elementwise ops
+  LowerFn lower;     ///< set for non-elementwise, non-leaf ops
+  /// Work per result element, used to pick parallel grain sizes.
+  double costPerElement = 1;
+
+  bool isLeaf() const { return traits & kLeaf; }
+  bool isElementwise() const { return traits & kElementwise; }
+};
+
+/// The record of an op.
+const OpInfo &opInfo(OpKind op);
+/// The op with this mnemonic, if any.
+std::optional<OpKind> opByMnemonic(const std::string &mnemonic);
+/// All ops, in Ops.def order.
+const std::vector<OpKind> &allOps();
+
+#define GANC_OP(Name, Mnemonic, Arity, Traits) const OpInfo &opInfo_##Name();
+#include "ir/Ops.def"
+
+/// The generic loop of an elementwise op: one flat loop applying `scalar`.
+void lowerElementwise(KernelBuilder &k, const Node &n);
+
+} // namespace ganc::ir

@@ -1,0 +1,514 @@
+//===- Elaborator.cpp - AST expressions to graph nodes --------------------===//
+#include "lower/Elaborator.h"
+
+#include "ir/OpInfo.h"
+#include "sema/Builtins.h"
+#include "sema/Sema.h"
+
+#include <cmath>
+
+namespace ganc::lower {
+
+using namespace ir;
+using Kind = Value::Kind;
+
+namespace {
+uint32_t len(const std::string &s) { return static_cast<uint32_t>(s.size()); }
+SourceRange at(SourceLoc l, uint32_t n = 1) { return {l, n}; }
+
+} // namespace
+
+Elaborator::Elaborator(const sema::Program &p, Graph &g, ParamTable &params, int64_t batch,
+                       DiagnosticEngine &diags)
+    : p_(p), g_(g), b_(g), params_(params), batch_(batch), diags_(diags) {
+  for (const sema::DataSpec &d : p.data) {
+    Shape s{batch};
+    s.insert(s.end(), d.shape.begin(), d.shape.end());
+    game_.vars[d.name] = Value::tensor(g.input(d.name, s, d.loc), true);
+  }
+  for (const sema::NoiseSpec &n : p.noise) {
+    Shape s{batch};
+    s.insert(s.end(), n.shape.begin(), n.shape.end());
+    game_.vars[n.name] = Value::tensor(g.input(n.name, s, n.loc), true);
+  }
+}
+
+void Elaborator::error(SourceRange r, const std::string &msg) {
+  diags_.error(r.begin, msg, r.length);
+  for (auto it = stack_.rbegin(); it != stack_.rend(); ++it)
+    diags_.note(it->first.begin, "in the call to '" + it->second + "' here", it->first.length);
+}
+
+void Elaborator::note(SourceRange r, const std::string &msg) {
+  diags_.note(r.begin, msg, r.length);
+}
+
+std::optional<Value> Elaborator::evalGame(const ast::Expr &e) { return eval(e, game_); }
+
+std::optional<Value> Elaborator::callPlayer(const ast::FuncDecl &f, Value arg, SourceLoc loc) {
+  ast::CallExpr call({loc, 1}, f.name, {loc, 1});
+  return callUser(call, f, {std::move(arg)}, game_);
+}
+
+Node *Elaborator::asTensor(const Value &v) {
+  if (v.kind == Kind::Tensor)
+    return v.node;
+  return g_.constant(v.num, {}, b_.loc());
+}
+
+//===----------------------------------------------------------------------===//
+// Expressions
+//===----------------------------------------------------------------------===//
+
+std::optional<Value> Elaborator::eval(const ast::Expr &e, Frame &f) {
+  SourceLoc saved = b_.loc();
+  b_.setLoc(e.loc());
+  std::optional<Value> r;
+  if (auto *n = ast::dynCast<ast::NumberExpr>(&e)) {
+    r = Value::number(n->value, n->isInt);
+  } else if (auto *s = ast::dynCast<ast::StringExpr>(&e)) {
+    Value v;
+    v.kind = Kind::String;
+    v.str = s->value;
+    r = v;
+  } else if (auto *n = ast::dynCast<ast::NameExpr>(&e)) {
+    r = evalName(*n, f);
+  } else if (auto *c = ast::dynCast<ast::CallExpr>(&e)) {
+    r = evalCall(*c, f);
+  } else if (auto *l = ast::dynCast<ast::ListExpr>(&e)) {
+    Value v;
+    v.kind = Kind::List;
+    for (auto &x : l->elems) {
+      auto ev = eval(*x, f);
+      if (!ev)
+        return std::nullopt;
+      v.list.push_back(*ev);
+    }
+    r = v;
+  } else if (auto *u = ast::dynCast<ast::UnaryExpr>(&e)) {
+    auto x = eval(*u->operand, f);
+    if (!x)
+      return std::nullopt;
+    if (x->kind == Kind::Number)
+      r = Value::number(-x->num, x->isInt);
+    else if (x->kind == Kind::Tensor)
+      r = Value::tensor(b_.neg(x->node), x->batched);
+    else
+      error(e.range(), "cannot negate a " + std::string(x->kind == Kind::List ? "list" : "string"));
+  } else if (auto *bin = ast::dynCast<ast::BinaryExpr>(&e)) {
+    r = evalBinary(*bin, f);
+  }
+  b_.setLoc(saved);
+  return r;
+}
+
+std::optional<Value> Elaborator::evalName(const ast::NameExpr &e, Frame &f) {
+  if (auto it = f.vars.find(e.name); it != f.vars.end())
+    return it->second;
+  if (p_.consts.count(e.name)) {
+    auto v = sema::evalConstant(*p_.consts.at(e.name)->value, p_);
+    if (!v) {
+      error(e.range(), "constant '" + e.name + "' is not a number");
+      return std::nullopt;
+    }
+    return Value::number(*v, *v == std::floor(*v));
+  }
+  if (!f.func) {
+    if (auto it = valueCache_.find(e.name); it != valueCache_.end())
+      return it->second;
+    if (auto it = p_.values.find(e.name); it != p_.values.end()) {
+      auto v = eval(*it->second->expr, f);
+      if (v)
+        valueCache_[e.name] = *v;
+      return v;
+    }
+  }
+  error(e.range(), "unknown name '" + e.name + "'");
+  return std::nullopt;
+}
+
+std::optional<Value> Elaborator::evalBinary(const ast::BinaryExpr &e, Frame &f) {
+  auto l = eval(*e.lhs, f);
+  auto r = eval(*e.rhs, f);
+  if (!l || !r)
+    return std::nullopt;
+  SourceRange where = e.range();
+  if (e.op == "**") {
+    if (l->kind == Kind::Number && r->kind == Kind::Number)
+      return Value::number(std::pow(l->num, r->num), l->isInt && r->isInt);
+    if (l->kind != Kind::Tensor || r->kind != Kind::Number || !r->isInt || r->num < 1 || r->num > 8) {
+      error(where, "'**' on tensors needs a small positive integer exponent (1 to 8)");
+      return std::nullopt;
+    }
+    Node *acc = l->node;
+    for (int i = 1; i < static_cast<int>(r->num); ++i)
+      acc = b_.mul(acc, l->node);
+    return Value::tensor(acc, l->batched);
+  }
+  OpKind op = e.op == "+" ? OpKind::Add : e.op == "-" ? OpKind::Sub : e.op == "*" ? OpKind::Mul : OpKind::Div;
+  return arith(op, *l, *r, where, e.op.c_str());
+}
+
+std::optional<Value> Elaborator::arith(OpKind op, Value a, Value b, SourceRange where,
+                                       const char *spelled) {
+  for (const Value *v : {&a, &b})
+    if (v->kind == Kind::String || v->kind == Kind::List) {
+      error(where, std::string("'") + spelled + "' needs numbers or tensors, not a " +
+                       (v->kind == Kind::List ? "list" : "string"));
+      return std::nullopt;
+    }
+  if (a.kind == Kind::Number && b.kind == Kind::Number) {
+    double x = a.num, y = b.num;
+    double r = op == OpKind::Add ? x + y : op == OpKind::Sub ? x - y : op == OpKind::Mul ? x * y : x / y;
+    bool isInt = a.isInt && b.isInt && (op != OpKind::Div || std::fmod(x, y) == 0);
+    return Value::number(r, isInt);
+  }
+  Node *x = asTensor(a), *y = asTensor(b);
+  bool batched = a.batched || b.batched;
+  // A rank-0 operand broadcasts inside the op; a shorter shape that is a suffix of the
+  // longer one gets an explicit broadcast over the leading axes.
+  if (!x->shape.empty() && !y->shape.empty() && x->shape != y->shape) {
+    auto isSuffix = [](const Shape &s, const Shape &of) {
+      return s.size() < of.size() && std::equal(s.rbegin(), s.rend(), of.rbegin());
+    };
+    if (isSuffix(x->shape, y->shape)) {
+      x = b_.broadcast(x, y->shape, 0, static_cast<int64_t>(y->shape.size() - x->shape.size()));
+    } else if (isSuffix(y->shape, x->shape)) {
+      y = b_.broadcast(y, x->shape, 0, static_cast<int64_t>(x->shape.size() - y->shape.size()));
+    } else {
+      error(where, std::string("cannot combine ") + formatShape(a.sampleShape()) + " and " +
+                       formatShape(b.sampleShape()) + " in '" + spelled + "'" +
+                       (batched ? " (per-sample shapes; the batch axis is implicit)" : ""));
+      return std::nullopt;
+    }
+  }
+  return Value::tensor(b_.make(op, {x, y}), batched);
+}
+
+std::optional<Value> Elaborator::make(OpKind op, std::vector<Value> args, SourceRange where,
+                                      const std::string &spelled, Attrs attrs) {
+  std::vector<Node *> operands;
+  bool batched = false;
+  for (const Value &v : args) {
+    if (v.kind != Kind::Tensor && v.kind != Kind::Number) {
+      error(where, "'" + spelled + "' takes tensors or numbers");
+      return std::nullopt;
+    }
+    operands.push_back(asTensor(v));
+    batched |= v.batched;
+  }
+  std::string why;
+  Node *n = g_.make(op, operands, std::move(attrs), b_.loc(), &why);
+  if (!n) {
+    error(where, why);
+    return std::nullopt;
+  }
+  return Value::tensor(n, batched);
+}
+
+//===----------------------------------------------------------------------===//
+// Calls
+//===----------------------------------------------------------------------===//
+
+std::optional<Value> Elaborator::evalCall(const ast::CallExpr &e, Frame &f) {
+  // Initializer names are only meaningful in `param` statements.
+  std::vector<Value> args;
+  for (const ast::Arg &a : e.args) {
+    auto v = eval(*a.value, f);
+    if (!v)
+      return std::nullopt;
+    args.push_back(*v);
+  }
+  if (auto it = p_.funcs.find(e.callee); it != p_.funcs.end())
+    return callUser(e, *it->second, std::move(args), f);
+  return callBuiltin(e, std::move(args));
+}
+
+std::optional<Value> Elaborator::callBuiltin(const ast::CallExpr &e, std::vector<Value> args) {
+  SourceRange where = e.range();
+  const std::string &name = e.callee;
+  auto want = [&](size_t n) {
+    if (args.size() == n)
+      return true;
+    error(where, "'" + name + "' takes " + std::to_string(n) + " argument" + (n == 1 ? "" : "s") +
+                     ", got " + std::to_string(args.size()));
+    return false;
+  };
+  auto tensorArg = [&](size_t i) -> Node * {
+    if (args[i].kind == Kind::Tensor)
+      return args[i].node;
+    error(e.args[i].value->range(), "'" + name + "' needs a tensor here");
+    return nullptr;
+  };
+
+  if (name == "mean" || name == "sum") {
+    if (!want(1) || !tensorArg(0))
+      return std::nullopt;
+    Node *x = args[0].node;
+    Node *s = b_.sumAll(x);
+    if (name == "mean")
+      s = b_.mul(s, 1.0 / static_cast<double>(x->numel()));
+    return Value::tensor(s, false);
+  }
+  if (name == "flatten") {
+    if (!want(1) || !tensorArg(0))
+      return std::nullopt;
+    const Value &x = args[0];
+    Shape to = x.batched ? Shape{x.node->shape[0], numElements(x.sampleShape())}
+                         : Shape{x.node->numel()};
+    return Value::tensor(b_.reshape(x.node, to), x.batched);
+  }
+  if (name == "reshape") {
+    if (!want(2) || !tensorArg(0))
+      return std::nullopt;
+    const Value &x = args[0];
+    Shape to;
+    if (x.batched)
+      to.push_back(x.node->shape[0]);
+    for (const Value &d : args[1].list)
+      to.push_back(static_cast<int64_t>(d.num));
+    if (args[1].kind != Kind::List || numElements(to) != x.node->numel()) {
+      error(where, "cannot reshape " + formatShape(x.sampleShape()) + " to " +
+                       (args[1].kind == Kind::List ? formatShape(Shape(to.begin() + (x.batched ? 1 : 0), to.end()))
+                                                   : std::string("a non-shape")));
+      return std::nullopt;
+    }
+    return Value::tensor(b_.reshape(x.node, to), x.batched);
+  }
+  if (name == "matmul") {
+    if (!want(2) || !tensorArg(0) || !tensorArg(1))
+      return std::nullopt;
+    // Leading axes of the left operand (the batch among them) fold into rows.
+    Node *x = args[0].node;
+    Shape lead(x->shape.begin(), x->shape.end() - (x->shape.empty() ? 0 : 1));
+    if (x->shape.size() > 2)
+      x = b_.reshape(x, {numElements(lead), x->shape.back()});
+    auto r = make(OpKind::MatMul, {Value::tensor(x, args[0].batched), args[1]}, where, name,
+                  {{0, 0}, 0, ""});
+    if (!r)
+      return std::nullopt;
+    if (args[0].node->shape.size() > 2) {
+      lead.push_back(r->node->shape.back());
+      r->node = b_.reshape(r->node, lead);
+    }
+    return r;
+  }
+  if (sema::isCallableOp(name)) {
+    OpKind op = *opByMnemonic(name);
+    if (!want(static_cast<size_t>(opInfo(op).arity)))
+      return std::nullopt;
+    if (opInfo(op).arity == 2)
+      return arith(op, args[0], args[1], where, name.c_str());
+    return make(op, args, where, name);
+  }
+  error(e.calleeRange, "unknown function '" + name + "'");
+  return std::nullopt;
+}
+
+std::optional<std::vector<int64_t>> Elaborator::evalShape(const ast::ShapeSpec &s, Frame &f) {
+  std::vector<int64_t> dims;
+  for (auto &d : s.dims) {
+    auto v = eval(*d, f);
+    if (!v)
+      return std::nullopt;
+    if (v->kind != Kind::Number || v->num < 1 || v->num != std::floor(v->num)) {
+      error(d->range(), "a dimension must be a positive integer");
+      return std::nullopt;
+    }
+    dims.push_back(static_cast<int64_t>(v->num));
+  }
+  return dims;
+}
+
+std::optional<Value> Elaborator::callUser(const ast::CallExpr &e, const ast::FuncDecl &callee,
+                                          std::vector<Value> args, Frame &f) {
+  SourceRange where = e.range();
+  Frame inner;
+  inner.func = &callee;
+  if (callee.isPlayer()) {
+    inner.prefix = callee.name + ".";
+    inner.player = callee.name;
+  } else {
+    int site = ++f.calls[callee.name];
+    inner.prefix = f.prefix + callee.name + "_" + std::to_string(site) + ".";
+    inner.player = f.player;
+  }
+  auto declared = [&] { note(callee.nameRange, "'" + callee.name + "' declared here"); };
+
+  // Match arguments to parameters, positional first, then by name.
+  std::vector<const Value *> bound(callee.params.size(), nullptr);
+  std::vector<SourceRange> argRange(callee.params.size(), where);
+  size_t pos = 0;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const ast::Arg *a = i < e.args.size() ? &e.args[i] : nullptr;
+    size_t k = pos;
+    if (a && !a->name.empty()) {
+      k = callee.params.size();
+      for (size_t j = 0; j < callee.params.size(); ++j)
+        if (callee.params[j].name == a->name)
+          k = j;
+      if (k == callee.params.size()) {
+        error(at(a->nameLoc, len(a->name)), "'" + callee.name + "' has no parameter '" + a->name + "'");
+        declared();
+        return std::nullopt;
+      }
+    } else {
+      ++pos;
+    }
+    if (k >= callee.params.size()) {
+      error(where, "'" + callee.name + "' takes " + std::to_string(callee.params.size()) +
+                       " argument" + (callee.params.size() == 1 ? "" : "s") + ", got " +
+                       std::to_string(args.size()));
+      declared();
+      return std::nullopt;
+    }
+    bound[k] = &args[i];
+    if (a)
+      argRange[k] = a->value->range();
+  }
+
+  for (size_t k = 0; k < callee.params.size(); ++k) {
+    const ast::Param &prm = callee.params[k];
+    if (!bound[k]) {
+      error(where, "missing argument '" + prm.name + "' in the call to '" + callee.name + "'");
+      declared();
+      return std::nullopt;
+    }
+    const Value &v = *bound[k];
+    if (!prm.isTensor) {
+      if (v.kind != Kind::Number || (prm.scalarType == "int" && !v.isInt)) {
+        error(argRange[k], "'" + callee.name + "' expects " +
+                               (prm.scalarType == "int" ? "an integer" : "a number") +
+                               " for '" + prm.name + "'");
+        declared();
+        return std::nullopt;
+      }
+      inner.vars[prm.name] = v;
+      continue;
+    }
+    if (v.kind != Kind::Tensor) {
+      error(argRange[k], "'" + callee.name + "' expects a tensor for '" + prm.name + "'");
+      declared();
+      return std::nullopt;
+    }
+    // Per-sample shape against the declaration; bare names bind size variables.
+    Shape actual = v.sampleShape();
+    bool ok = actual.size() == prm.shape.dims.size();
+    for (size_t d = 0; ok && d < actual.size(); ++d) {
+      const ast::Expr &de = *prm.shape.dims[d];
+      auto *nm = ast::dynCast<ast::NameExpr>(&de);
+      if (nm && !p_.consts.count(nm->name) && !inner.vars.count(nm->name)) {
+        inner.vars[nm->name] = Value::number(static_cast<double>(actual[d]), true);
+        continue;
+      }
+      auto want = eval(de, inner);
+      if (!want)
+        return std::nullopt;
+      ok = want->kind == Kind::Number && static_cast<int64_t>(want->num) == actual[d];
+    }
+    if (!ok) {
+      std::string expected;
+      if (auto s = evalShape(prm.shape, inner))
+        expected = s->size() == 1 ? std::to_string((*s)[0]) + " values" : "shape " + formatShape(*s);
+      else
+        return std::nullopt;
+      std::string got = actual.size() == 1 ? std::to_string(actual[0]) : formatShape(actual);
+      error(argRange[k], "'" + callee.name + "' expects an input of " + expected + ", got " + got);
+      declared();
+      return std::nullopt;
+    }
+    inner.vars[prm.name] = v;
+  }
+
+  stack_.push_back({where, callee.name});
+  auto result = runBody(callee, inner, where.begin);
+  stack_.pop_back();
+  return result;
+}
+
+bool Elaborator::declareParam(const ast::Stmt &s, Frame &f) {
+  auto shape = evalShape(s.shape, f);
+  if (!shape)
+    return false;
+  std::string path = f.prefix + s.name;
+  if (f.player.empty()) {
+    error(s.nameRange, "parameter '" + s.name + "' is declared outside a player; call this function from a generator or discriminator");
+    return false;
+  }
+  Initializer init;
+  const ast::Expr &ie = *s.value;
+  std::string kind;
+  std::vector<double> nums;
+  if (auto *n = ast::dynCast<ast::NameExpr>(&ie)) {
+    kind = n->name;
+  } else if (auto *c = ast::dynCast<ast::CallExpr>(&ie)) {
+    kind = c->callee;
+    for (const ast::Arg &a : c->args) {
+      auto v = eval(*a.value, f);
+      if (!v || v->kind != Kind::Number) {
+        error(a.value->range(), "initializer arguments must be numbers");
+        return false;
+      }
+      nums.push_back(v->num);
+    }
+  }
+  static const std::map<std::string, size_t> arity = {
+      {"glorot_uniform", 0}, {"he_normal", 0}, {"zeros", 0}, {"ones", 0},
+      {"normal", 1},         {"uniform", 2},   {"constant", 1}};
+  auto it = arity.find(kind);
+  if (it == arity.end() || nums.size() != it->second) {
+    error(ie.range(), "expected an initializer: glorot_uniform, he_normal, zeros, ones, normal(std), uniform(low, high) or constant(v)");
+    return false;
+  }
+  init.kind = kind;
+  init.a = nums.size() > 0 ? nums[0] : 0;
+  init.b = nums.size() > 1 ? nums[1] : 0;
+
+  if (const ParamInfo *existing = params_.find(path)) {
+    if (existing->shape != *shape) {
+      error(s.nameRange, "parameter '" + path + "' is used with shape " + formatShape(*shape) +
+                             " here but " + formatShape(existing->shape) + " elsewhere");
+      return false;
+    }
+  } else {
+    params_.index[path] = params_.params.size();
+    params_.params.push_back({path, *shape, f.player, init, s.nameRange.begin});
+  }
+  f.vars[s.name] = Value::tensor(g_.param(path, *shape, s.nameRange.begin), false);
+  return true;
+}
+
+std::optional<Value> Elaborator::runBody(const ast::FuncDecl &fn, Frame &inner, SourceLoc) {
+  for (const ast::Stmt &s : fn.body) {
+    if (s.kind == ast::Stmt::Kind::Param) {
+      if (!declareParam(s, inner))
+        return std::nullopt;
+      continue;
+    }
+    auto v = eval(*s.value, inner);
+    if (!v)
+      return std::nullopt;
+    if (s.kind == ast::Stmt::Kind::Assign) {
+      inner.vars[s.name] = *v;
+      continue;
+    }
+    // return
+    if (fn.hasResult) {
+      auto want = evalShape(fn.result, inner);
+      if (!want)
+        return std::nullopt;
+      if (v->kind != Kind::Tensor || v->sampleShape() != *want) {
+        error(s.value->range(), "'" + fn.name + "' is declared to return " + formatShape(*want) +
+                                    " but returns " +
+                                    (v->kind == Kind::Tensor ? formatShape(v->sampleShape()) : "a number"));
+        note(fn.result.range, "return shape declared here");
+        return std::nullopt;
+      }
+    }
+    return v;
+  }
+  error(fn.nameRange, "'" + fn.name + "' ends without 'return'");
+  return std::nullopt;
+}
+
+} // namespace ganc::lower

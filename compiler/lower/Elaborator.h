@@ -1,0 +1,102 @@
+//===- Elaborator.h - AST expressions to graph nodes ------------*- C++ -*-===//
+//
+// Evaluates .gan expressions into graph IR nodes of one graph. Numbers fold at compile
+// time; tensors become nodes; user functions are inlined with their size variables bound
+// from the actual argument shapes. Tensors from data and noise carry a leading batch axis
+// that signatures leave implicit; parameters do not.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "ir/Builder.h"
+#include "lower/Model.h"
+
+#include <optional>
+
+namespace ganc::lower {
+
+/// A value during elaboration.
+struct Value {
+  enum class Kind { Tensor, Number, String, List } kind = Kind::Number;
+  ir::Node *node = nullptr;
+  bool batched = false; ///< node's first axis is the batch axis
+  double num = 0;
+  bool isInt = false;
+  std::string str;
+  std::vector<Value> list;
+
+  static Value tensor(ir::Node *n, bool batched) {
+    Value v;
+    v.kind = Kind::Tensor;
+    v.node = n;
+    v.batched = batched;
+    return v;
+  }
+  static Value number(double x, bool isInt) {
+    Value v;
+    v.num = x;
+    v.isInt = isInt;
+    return v;
+  }
+  /// The shape without the batch axis.
+  ir::Shape sampleShape() const {
+    if (!node)
+      return {};
+    return batched ? ir::Shape(node->shape.begin() + 1, node->shape.end()) : node->shape;
+  }
+};
+
+class Elaborator {
+public:
+  Elaborator(const sema::Program &p, ir::Graph &g, ParamTable &params, int64_t batch,
+             DiagnosticEngine &diags);
+
+  /// Evaluates an expression of the game block (data, noise and values in scope).
+  std::optional<Value> evalGame(const ast::Expr &e);
+  /// Calls a player on a tensor (used for sampling).
+  std::optional<Value> callPlayer(const ast::FuncDecl &f, Value arg, SourceLoc at);
+
+private:
+  struct Frame {
+    const ast::FuncDecl *func = nullptr; ///< null in the game block
+    std::map<std::string, Value> vars;
+    std::string prefix; ///< parameter path prefix, e.g. "G.dense_1."
+    std::string player;
+    std::map<std::string, int> calls; ///< call sites seen so far, per callee
+  };
+
+  std::optional<Value> eval(const ast::Expr &e, Frame &f);
+  std::optional<Value> evalName(const ast::NameExpr &e, Frame &f);
+  std::optional<Value> evalCall(const ast::CallExpr &e, Frame &f);
+  std::optional<Value> evalBinary(const ast::BinaryExpr &e, Frame &f);
+  std::optional<Value> callUser(const ast::CallExpr &e, const ast::FuncDecl &callee,
+                                std::vector<Value> args, Frame &f);
+  std::optional<Value> runBody(const ast::FuncDecl &fn, Frame &callee, SourceLoc callLoc);
+  std::optional<Value> callBuiltin(const ast::CallExpr &e, std::vector<Value> args);
+  bool declareParam(const ast::Stmt &s, Frame &f);
+
+  /// `a op b` with numbers folded, rank-0 broadcast by the op, and a shape that is a
+  /// suffix of the other's broadcast explicitly.
+  std::optional<Value> arith(ir::OpKind op, Value a, Value b, SourceRange where,
+                             const char *spelled);
+  std::optional<Value> make(ir::OpKind op, std::vector<Value> args, SourceRange where,
+                            const std::string &spelled, ir::Attrs attrs = {});
+  ir::Node *asTensor(const Value &v);
+  std::optional<std::vector<int64_t>> evalShape(const ast::ShapeSpec &s, Frame &f);
+
+  void error(SourceRange r, const std::string &msg);
+  void note(SourceRange r, const std::string &msg);
+
+  const sema::Program &p_;
+  ir::Graph &g_;
+  ir::Builder b_;
+  ParamTable &params_;
+  int64_t batch_;
+  DiagnosticEngine &diags_;
+  Frame game_;
+  /// Call sites of the functions being inlined, innermost last, for notes.
+  std::vector<std::pair<SourceRange, std::string>> stack_;
+  std::map<std::string, Value> valueCache_;
+};
+
+} // namespace ganc::lower

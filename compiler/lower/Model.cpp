@@ -1,0 +1,103 @@
+//===- Model.cpp - a .gan model lowered to graph IR -----------------------===//
+#include "lower/Model.h"
+
+#include "autodiff/Autodiff.h"
+#include "lower/Elaborator.h"
+#include "lower/Optimizers.h"
+
+namespace ganc::lower {
+
+using namespace ir;
+
+namespace {
+
+/// Lowers one player's objective into `g` as output "loss" (negated when maximized).
+bool lowerObjective(const sema::Program &p, const sema::Objective &obj, Graph &g,
+                    ParamTable &params, int64_t batch, DiagnosticEngine &diags) {
+  Elaborator el(p, g, params, batch, diags);
+  auto v = el.evalGame(*obj.stmt->expr);
+  if (!v)
+    return false;
+  const ast::Expr &e = *obj.stmt->expr;
+  if (v->kind != Value::Kind::Tensor || !v->node->shape.empty()) {
+    std::string what = v->kind == Value::Kind::Tensor ? "a tensor of shape " + formatShape(v->node->shape)
+                                                      : "a constant";
+    diags.error(e.loc(), "the objective of '" + obj.player->name + "' must be a scalar that depends on the model, but this is " +
+                             what + (v->kind == Value::Kind::Tensor ? "; reduce it with mean(...) or sum(...)" : ""),
+                e.range().length);
+    return false;
+  }
+  Builder b(g, e.loc());
+  g.addOutput(names::kLoss, obj.stmt->maximizes ? b.neg(v->node) : v->node);
+  return true;
+}
+
+} // namespace
+
+std::unique_ptr<Model> lowerObjectives(const sema::Program &p, int64_t batch,
+                                       DiagnosticEngine &diags) {
+  auto m = std::make_unique<Model>();
+  m->dStep = std::make_unique<Graph>("d_step");
+  m->gStep = std::make_unique<Graph>("g_step");
+  bool ok = lowerObjective(p, p.dObjective, *m->dStep, m->params, batch, diags);
+  ok &= lowerObjective(p, p.gObjective, *m->gStep, m->params, batch, diags);
+  if (!ok)
+    return nullptr;
+  return m;
+}
+
+bool addTraining(Model &m, const sema::Program &p, DiagnosticEngine &diags) {
+  struct Player {
+    const sema::Objective &obj;
+    Graph &g;
+    const sema::OptimizerSpec &opt;
+  };
+  bool ok = true;
+  for (Player pl : {Player{p.dObjective, *m.dStep, p.plan.optD},
+                    Player{p.gObjective, *m.gStep, p.plan.optG}}) {
+    const std::string &who = pl.obj.player->name;
+    Node *loss = pl.g.outputs().front().second;
+    std::vector<Node *> wrt;
+    for (const ParamInfo &info : m.params.params)
+      if (info.owner == who)
+        wrt.push_back(pl.g.param(info.name, info.shape, info.loc));
+    std::vector<Node *> grads = autodiff::gradients(pl.g, loss, wrt);
+    bool reached = false;
+    for (Node *gr : grads)
+      reached |= !gr->is(OpKind::Const);
+    if (!reached) {
+      const ast::GameStmt &s = *pl.obj.stmt;
+      diags.error(s.expr->loc(), "the objective of '" + who + "' does not depend on any parameter of '" + who + "'",
+                  s.expr->range().length);
+      ok = false;
+      continue;
+    }
+    for (size_t i = 0; i < wrt.size(); ++i) {
+      Builder b(pl.g, wrt[i]->loc);
+      addUpdate(b, pl.opt, who, wrt[i], grads[i], m.state);
+    }
+  }
+  return ok;
+}
+
+std::unique_ptr<Graph> lowerSampler(const sema::Program &p, int64_t count,
+                                    const std::string &noiseInput, DiagnosticEngine &diags) {
+  auto g = std::make_unique<Graph>("sample");
+  ParamTable params;
+  const ast::FuncDecl &G = *p.generator;
+  if (G.params.size() != 1 || p.noise.empty()) {
+    diags.error(G.nameRange.begin, "sampling needs a generator of one noise argument", G.nameRange.length);
+    return nullptr;
+  }
+  const sema::NoiseSpec &z = p.noise.front();
+  Shape s{count};
+  s.insert(s.end(), z.shape.begin(), z.shape.end());
+  Elaborator el(p, *g, params, count, diags);
+  auto v = el.callPlayer(G, Value::tensor(g->input(noiseInput, s, z.loc), true), G.nameRange.begin);
+  if (!v)
+    return nullptr;
+  g->addOutput(names::kSample, v->node);
+  return g;
+}
+
+} // namespace ganc::lower

@@ -1,0 +1,80 @@
+//===- Model.h - a .gan model lowered to graph IR ---------------*- C++ -*-===//
+//
+// Lowering turns the checked AST into graph IR by elaborating it: calls to user and
+// stdlib functions are inlined at the sizes that actually flow into them, so every shape
+// is checked against real numbers and every parameter gets its path name
+// (`G.dense_1.W`: player, call site, declaration). The result is one graph per step
+// program: `d_step` and `g_step` (the players' objectives, then, after training() adds
+// them, gradients and optimizer updates) and `sample` (the generator alone).
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "ir/Graph.h"
+#include "sema/Program.h"
+#include "support/Diagnostics.h"
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ganc::lower {
+
+/// How a parameter starts: glorot_uniform, he_normal, zeros, ones, normal(std),
+/// uniform(low, high), constant(v).
+struct Initializer {
+  std::string kind = "glorot_uniform";
+  double a = 0, b = 0;
+};
+
+struct ParamInfo {
+  std::string name;   ///< path, e.g. "D.dense_1.W"
+  ir::Shape shape;
+  std::string owner;  ///< the player it belongs to
+  Initializer init;
+  SourceLoc loc;
+};
+
+/// Every parameter of the model, in the order lowering first met them.
+struct ParamTable {
+  std::vector<ParamInfo> params;
+  std::map<std::string, size_t> index;
+  const ParamInfo *find(const std::string &name) const {
+    auto it = index.find(name);
+    return it == index.end() ? nullptr : &params[it->second];
+  }
+};
+
+/// Names the runtime uses for per-step values of the step programs.
+namespace names {
+inline std::string state(const std::string &param, const char *slot) { return param + "@" + slot; }
+inline std::string adamLr(const std::string &player) { return player + "@adam.lr_t"; }
+inline std::string adamEps(const std::string &player) { return player + "@adam.eps_t"; }
+inline const char *kLoss = "loss";
+inline const char *kSample = "sample";
+} // namespace names
+
+struct Model {
+  ParamTable params;
+  std::unique_ptr<ir::Graph> dStep, gStep;
+  /// Optimizer-state tensors (Adam moments, momentum buffers) per step program, which
+  /// the runtime zero-initializes.
+  std::vector<std::pair<std::string, ir::Shape>> state;
+};
+
+/// Lowers both objectives for a batch of `batch` samples. Returns null after reporting
+/// errors (shape mismatches, objectives that are not scalars, ...).
+std::unique_ptr<Model> lowerObjectives(const sema::Program &p, int64_t batch,
+                                       DiagnosticEngine &diags);
+
+/// Appends gradients and optimizer updates to both step graphs. Reports an error when a
+/// player's objective does not depend on any of its parameters.
+bool addTraining(Model &m, const sema::Program &p, DiagnosticEngine &diags);
+
+/// Lowers the generator alone for `count` noise samples: output "sample".
+/// Its noise input is named `noiseInput`.
+std::unique_ptr<ir::Graph> lowerSampler(const sema::Program &p, int64_t count,
+                                        const std::string &noiseInput, DiagnosticEngine &diags);
+
+} // namespace ganc::lower

@@ -1,0 +1,213 @@
+//===- Elementwise.cpp - elementwise math ops -----------------------------===//
+//
+// Each record gives the op's scalar semantics (used by the JIT and the reference
+// evaluator alike) and its derivative, with the identity in a comment above it.
+// Numerically sensitive forms (softplus, sigmoid) are primitives on purpose: the
+// stable rewrites in opt/ turn log(sigmoid(x)) into -softplus(-x).
+//
+//===----------------------------------------------------------------------===//
+#include "ops/Common.h"
+
+namespace ganc::ops {
+
+ShapeFn elementwiseShape(const char *mnemonic) {
+  return [mnemonic](const std::vector<const Node *> &in, const Attrs &,
+                    std::string &err) -> std::optional<Shape> {
+    const Shape *result = nullptr;
+    for (const Node *o : in) {
+      if (o->shape.empty())
+        continue;
+      if (result && *result != o->shape) {
+        err = std::string("'") + mnemonic + "' needs operands of one shape, got " +
+              formatType(*result) + " and " + formatType(o->shape);
+        return std::nullopt;
+      }
+      result = &o->shape;
+    }
+    return result ? *result : Shape{};
+  };
+}
+
+} // namespace ganc::ops
+
+namespace ganc::ir {
+using namespace ganc::ops;
+
+namespace {
+
+OpInfo unary(const char *m, ScalarFn s, VjpFn vjp, double cost = 1) {
+  return OpInfo{m, 1, kElementwise, elementwiseShape(m), std::move(vjp), std::move(s),
+                nullptr, cost};
+}
+OpInfo binary(const char *m, ScalarFn s, VjpFn vjp) {
+  return OpInfo{m, 2, kElementwise, elementwiseShape(m), std::move(vjp), std::move(s),
+                nullptr, 1};
+}
+
+} // namespace
+
+// |x|;  d/dx = sign(x)
+const OpInfo &opInfo_Abs() {
+  static const OpInfo info = unary(
+      "abs", [](KernelBuilder &k, const Vals &a) { return k.abs(a[0]); },
+      [](Builder &b, const Node &n, Node *g) {
+        return Grads{b.mul(g, b.unary(OpKind::Sign, n.operands[0]))};
+      });
+  return info;
+}
+
+// e^x;  d/dx = e^x (the result itself)
+const OpInfo &opInfo_Exp() {
+  static const OpInfo info = unary(
+      "exp", [](KernelBuilder &k, const Vals &a) { return k.exp(a[0]); },
+      [](Builder &b, const Node &n, Node *g) { return Grads{b.mul(g, const_cast<Node *>(&n))}; },
+      8);
+  return info;
+}
+
+// ln x;  d/dx = 1/x
+const OpInfo &opInfo_Log() {
+  static const OpInfo info = unary(
+      "log", [](KernelBuilder &k, const Vals &a) { return k.log(a[0]); },
+      [](Builder &b, const Node &n, Node *g) { return Grads{b.div(g, n.operands[0])}; }, 8);
+  return info;
+}
+
+// -x;  d/dx = -1
+const OpInfo &opInfo_Neg() {
+  static const OpInfo info = unary(
+      "neg", [](KernelBuilder &k, const Vals &a) { return k.neg(a[0]); },
+      [](Builder &b, const Node &, Node *g) { return Grads{b.neg(g)}; });
+  return info;
+}
+
+// max(x, 0);  d/dx = step(x)
+const OpInfo &opInfo_Relu() {
+  static const OpInfo info = unary(
+      "relu", [](KernelBuilder &k, const Vals &a) { return k.max(a[0], k.constant(0)); },
+      [](Builder &b, const Node &n, Node *g) {
+        return Grads{b.mul(g, b.unary(OpKind::Step, n.operands[0]))};
+      });
+  return info;
+}
+
+// 1 / (1 + e^-x);  d/dx = y (1 - y)
+const OpInfo &opInfo_Sigmoid() {
+  static const OpInfo info = unary(
+      "sigmoid",
+      [](KernelBuilder &k, const Vals &a) {
+        return k.div(k.constant(1), k.add(k.constant(1), k.exp(k.neg(a[0]))));
+      },
+      [](Builder &b, const Node &n, Node *g) {
+        Node *y = const_cast<Node *>(&n);
+        return Grads{b.mul(g, b.mul(y, b.sub(b.scalar(1), y)))};
+      },
+      10);
+  return info;
+}
+
+// sign(x) in {-1, 0, 1};  piecewise constant: no gradient
+const OpInfo &opInfo_Sign() {
+  static const OpInfo info = unary(
+      "sign",
+      [](KernelBuilder &k, const Vals &a) {
+        Val zero = k.constant(0);
+        return k.selectPositive(a[0], k.constant(1),
+                                k.selectPositive(k.neg(a[0]), k.constant(-1), zero));
+      },
+      nullptr);
+  return info;
+}
+
+// softplus(x) = ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|);  d/dx = sigmoid(x)
+const OpInfo &opInfo_Softplus() {
+  static const OpInfo info = unary(
+      "softplus",
+      [](KernelBuilder &k, const Vals &a) {
+        Val t = k.log(k.add(k.constant(1), k.exp(k.neg(k.abs(a[0])))));
+        return k.add(k.max(a[0], k.constant(0)), t);
+      },
+      [](Builder &b, const Node &n, Node *g) {
+        return Grads{b.mul(g, b.unary(OpKind::Sigmoid, n.operands[0]))};
+      },
+      16);
+  return info;
+}
+
+// sqrt(x);  d/dx = 1 / (2 sqrt(x))
+const OpInfo &opInfo_Sqrt() {
+  static const OpInfo info = unary(
+      "sqrt", [](KernelBuilder &k, const Vals &a) { return k.sqrt(a[0]); },
+      [](Builder &b, const Node &n, Node *g) {
+        return Grads{b.div(g, b.mul(const_cast<Node *>(&n), 2.0))};
+      },
+      4);
+  return info;
+}
+
+// step(x) = x > 0 ? 1 : 0 (relu's derivative);  piecewise constant: no gradient
+const OpInfo &opInfo_Step() {
+  static const OpInfo info = unary(
+      "step",
+      [](KernelBuilder &k, const Vals &a) {
+        return k.selectPositive(a[0], k.constant(1), k.constant(0));
+      },
+      nullptr);
+  return info;
+}
+
+// tanh(x) = 1 - 2 / (e^2x + 1);  d/dx = 1 - y^2
+const OpInfo &opInfo_Tanh() {
+  static const OpInfo info = unary(
+      "tanh",
+      [](KernelBuilder &k, const Vals &a) {
+        Val e = k.exp(k.add(a[0], a[0]));
+        return k.sub(k.constant(1), k.div(k.constant(2), k.add(e, k.constant(1))));
+      },
+      [](Builder &b, const Node &n, Node *g) {
+        Node *y = const_cast<Node *>(&n);
+        return Grads{b.mul(g, b.sub(b.scalar(1), b.mul(y, y)))};
+      },
+      10);
+  return info;
+}
+
+// a + b;  d/da = 1, d/db = 1
+const OpInfo &opInfo_Add() {
+  static const OpInfo info = binary(
+      "add", [](KernelBuilder &k, const Vals &a) { return k.add(a[0], a[1]); },
+      [](Builder &, const Node &, Node *g) { return Grads{g, g}; });
+  return info;
+}
+
+// a / b;  d/da = 1/b, d/db = -a/b^2
+const OpInfo &opInfo_Div() {
+  static const OpInfo info = binary(
+      "div", [](KernelBuilder &k, const Vals &a) { return k.div(a[0], a[1]); },
+      [](Builder &b, const Node &n, Node *g) {
+        Node *x = n.operands[0], *y = n.operands[1];
+        Node *gx = b.div(g, y);
+        return Grads{gx, b.neg(b.div(b.mul(gx, x), y))};
+      });
+  return info;
+}
+
+// a * b;  d/da = b, d/db = a
+const OpInfo &opInfo_Mul() {
+  static const OpInfo info = binary(
+      "mul", [](KernelBuilder &k, const Vals &a) { return k.mul(a[0], a[1]); },
+      [](Builder &b, const Node &n, Node *g) {
+        return Grads{b.mul(g, n.operands[1]), b.mul(g, n.operands[0])};
+      });
+  return info;
+}
+
+// a - b;  d/da = 1, d/db = -1
+const OpInfo &opInfo_Sub() {
+  static const OpInfo info = binary(
+      "sub", [](KernelBuilder &k, const Vals &a) { return k.sub(a[0], a[1]); },
+      [](Builder &b, const Node &, Node *g) { return Grads{g, b.neg(g)}; });
+  return info;
+}
+
+} // namespace ganc::ir

@@ -1,0 +1,31 @@
+//===- Builtins.cpp - functions every .gan file can call ------------------===//
+#include "sema/Builtins.h"
+
+#include "ir/OpInfo.h"
+
+namespace ganc::sema {
+
+bool isCallableOp(const std::string &name) {
+  auto op = ir::opByMnemonic(name);
+  if (!op)
+    return false;
+  // Leaves and the axis ops are built by lowering; users reach them through composites.
+  switch (*op) {
+  case ir::OpKind::Input:
+  case ir::OpKind::Param:
+  case ir::OpKind::Const:
+  case ir::OpKind::Broadcast:
+  case ir::OpKind::ReduceSum:
+  case ir::OpKind::Reshape:
+    return false;
+  default:
+    return true;
+  }
+}
+
+bool isBuiltin(const std::string &name) {
+  return isCallableOp(name) || name == "mean" || name == "sum" || name == "reshape" ||
+         name == "flatten";
+}
+
+} // namespace ganc::sema

@@ -1,0 +1,76 @@
+//===- Program.h - a checked .gan model -------------------------*- C++ -*-===//
+//
+// What sema hands to lowering: every module parsed (the model and the stdlib modules it
+// imports), names resolved to declarations, the players, the two objectives, the data and
+// noise sources with their per-sample shapes, and the training plan with defaults filled.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "ast/Ast.h"
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ganc::sema {
+
+/// A data source: `data x ~ mnist("dir", scale = [0, 1])`.
+struct DataSpec {
+  std::string name;
+  SourceLoc loc;
+  std::string kind;       ///< "mnist"
+  std::string path;       ///< resolved against the .gan file's folder
+  double lo = 0, hi = 1;  ///< pixel values are scaled to [lo, hi]
+  std::vector<int64_t> shape; ///< per-sample shape
+};
+
+/// A noise source: `noise z ~ uniform(-1, 1, [100])` or `normal(0, 1, [100])`.
+struct NoiseSpec {
+  std::string name;
+  SourceLoc loc;
+  std::string dist; ///< "uniform" (a = low, b = high) or "normal" (a = mean, b = std)
+  double a = 0, b = 1;
+  std::vector<int64_t> shape;
+};
+
+struct OptimizerSpec {
+  std::string kind = "adam"; ///< sgd, momentum, rmsprop, adam
+  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, momentum = 0.9, alpha = 0.99;
+  SourceLoc loc;
+};
+
+struct TrainPlan {
+  int64_t batch = 64;
+  int64_t steps = 10000;
+  uint64_t seed = 0;
+  OptimizerSpec optD, optG;
+  int64_t dSteps = 1, gSteps = 1; ///< schedule: dSteps D updates, then gSteps G updates
+  int64_t sampleEvery = 1000;
+  int64_t sampleRows = 4, sampleCols = 4;
+  int64_t checkpointEvery = 0; ///< 0: only at the end
+  int64_t logEvery = 100;
+};
+
+struct Objective {
+  const ast::FuncDecl *player = nullptr;
+  const ast::GameStmt *stmt = nullptr;
+};
+
+struct Program {
+  std::vector<std::unique_ptr<ast::Module>> modules; ///< main module first
+  const ast::Module *main = nullptr;
+  std::string modelName; ///< the file's stem, e.g. "mnist"
+  std::map<std::string, const ast::FuncDecl *> funcs;
+  std::map<std::string, const ast::ConstDecl *> consts;
+  std::map<std::string, const ast::GameStmt *> values;
+  std::vector<DataSpec> data;
+  std::vector<NoiseSpec> noise;
+  const ast::FuncDecl *generator = nullptr;
+  const ast::FuncDecl *discriminator = nullptr;
+  Objective dObjective, gObjective;
+  TrainPlan plan;
+};
+
+} // namespace ganc::sema

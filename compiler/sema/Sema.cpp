@@ -1,0 +1,543 @@
+//===- Sema.cpp - names, imports, players, game and plan checks -----------===//
+#include "sema/Sema.h"
+
+#include "frontend/Parser.h"
+#include "sema/Builtins.h"
+
+#include <cmath>
+#include <functional>
+#include <set>
+
+namespace ganc::sema {
+namespace {
+
+uint32_t len(const std::string &s) { return static_cast<uint32_t>(s.size()); }
+
+std::string dirOf(const std::string &path) {
+  size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+std::string stemOf(const std::string &path) {
+  std::string base = path.substr(path.find_last_of('/') + 1);
+  return base.substr(0, base.find('.'));
+}
+
+class Sema {
+public:
+  Sema(SourceManager &sm, DiagnosticEngine &diags, const SemaOptions &opts)
+      : sm_(sm), diags_(diags), opts_(opts), p_(std::make_unique<Program>()) {}
+
+  std::unique_ptr<Program> run(const std::string &path) {
+    std::string err;
+    uint32_t file = sm_.addFile(path, err);
+    if (!file) {
+      diags_.error({}, err);
+      return nullptr;
+    }
+    std::vector<std::string> stack;
+    if (!load(file, stack))
+      return nullptr;
+    p_->main = p_->modules.front().get();
+    p_->modelName = stemOf(path);
+    collect();
+    checkFunctions();
+    checkSources();
+    checkGame();
+    checkPlan();
+    if (diags_.hasErrors())
+      return nullptr;
+    return std::move(p_);
+  }
+
+private:
+  //===--- Modules ------------------------------------------------------===//
+
+  bool load(uint32_t file, std::vector<std::string> &stack) {
+    std::unique_ptr<ast::Module> m = frontend::parseModule(sm_, file, diags_);
+    if (!m)
+      return false;
+    const std::string self = sm_.path(file);
+    loaded_.insert(self);
+    stack.push_back(self);
+    const ast::Module *raw = m.get();
+    p_->modules.push_back(std::move(m));
+    bool ok = true;
+    for (const ast::ImportDecl &imp : raw->imports) {
+      std::string target = resolveImport(imp.path, self);
+      if (std::find(stack.begin(), stack.end(), target) != stack.end()) {
+        diags_.error(imp.range.begin, "import cycle: '" + imp.path + "' imports itself through " +
+                                          self, imp.range.length);
+        ok = false;
+        continue;
+      }
+      if (loaded_.count(target))
+        continue;
+      std::string err;
+      uint32_t f = sm_.addFile(target, err);
+      if (!f) {
+        diags_.error(imp.range.begin, "cannot find module '" + imp.path + "' (looked for " +
+                                          target + ")", imp.range.length);
+        ok = false;
+        continue;
+      }
+      ok &= load(f, stack);
+    }
+    stack.pop_back();
+    return ok;
+  }
+
+  std::string resolveImport(const std::string &dotted, const std::string &from) const {
+    std::string rel = dotted;
+    for (char &c : rel)
+      if (c == '.')
+        c = '/';
+    if (rel.rfind("std/", 0) == 0)
+      return opts_.stdlibDir + "/" + rel.substr(4) + ".gan";
+    return dirOf(from) + "/" + rel + ".gan";
+  }
+
+  //===--- Declarations -------------------------------------------------===//
+
+  void collect() {
+    for (auto &m : p_->modules) {
+      bool isMain = m.get() == p_->main;
+      for (const ast::ConstDecl &c : m->consts)
+        if (declare(c.name, c.nameRange))
+          p_->consts[c.name] = &c;
+      for (auto &f : m->funcs) {
+        if (!declare(f->name, f->nameRange))
+          continue;
+        p_->funcs[f->name] = f.get();
+        if (!f->isPlayer())
+          continue;
+        if (!isMain) {
+          diags_.error(f->nameRange.begin, "players are declared in the model file, not in an imported module",
+                       f->nameRange.length);
+          continue;
+        }
+        const ast::FuncDecl *&slot =
+            f->kind == ast::FuncKind::Generator ? p_->generator : p_->discriminator;
+        if (slot) {
+          diags_.error(f->nameRange.begin, "a model has one " + f->keyword + "; '" + f->name +
+                                               "' is a second one", f->nameRange.length);
+          diags_.note(slot->nameRange.begin, "'" + slot->name + "' declared here", slot->nameRange.length);
+          continue;
+        }
+        slot = f.get();
+      }
+      if (!isMain)
+        continue;
+      for (const ast::SourceDecl &s : m->sources)
+        declare(s.name, s.nameRange);
+      for (const ast::GameStmt &g : m->game)
+        if (g.isValue && declare(g.name, g.nameRange))
+          p_->values[g.name] = &g;
+    }
+    SourceLoc top{p_->main->fileId, 0};
+    if (!p_->generator)
+      diags_.error(top, "the model declares no generator (`generator G(z: [100]) -> [784] { ... }`)");
+    if (!p_->discriminator)
+      diags_.error(top, "the model declares no discriminator (`discriminator D(x: [784]) -> [1] { ... }`)");
+  }
+
+  bool declare(const std::string &name, SourceRange where) {
+    if (isBuiltin(name)) {
+      diags_.error(where.begin, "'" + name + "' is a builtin and cannot be redefined", where.length);
+      return false;
+    }
+    auto [it, inserted] = declared_.emplace(name, where);
+    if (inserted)
+      return true;
+    diags_.error(where.begin, "redefinition of '" + name + "'", where.length);
+    diags_.note(it->second.begin, "previous definition is here", it->second.length);
+    return false;
+  }
+
+  //===--- Names in expressions -----------------------------------------===//
+
+  using Scope = std::set<std::string>;
+
+  void checkExpr(const ast::Expr &e, const Scope &scope, bool inGame) {
+    if (auto *n = ast::dynCast<ast::NameExpr>(&e)) {
+      if (scope.count(n->name) || p_->consts.count(n->name))
+        return;
+      if (p_->funcs.count(n->name)) {
+        diags_.error(n->loc(), "'" + n->name + "' is a function; call it with arguments",
+                     len(n->name));
+        return;
+      }
+      diags_.error(n->loc(), "unknown name '" + n->name + "'", len(n->name));
+      return;
+    }
+    if (auto *c = ast::dynCast<ast::CallExpr>(&e)) {
+      if (!p_->funcs.count(c->callee) && !isBuiltin(c->callee))
+        diags_.error(c->calleeRange.begin, "unknown function '" + c->callee + "'",
+                     c->calleeRange.length);
+      for (const ast::Arg &a : c->args)
+        checkExpr(*a.value, scope, inGame);
+      return;
+    }
+    if (auto *l = ast::dynCast<ast::ListExpr>(&e)) {
+      for (auto &x : l->elems)
+        checkExpr(*x, scope, inGame);
+      return;
+    }
+    if (auto *u = ast::dynCast<ast::UnaryExpr>(&e))
+      return checkExpr(*u->operand, scope, inGame);
+    if (auto *b = ast::dynCast<ast::BinaryExpr>(&e)) {
+      checkExpr(*b->lhs, scope, inGame);
+      checkExpr(*b->rhs, scope, inGame);
+    }
+  }
+
+  void checkFunctions() {
+    for (auto &[name, f] : p_->funcs) {
+      Scope scope;
+      for (const ast::Param &prm : f->params) {
+        scope.insert(prm.name);
+        // Bare names in a parameter's shape are size variables bound by the call.
+        for (auto &d : prm.shape.dims)
+          if (auto *n = ast::dynCast<ast::NameExpr>(d.get()))
+            if (!p_->consts.count(n->name))
+              scope.insert(n->name);
+      }
+      bool returned = false;
+      for (const ast::Stmt &s : f->body) {
+        if (returned) {
+          diags_.warning(s.range.begin, "code after 'return' is never run", s.range.length);
+          break;
+        }
+        if (s.kind == ast::Stmt::Kind::Param) {
+          for (auto &d : s.shape.dims)
+            checkExpr(*d, scope, false);
+          // The initializer (glorot_uniform, normal(0.02), ...) is checked by lowering;
+          // only the arguments of a call are expressions.
+          if (auto *c = ast::dynCast<ast::CallExpr>(s.value.get()))
+            for (const ast::Arg &a : c->args)
+              checkExpr(*a.value, scope, false);
+        } else {
+          checkExpr(*s.value, scope, false);
+        }
+        if (s.kind == ast::Stmt::Kind::Return)
+          returned = true;
+        else
+          scope.insert(s.name);
+      }
+      if (!returned)
+        diags_.error(f->nameRange.begin, "'" + f->name + "' has no 'return'", f->nameRange.length);
+    }
+  }
+
+  //===--- Data and noise -----------------------------------------------===//
+
+  std::optional<double> number(const ast::Expr *e, const char *what) {
+    if (!e)
+      return std::nullopt;
+    auto v = evalConstant(*e, *p_);
+    if (!v)
+      diags_.error(e->loc(), std::string(what) + " must be a number known before training",
+                   e->range().length);
+    return v;
+  }
+
+  std::optional<std::vector<int64_t>> shapeOf(const ast::Expr *e) {
+    auto *l = ast::dynCast<ast::ListExpr>(e);
+    if (!l) {
+      if (e)
+        diags_.error(e->loc(), "expected a shape such as [100]", e->range().length);
+      return std::nullopt;
+    }
+    std::vector<int64_t> s;
+    for (auto &d : l->elems) {
+      auto v = number(d.get(), "a dimension");
+      if (!v)
+        return std::nullopt;
+      if (*v < 1 || *v != std::floor(*v)) {
+        diags_.error(d->loc(), "a dimension must be a positive integer", d->range().length);
+        return std::nullopt;
+      }
+      s.push_back(static_cast<int64_t>(*v));
+    }
+    return s;
+  }
+
+  /// Positional-or-named argument lookup for builtin source calls.
+  static const ast::Expr *argument(const ast::CallExpr &c, size_t pos, const char *name) {
+    for (const ast::Arg &a : c.args)
+      if (a.name == name)
+        return a.value.get();
+    size_t i = 0;
+    for (const ast::Arg &a : c.args)
+      if (a.name.empty() && i++ == pos)
+        return a.value.get();
+    return nullptr;
+  }
+
+  void checkSources() {
+    const std::string dir = dirOf(p_->main->path);
+    for (const ast::SourceDecl &s : p_->main->sources) {
+      auto *c = ast::dynCast<ast::CallExpr>(s.source.get());
+      if (!c) {
+        diags_.error(s.source->loc(), "expected a source call such as " +
+                                          std::string(s.isNoise ? "uniform(-1, 1, [100])" : "mnist(\"data/mnist\")"),
+                     s.source->range().length);
+        continue;
+      }
+      if (!s.isNoise) {
+        if (c->callee != "mnist") {
+          diags_.error(c->calleeRange.begin, "unknown data source '" + c->callee + "'; expected mnist(\"dir\")",
+                       c->calleeRange.length);
+          continue;
+        }
+        DataSpec d{s.name, s.nameRange.begin, "mnist", "", 0, 1, {784}};
+        auto *path = ast::dynCast<ast::StringExpr>(argument(*c, 0, "path"));
+        if (!path) {
+          diags_.error(c->loc(), "mnist(...) needs the folder of the IDX files as a string", c->range().length);
+          continue;
+        }
+        d.path = path->value.empty() || path->value[0] == '/' ? path->value : dir + "/" + path->value;
+        if (auto *scale = argument(*c, 1, "scale")) {
+          auto *l = ast::dynCast<ast::ListExpr>(scale);
+          auto lo = l && l->elems.size() == 2 ? number(l->elems[0].get(), "scale") : std::nullopt;
+          auto hi = l && l->elems.size() == 2 ? number(l->elems[1].get(), "scale") : std::nullopt;
+          if (!lo || !hi)
+            diags_.error(scale->loc(), "scale must be [low, high]", scale->range().length);
+          else
+            d.lo = *lo, d.hi = *hi;
+        }
+        p_->data.push_back(d);
+        continue;
+      }
+      if (c->callee != "uniform" && c->callee != "normal") {
+        diags_.error(c->calleeRange.begin, "unknown noise '" + c->callee + "'; expected uniform(low, high, [n]) or normal(mean, std, [n])",
+                     c->calleeRange.length);
+        continue;
+      }
+      NoiseSpec n{s.name, s.nameRange.begin, c->callee, 0, 1, {}};
+      bool uni = c->callee == "uniform";
+      auto a = number(argument(*c, 0, uni ? "low" : "mean"), "a noise parameter");
+      auto b = number(argument(*c, 1, uni ? "high" : "std"), "a noise parameter");
+      auto shape = shapeOf(argument(*c, 2, "shape"));
+      if (!a || !b || !shape) {
+        if (!argument(*c, 2, "shape"))
+          diags_.error(c->loc(), c->callee + " needs three arguments: " +
+                                     (uni ? "low, high" : "mean, std") + " and a shape such as [100]",
+                       c->range().length);
+        continue;
+      }
+      n.a = *a, n.b = *b, n.shape = *shape;
+      p_->noise.push_back(n);
+    }
+    if (p_->data.empty())
+      diags_.error({p_->main->fileId, 0}, "the model declares no data (`data x ~ mnist(\"data/mnist\")`)");
+    if (p_->noise.empty())
+      diags_.error({p_->main->fileId, 0}, "the model declares no noise (`noise z ~ uniform(-1, 1, [100])`)");
+  }
+
+  //===--- Game ----------------------------------------------------------===//
+
+  void checkGame() {
+    const ast::Module &m = *p_->main;
+    if (!m.hasGame) {
+      diags_.error({m.fileId, 0}, "the model has no 'game' block saying what each player optimizes");
+      return;
+    }
+    Scope scope;
+    for (auto &s : m.sources)
+      scope.insert(s.name);
+    for (const ast::GameStmt &g : m.game) {
+      checkExpr(*g.expr, scope, true);
+      if (g.isValue) {
+        scope.insert(g.name);
+        continue;
+      }
+      auto it = p_->funcs.find(g.name);
+      if (it == p_->funcs.end() || !it->second->isPlayer()) {
+        diags_.error(g.nameRange.begin, "'" + g.name + "' is not a player; objectives belong to the generator or the discriminator",
+                     g.nameRange.length);
+        continue;
+      }
+      Objective &o = it->second == p_->generator ? p_->gObjective : p_->dObjective;
+      if (o.stmt) {
+        diags_.error(g.nameRange.begin, "'" + g.name + "' already has an objective", g.nameRange.length);
+        diags_.note(o.stmt->nameRange.begin, "previous objective is here", o.stmt->nameRange.length);
+        continue;
+      }
+      o = {it->second, &g};
+    }
+    for (auto [player, obj] : {std::pair{p_->generator, &p_->gObjective},
+                               std::pair{p_->discriminator, &p_->dObjective}})
+      if (player && !obj->stmt) {
+        diags_.error(m.gameRange.begin, "the game gives '" + player->name + "' nothing to optimize (add `" +
+                                            player->name + " maximizes ...` or `minimizes ...`)", 4);
+        diags_.note(player->nameRange.begin, "'" + player->name + "' declared here", player->nameRange.length);
+      }
+  }
+
+  //===--- Training plan ------------------------------------------------===//
+
+  std::optional<int64_t> positiveInt(const ast::Expr &e, const std::string &what) {
+    auto v = evalConstant(e, *p_);
+    if (!v || *v < 1 || *v != std::floor(*v)) {
+      diags_.error(e.loc(), what + " must be a positive integer", e.range().length);
+      return std::nullopt;
+    }
+    return static_cast<int64_t>(*v);
+  }
+
+  void checkPlan() {
+    TrainPlan &plan = p_->plan;
+    for (const ast::TrainStmt &t : p_->main->train) {
+      const ast::Expr &v = *t.values.front();
+      switch (t.kind) {
+      case ast::TrainStmt::Kind::Setting:
+        if (t.key == "batch") {
+          if (auto n = positiveInt(v, "batch")) plan.batch = *n;
+        } else if (t.key == "steps") {
+          if (auto n = positiveInt(v, "steps")) plan.steps = *n;
+        } else if (t.key == "seed") {
+          auto s = evalConstant(v, *p_);
+          if (!s || *s < 0) diags_.error(v.loc(), "seed must be a non-negative integer", v.range().length);
+          else plan.seed = static_cast<uint64_t>(*s);
+        } else {
+          diags_.error(t.keyRange.begin, "unknown training setting '" + t.key + "' (expected batch, steps or seed)",
+                       t.keyRange.length);
+        }
+        break;
+      case ast::TrainStmt::Kind::Cadence:
+        cadence(t, v);
+        break;
+      case ast::TrainStmt::Kind::Schedule:
+        for (size_t i = 0; i < t.players.size(); ++i) {
+          auto n = positiveInt(*t.values[i], "a schedule count");
+          const auto &[who, where] = t.players[i];
+          if (!n)
+            continue;
+          if (p_->generator && who == p_->generator->name) plan.gSteps = *n;
+          else if (p_->discriminator && who == p_->discriminator->name) plan.dSteps = *n;
+          else diags_.error(where.begin, "'" + who + "' is not a player", where.length);
+        }
+        break;
+      case ast::TrainStmt::Kind::Optimize:
+        optimizer(t, v);
+        break;
+      }
+    }
+  }
+
+  void cadence(const ast::TrainStmt &t, const ast::Expr &v) {
+    TrainPlan &plan = p_->plan;
+    auto n = positiveInt(v, "the interval");
+    if (!n)
+      return;
+    if (t.key == "sample") {
+      plan.sampleEvery = *n;
+      if (!t.grid.empty()) {
+        size_t x = t.grid.find('x');
+        plan.sampleRows = std::stoll(t.grid.substr(0, x));
+        plan.sampleCols = std::stoll(t.grid.substr(x + 1));
+        if (plan.sampleRows < 1 || plan.sampleCols < 1 || plan.sampleRows * plan.sampleCols > 1024)
+          diags_.error(t.keyRange.begin, "a sample grid holds between 1 and 1024 images", t.keyRange.length);
+      }
+    } else if (t.key == "checkpoint") {
+      plan.checkpointEvery = *n;
+    } else if (t.key == "log") {
+      plan.logEvery = *n;
+    } else {
+      diags_.error(t.keyRange.begin, "unknown cadence '" + t.key + "' (expected sample, checkpoint or log)",
+                   t.keyRange.length);
+    }
+  }
+
+  void optimizer(const ast::TrainStmt &t, const ast::Expr &v) {
+    auto it = p_->funcs.find(t.key);
+    if (it == p_->funcs.end() || !it->second->isPlayer()) {
+      diags_.error(t.keyRange.begin, "'" + t.key + "' is not a player", t.keyRange.length);
+      return;
+    }
+    OptimizerSpec &o = it->second == p_->generator ? p_->plan.optG : p_->plan.optD;
+    auto *c = ast::dynCast<ast::CallExpr>(&v);
+    static const std::set<std::string> kinds = {"sgd", "momentum", "rmsprop", "adam"};
+    if (!c || !kinds.count(c->callee)) {
+      diags_.error(v.loc(), "expected an optimizer: sgd(lr), momentum(lr, momentum), rmsprop(lr, alpha, eps) or adam(lr, beta1, beta2, eps)",
+                   v.range().length);
+      return;
+    }
+    o = OptimizerSpec{};
+    o.kind = c->callee;
+    o.loc = c->loc();
+    if (o.kind == "sgd" || o.kind == "momentum")
+      o.lr = 1e-2;
+    if (o.kind == "rmsprop")
+      o.lr = 1e-2, o.eps = 1e-8;
+    std::map<std::string, double *> fields = {{"lr", &o.lr}, {"eps", &o.eps}};
+    std::vector<std::string> order = {"lr"};
+    if (o.kind == "adam") {
+      fields["beta1"] = &o.beta1, fields["beta2"] = &o.beta2;
+      order = {"lr", "beta1", "beta2", "eps"};
+    } else if (o.kind == "momentum") {
+      fields["momentum"] = &o.momentum;
+      order = {"lr", "momentum"};
+    } else if (o.kind == "rmsprop") {
+      fields["alpha"] = &o.alpha;
+      order = {"lr", "alpha", "eps"};
+    }
+    size_t pos = 0;
+    for (const ast::Arg &a : c->args) {
+      std::string key = a.name.empty() ? (pos < order.size() ? order[pos++] : "") : a.name;
+      auto f = fields.find(key);
+      if (f == fields.end()) {
+        diags_.error(a.name.empty() ? a.value->loc() : a.nameLoc,
+                     key.empty() ? "too many arguments to " + o.kind
+                                 : o.kind + " has no hyperparameter '" + key + "'",
+                     a.name.empty() ? a.value->range().length : len(a.name));
+        continue;
+      }
+      if (auto n = number(a.value.get(), "a hyperparameter"))
+        *f->second = *n;
+    }
+  }
+
+  SourceManager &sm_;
+  DiagnosticEngine &diags_;
+  const SemaOptions &opts_;
+  std::unique_ptr<Program> p_;
+  std::set<std::string> loaded_;
+  std::map<std::string, SourceRange> declared_;
+};
+
+} // namespace
+
+std::optional<double> evalConstant(const ast::Expr &e, const Program &p) {
+  if (auto *n = ast::dynCast<ast::NumberExpr>(&e))
+    return n->value;
+  if (auto *n = ast::dynCast<ast::NameExpr>(&e)) {
+    auto it = p.consts.find(n->name);
+    if (it == p.consts.end())
+      return std::nullopt;
+    return evalConstant(*it->second->value, p);
+  }
+  if (auto *u = ast::dynCast<ast::UnaryExpr>(&e)) {
+    auto v = evalConstant(*u->operand, p);
+    return v ? std::optional<double>(-*v) : std::nullopt;
+  }
+  if (auto *b = ast::dynCast<ast::BinaryExpr>(&e)) {
+    auto l = evalConstant(*b->lhs, p), r = evalConstant(*b->rhs, p);
+    if (!l || !r)
+      return std::nullopt;
+    if (b->op == "+") return *l + *r;
+    if (b->op == "-") return *l - *r;
+    if (b->op == "*") return *l * *r;
+    if (b->op == "/") return *l / *r;
+    if (b->op == "**") return std::pow(*l, *r);
+  }
+  return std::nullopt;
+}
+
+std::unique_ptr<Program> analyze(const std::string &path, SourceManager &sm,
+                                 DiagnosticEngine &diags, const SemaOptions &opts) {
+  return Sema(sm, diags, opts).run(path);
+}
+
+} // namespace ganc::sema

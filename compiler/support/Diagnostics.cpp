@@ -1,0 +1,45 @@
+//===- Diagnostics.cpp - clang-style errors, warnings and notes -----------===//
+#include "support/Diagnostics.h"
+
+#include <sstream>
+
+namespace ganc {
+
+void DiagnosticEngine::report(Severity sev, SourceLoc loc, std::string msg,
+                              uint32_t length) {
+  if (sev == Severity::Error)
+    ++errors_;
+  diags_.push_back({sev, {loc, length == 0 ? 1 : length}, std::move(msg)});
+}
+
+std::string DiagnosticEngine::render(const Diagnostic &d) const {
+  static const char *const kNames[] = {"error", "warning", "note"};
+  std::ostringstream os;
+  const SourceLoc loc = d.range.begin;
+  if (loc.valid())
+    os << sm_.describe(loc) << ": ";
+  else
+    os << "ganc: ";
+  os << kNames[static_cast<int>(d.severity)] << ": " << d.message << "\n";
+  if (!loc.valid())
+    return os.str();
+  std::string line = sm_.lineText(loc);
+  unsigned col = sm_.lineCol(loc).col;
+  os << line << "\n";
+  // Tabs in the prefix stay tabs, so the caret lines up in any terminal.
+  std::string pad;
+  for (unsigned i = 0; i + 1 < col && i < line.size(); ++i)
+    pad += line[i] == '\t' ? '\t' : ' ';
+  unsigned len = d.range.length;
+  if (col - 1 + len > line.size())
+    len = line.size() >= col ? static_cast<unsigned>(line.size() - col + 1) : 1;
+  os << pad << '^' << std::string(len > 1 ? len - 1 : 0, '~') << "\n";
+  return os.str();
+}
+
+void DiagnosticEngine::print(std::ostream &os) const {
+  for (const Diagnostic &d : diags_)
+    os << render(d);
+}
+
+} // namespace ganc

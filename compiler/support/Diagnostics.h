@@ -1,0 +1,57 @@
+//===- Diagnostics.h - clang-style errors, warnings and notes ---*- C++ -*-===//
+//
+// Every user-facing problem goes through a DiagnosticEngine: `file:line:col: error: msg`,
+// the source line, and a caret with an underline. Notes attach to the diagnostic before
+// them (`note: 'D' declared here`). Stages report and keep going; the driver stops before
+// the next stage when errors were reported.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "support/SourceManager.h"
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace ganc {
+
+enum class Severity { Error, Warning, Note };
+
+struct Diagnostic {
+  Severity severity;
+  SourceRange range;
+  std::string message;
+};
+
+class DiagnosticEngine {
+public:
+  explicit DiagnosticEngine(const SourceManager &sm) : sm_(sm) {}
+
+  void error(SourceLoc loc, std::string msg, uint32_t length = 1) {
+    report(Severity::Error, loc, std::move(msg), length);
+  }
+  void warning(SourceLoc loc, std::string msg, uint32_t length = 1) {
+    report(Severity::Warning, loc, std::move(msg), length);
+  }
+  void note(SourceLoc loc, std::string msg, uint32_t length = 1) {
+    report(Severity::Note, loc, std::move(msg), length);
+  }
+  void report(Severity sev, SourceLoc loc, std::string msg, uint32_t length = 1);
+
+  unsigned errorCount() const { return errors_; }
+  bool hasErrors() const { return errors_ > 0; }
+  const std::vector<Diagnostic> &all() const { return diags_; }
+
+  /// Prints every diagnostic reported so far, in order, clang style.
+  void print(std::ostream &os) const;
+  /// Renders one diagnostic.
+  std::string render(const Diagnostic &d) const;
+
+private:
+  const SourceManager &sm_;
+  std::vector<Diagnostic> diags_;
+  unsigned errors_ = 0;
+};
+
+} // namespace ganc

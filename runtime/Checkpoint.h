@@ -1,0 +1,34 @@
+//===- Checkpoint.h - saving and restoring a run ----------------*- C++ -*-===//
+//
+// A checkpoint is a safetensors file: every parameter by its source path
+// (`G.dense_1.W`), optimizer state (`G.dense_1.W@adam.m`), and metadata: the model's name
+// and hash, the step, the seed. Written atomically (temporary file, fsync, rename).
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "Tensor.h"
+#include "TrainSpec.h"
+
+#include <cstdint>
+#include <string>
+
+namespace ganc::rt {
+
+struct CheckpointInfo {
+  std::string modelName, modelHash;
+  int64_t step = 0;
+  uint64_t seed = 0;
+};
+
+/// Saves the tensors of `store` named in `spec` (parameters and state).
+void saveCheckpoint(const std::string &path, const TrainSpec &spec, const Store &store,
+                    const CheckpointInfo &info);
+
+/// Loads parameters (and, with `withState`, optimizer state) into `store`. Throws IoError
+/// naming the file when it is not a checkpoint of this model (a missing tensor, a shape
+/// that differs).
+CheckpointInfo loadCheckpoint(const std::string &path, const std::vector<ParamSpec> &params,
+                              Store &store);
+
+} // namespace ganc::rt

@@ -1,0 +1,65 @@
+//===- Data.cpp - training data: loading, shuffling, batching -------------===//
+#include "Data.h"
+
+#include "Random.h"
+#include "Tensor.h"
+#include "io/Idx.h"
+#include "io/IoError.h"
+
+#include <cstring>
+
+namespace ganc::rt {
+
+Dataset::Dataset(std::vector<float> rows, int64_t rowSize)
+    : data_(std::move(rows)), rowSize_(rowSize),
+      count_(rowSize > 0 ? static_cast<int64_t>(data_.size()) / rowSize : 0) {}
+
+Dataset Dataset::load(const DataSpec &spec) {
+  std::string path = findIdxFile(spec.path, "train-images-idx3-ubyte");
+  IdxArray idx = readIdxU8(path);
+  if (idx.dims.size() < 2)
+    throw IoError(path, "expected images (at least 2 dimensions), found " +
+                            std::to_string(idx.dims.size()));
+  int64_t per = 1;
+  for (size_t i = 1; i < idx.dims.size(); ++i)
+    per *= idx.dims[i];
+  int64_t want = numElements(spec.shape);
+  if (per != want)
+    throw IoError(path, "samples have " + std::to_string(per) + " values but data '" +
+                            spec.name + "' is declared with " + std::to_string(want));
+  if (idx.dims[0] < 1)
+    throw IoError(path, "holds no samples");
+  std::vector<float> rows(idx.data.size());
+  const float scale = static_cast<float>((spec.hi - spec.lo) / 255.0);
+  for (size_t i = 0; i < rows.size(); ++i)
+    rows[i] = static_cast<float>(spec.lo) + scale * idx.data[i];
+  return Dataset(std::move(rows), per);
+}
+
+void BatchSampler::shuffle(int64_t epoch) {
+  int64_t n = data_.size();
+  order_.resize(n);
+  for (int64_t i = 0; i < n; ++i)
+    order_[i] = i;
+  uint64_t stream = streamId("shuffle", static_cast<uint64_t>(epoch));
+  for (int64_t i = n - 1; i > 0; --i) {
+    auto r = philox({static_cast<uint32_t>(i), static_cast<uint32_t>(i >> 32), 0, 0},
+                    seed_ ^ stream);
+    uint64_t x = (static_cast<uint64_t>(r[0]) << 32) | r[1];
+    std::swap(order_[i], order_[static_cast<int64_t>(x % static_cast<uint64_t>(i + 1))]);
+  }
+  epoch_ = epoch;
+}
+
+void BatchSampler::fill(float *out, int64_t batch, int64_t index) {
+  const int64_t n = data_.size(), w = data_.rowSize();
+  for (int64_t k = 0; k < batch; ++k) {
+    int64_t global = index * batch + k;
+    int64_t epoch = global / n;
+    if (epoch != epoch_)
+      shuffle(epoch);
+    std::memcpy(out + k * w, data_.row(order_[global % n]), static_cast<size_t>(w) * sizeof(float));
+  }
+}
+
+} // namespace ganc::rt

@@ -1,0 +1,44 @@
+//===- Data.h - training data: loading, shuffling, batching -----*- C++ -*-===//
+#pragma once
+
+#include "TrainSpec.h"
+
+#include <vector>
+
+namespace ganc::rt {
+
+/// A dataset held in memory as scaled floats, one row per sample.
+class Dataset {
+public:
+  /// Loads `spec` (MNIST-format IDX images, plain or .gz). Throws IoError naming the file
+  /// and the problem, including a per-sample size that does not match the model.
+  static Dataset load(const DataSpec &spec);
+  /// Builds a dataset from rows already in memory (tests, synthetic data).
+  Dataset(std::vector<float> rows, int64_t rowSize);
+
+  int64_t size() const { return count_; }
+  int64_t rowSize() const { return rowSize_; }
+  const float *row(int64_t i) const { return data_.data() + i * rowSize_; }
+
+private:
+  std::vector<float> data_;
+  int64_t rowSize_ = 0, count_ = 0;
+};
+
+/// Draws batches without replacement: each epoch visits every sample once, in an order
+/// that depends only on the seed and the epoch.
+class BatchSampler {
+public:
+  BatchSampler(const Dataset &data, uint64_t seed) : data_(data), seed_(seed) {}
+  /// Fills out[batch * rowSize] with the batch number `index` of the run.
+  void fill(float *out, int64_t batch, int64_t index);
+
+private:
+  void shuffle(int64_t epoch);
+  const Dataset &data_;
+  uint64_t seed_;
+  int64_t epoch_ = -1;
+  std::vector<int64_t> order_;
+};
+
+} // namespace ganc::rt

@@ -1,0 +1,35 @@
+//===- StepFunction.h - a compiled step program, as the runtime sees it -*- C++ -*-===//
+//
+// The contract between codegen and the runtime: a native entry point and the table of
+// buffers it reads and writes. Codegen fills it; Executable binds it to tensors.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ganc::rt {
+
+using Shape = std::vector<int64_t>;
+
+/// One pointer the entry function reads from its slot table.
+struct Slot {
+  enum class Kind { Leaf, Output, Temp };
+  std::string name; ///< leaf or output name; empty for temporaries
+  Kind kind;
+  Shape shape;
+};
+
+/// A compiled graph: `entry(slots)` runs it; `slots[i]` must point at a buffer of
+/// `slots[i].shape` floats (64-byte aligned). Outputs never alias leaves.
+struct StepFunction {
+  std::string name;
+  void (*entry)(float **slots) = nullptr;
+  std::vector<Slot> slots;
+  int64_t kernels = 0;
+  int64_t tempBytes = 0; ///< total size of the temporaries
+};
+
+} // namespace ganc::rt

@@ -1,0 +1,71 @@
+//===- Tensor.cpp - named f32 tensors the runtime owns --------------------===//
+#include "Tensor.h"
+
+#include <cstring>
+#include <new>
+#include <stdexcept>
+
+namespace ganc::rt {
+
+int64_t numElements(const Shape &s) {
+  int64_t n = 1;
+  for (int64_t d : s)
+    n *= d;
+  return n;
+}
+
+Buffer::Buffer(int64_t n) : size_(n) {
+  size_t bytes = (static_cast<size_t>(n) * sizeof(float) + 63) / 64 * 64;
+  void *p = std::aligned_alloc(64, bytes == 0 ? 64 : bytes);
+  if (!p)
+    throw std::bad_alloc();
+  std::memset(p, 0, bytes == 0 ? 64 : bytes);
+  data_.reset(static_cast<float *>(p));
+}
+
+Tensor &Store::get(const std::string &name, const Shape &shape) {
+  auto it = tensors_.find(name);
+  if (it != tensors_.end()) {
+    if (it->second.shape != shape)
+      throw std::logic_error("internal error: tensor '" + name + "' has two shapes");
+    return it->second;
+  }
+  Tensor t;
+  t.shape = shape;
+  t.buf = Buffer(numElements(shape));
+  return tensors_.emplace(name, std::move(t)).first->second;
+}
+
+Tensor *Store::find(const std::string &name) {
+  auto it = tensors_.find(name);
+  return it == tensors_.end() ? nullptr : &it->second;
+}
+
+Executable::Executable(const StepFunction &fn, Store &store) : fn_(fn) {
+  for (const Slot &s : fn.slots) {
+    if (s.kind == Slot::Kind::Leaf) {
+      slots_.push_back(store.get(s.name, s.shape).data());
+      continue;
+    }
+    owned_.emplace_back(numElements(s.shape));
+    float *p = owned_.back().data();
+    slots_.push_back(p);
+    if (s.kind != Slot::Kind::Output)
+      continue;
+    outputs_[s.name] = p;
+    if (Tensor *t = store.find(s.name))
+      commits_.push_back({p, t});
+  }
+}
+
+void Executable::commit() {
+  for (auto &[from, to] : commits_)
+    std::memcpy(to->data(), from, static_cast<size_t>(to->numel()) * sizeof(float));
+}
+
+const float *Executable::output(const std::string &name) const {
+  auto it = outputs_.find(name);
+  return it == outputs_.end() ? nullptr : it->second;
+}
+
+} // namespace ganc::rt

@@ -1,0 +1,77 @@
+//===- Tensor.h - named f32 tensors the runtime owns -----------*- C++ -*-===//
+//
+// A Store holds every tensor that lives across steps (parameters, optimizer state, data
+// and noise batches, per-step scalars) by the name the compiled programs use for it.
+// Buffers are 64-byte aligned so vector loads never straddle cache lines.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "StepFunction.h"
+
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace ganc::rt {
+
+int64_t numElements(const Shape &s);
+
+/// A 64-byte-aligned array of floats.
+class Buffer {
+public:
+  Buffer() = default;
+  explicit Buffer(int64_t n);
+  float *data() { return data_.get(); }
+  const float *data() const { return data_.get(); }
+  int64_t size() const { return size_; }
+
+private:
+  struct Free {
+    void operator()(float *p) const { std::free(p); }
+  };
+  std::unique_ptr<float, Free> data_;
+  int64_t size_ = 0;
+};
+
+struct Tensor {
+  Shape shape;
+  Buffer buf;
+  float *data() { return buf.data(); }
+  const float *data() const { return buf.data(); }
+  int64_t numel() const { return buf.size(); }
+};
+
+class Store {
+public:
+  /// The tensor `name`, created zero-filled with `shape` if absent. A different shape
+  /// for an existing name is an internal error.
+  Tensor &get(const std::string &name, const Shape &shape);
+  Tensor *find(const std::string &name);
+  const std::map<std::string, Tensor> &all() const { return tensors_; }
+
+private:
+  std::map<std::string, Tensor> tensors_;
+};
+
+/// A StepFunction bound to a Store: leaf slots point at store tensors, outputs and
+/// temporaries at buffers of its own. Binding happens once; run() does no lookups.
+class Executable {
+public:
+  Executable(const StepFunction &fn, Store &store);
+  void run() { fn_.entry(slots_.data()); }
+  /// Copies outputs named like store tensors (updated parameters and state) into them.
+  void commit();
+  const float *output(const std::string &name) const;
+  const StepFunction &function() const { return fn_; }
+
+private:
+  StepFunction fn_;
+  std::vector<float *> slots_;
+  std::vector<Buffer> owned_;
+  std::vector<std::pair<const float *, Tensor *>> commits_;
+  std::map<std::string, const float *> outputs_;
+};
+
+} // namespace ganc::rt

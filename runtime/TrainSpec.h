@@ -1,0 +1,56 @@
+//===- TrainSpec.h - what the trainer needs to know about a model -*- C++ -*-===//
+//
+// Plain data filled by the driver from the compiled model: parameters with their
+// initializers, optimizer hyperparameters (for the per-step scalars), data, noise, and the
+// plan. The runtime never sees the compiler's types.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "StepFunction.h"
+
+#include <string>
+#include <vector>
+
+namespace ganc::rt {
+
+struct ParamSpec {
+  std::string name, owner;
+  Shape shape;
+  std::string init; ///< glorot_uniform, he_normal, zeros, ones, normal, uniform, constant
+  double a = 0, b = 0;
+};
+
+struct OptimizerSpec {
+  std::string kind;
+  double lr = 0, beta1 = 0, beta2 = 0, eps = 0;
+};
+
+struct DataSpec {
+  std::string name, kind, path;
+  double lo = 0, hi = 1;
+  Shape shape; ///< per sample
+};
+
+struct NoiseSpec {
+  std::string name, dist;
+  double a = 0, b = 1;
+  Shape shape; ///< per sample
+};
+
+struct TrainSpec {
+  std::string modelName, modelHash;
+  std::vector<ParamSpec> params;
+  std::vector<std::pair<std::string, Shape>> state;
+  DataSpec data;
+  NoiseSpec noise;
+  std::string dPlayer, gPlayer;
+  OptimizerSpec optD, optG;
+  int64_t batch = 64, steps = 1000, dSteps = 1, gSteps = 1;
+  int64_t sampleEvery = 1000, sampleRows = 4, sampleCols = 4;
+  int64_t checkpointEvery = 0, logEvery = 100;
+  uint64_t seed = 0;
+  std::string outDir;
+};
+
+} // namespace ganc::rt
