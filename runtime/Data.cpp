@@ -15,7 +15,8 @@ Dataset::Dataset(std::vector<float> rows, int64_t rowSize)
       count_(rowSize > 0 ? static_cast<int64_t>(data_.size()) / rowSize : 0) {}
 
 Dataset Dataset::load(const DataSpec &spec) {
-  std::string path = findIdxFile(spec.path, "train-images-idx3-ubyte");
+  std::string path = spec.kind == "mnist" ? findIdxFile(spec.path, "train-images-idx3-ubyte")
+                                          : spec.path;
   IdxArray idx = readIdxU8(path);
   if (idx.dims.size() < 2)
     throw IoError(path, "expected images (at least 2 dimensions), found " +

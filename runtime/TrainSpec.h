@@ -27,7 +27,9 @@ struct OptimizerSpec {
 };
 
 struct DataSpec {
-  std::string name, kind, path;
+  std::string name;
+  std::string kind; ///< "mnist" (path: folder of train-images-idx3-ubyte[.gz]) or "idx" (path: file)
+  std::string path;
   double lo = 0, hi = 1;
   Shape shape; ///< per sample
 };

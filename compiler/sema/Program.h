@@ -16,11 +16,11 @@
 
 namespace ganc::sema {
 
-/// A data source: `data x ~ mnist("dir", scale = [0, 1])`.
+/// A data source: `data x ~ mnist("dir", scale = [0, 1])` or `idx("file", shape = [n])`.
 struct DataSpec {
   std::string name;
   SourceLoc loc;
-  std::string kind;       ///< "mnist"
+  std::string kind;       ///< "mnist" (a folder) or "idx" (one file)
   std::string path;       ///< resolved against the .gan file's folder
   double lo = 0, hi = 1;  ///< pixel values are scaled to [lo, hi]
   std::vector<int64_t> shape; ///< per-sample shape

@@ -274,6 +274,50 @@ private:
     return nullptr;
   }
 
+  /// `mnist("dir", scale = [lo, hi], shape = [784])`: the MNIST training images in a
+  /// folder; `idx("file", scale = [lo, hi], shape = [n])`: one IDX image file.
+  std::optional<DataSpec> dataSource(const ast::CallExpr &c, const ast::SourceDecl &s,
+                                     const std::string &dir) {
+    if (c.callee != "mnist" && c.callee != "idx") {
+      diags_.error(c.calleeRange.begin, "unknown data source '" + c.callee +
+                                            "'; expected mnist(\"folder\") or idx(\"file\", shape = [n])",
+                   c.calleeRange.length);
+      return std::nullopt;
+    }
+    bool isMnist = c.callee == "mnist";
+    DataSpec d{s.name, s.nameRange.begin, c.callee, "", 0, 1, {784}};
+    auto *path = ast::dynCast<ast::StringExpr>(argument(c, 0, "path"));
+    if (!path) {
+      diags_.error(c.loc(), c.callee + "(...) needs " +
+                                (isMnist ? "the folder of the MNIST IDX files" : "the IDX file") +
+                                " as a string", c.range().length);
+      return std::nullopt;
+    }
+    d.path = path->value.empty() || path->value[0] == '/' ? path->value : dir + "/" + path->value;
+    if (auto *scale = argument(c, 1, "scale")) {
+      auto *l = ast::dynCast<ast::ListExpr>(scale);
+      auto lo = l && l->elems.size() == 2 ? number(l->elems[0].get(), "scale") : std::nullopt;
+      auto hi = l && l->elems.size() == 2 ? number(l->elems[1].get(), "scale") : std::nullopt;
+      if (!lo || !hi || *lo >= *hi) {
+        diags_.error(scale->loc(), "scale must be [low, high] with low < high", scale->range().length);
+        return std::nullopt;
+      }
+      d.lo = *lo, d.hi = *hi;
+    }
+    const ast::Expr *shape = argument(c, 2, "shape");
+    if (!shape && !isMnist) {
+      diags_.error(c.loc(), "idx(...) needs the per-sample shape, e.g. shape = [784]", c.range().length);
+      return std::nullopt;
+    }
+    if (shape) {
+      auto sh = shapeOf(shape);
+      if (!sh)
+        return std::nullopt;
+      d.shape = *sh;
+    }
+    return d;
+  }
+
   void checkSources() {
     const std::string dir = dirOf(p_->main->path);
     for (const ast::SourceDecl &s : p_->main->sources) {
@@ -285,28 +329,8 @@ private:
         continue;
       }
       if (!s.isNoise) {
-        if (c->callee != "mnist") {
-          diags_.error(c->calleeRange.begin, "unknown data source '" + c->callee + "'; expected mnist(\"dir\")",
-                       c->calleeRange.length);
-          continue;
-        }
-        DataSpec d{s.name, s.nameRange.begin, "mnist", "", 0, 1, {784}};
-        auto *path = ast::dynCast<ast::StringExpr>(argument(*c, 0, "path"));
-        if (!path) {
-          diags_.error(c->loc(), "mnist(...) needs the folder of the IDX files as a string", c->range().length);
-          continue;
-        }
-        d.path = path->value.empty() || path->value[0] == '/' ? path->value : dir + "/" + path->value;
-        if (auto *scale = argument(*c, 1, "scale")) {
-          auto *l = ast::dynCast<ast::ListExpr>(scale);
-          auto lo = l && l->elems.size() == 2 ? number(l->elems[0].get(), "scale") : std::nullopt;
-          auto hi = l && l->elems.size() == 2 ? number(l->elems[1].get(), "scale") : std::nullopt;
-          if (!lo || !hi)
-            diags_.error(scale->loc(), "scale must be [low, high]", scale->range().length);
-          else
-            d.lo = *lo, d.hi = *hi;
-        }
-        p_->data.push_back(d);
+        if (auto d = dataSource(*c, s, dir))
+          p_->data.push_back(*d);
         continue;
       }
       if (c->callee != "uniform" && c->callee != "normal") {

@@ -1,0 +1,173 @@
+//===- TrainTest.cpp - the ganc command end to end on data it makes -------===//
+//
+// Writes a small image dataset in IDX format and a model for it, then runs
+// `ganc train`, `ganc sample` and `ganc check` as a user would, through runCommand.
+//
+//===----------------------------------------------------------------------===//
+#include "TestUtil.h"
+#include "driver/Commands.h"
+#include "io/Idx.h"
+#include "io/Npy.h"
+#include "io/SafeTensors.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <sstream>
+
+using namespace ganc;
+
+namespace {
+
+/// 8x8 images of a bright horizontal or vertical bar at a random place.
+std::string makeBars(const std::string &dir, int count) {
+  std::mt19937 rng(5);
+  std::vector<uint8_t> px(static_cast<size_t>(count) * 64, 0);
+  for (int i = 0; i < count; ++i) {
+    int at = static_cast<int>(rng() % 8);
+    bool vertical = rng() % 2;
+    for (int k = 0; k < 8; ++k)
+      px[i * 64 + (vertical ? k * 8 + at : at * 8 + k)] = 255;
+  }
+  rt::writeIdxU8(dir + "/train-images-idx3-ubyte", {count, 8, 8}, px.data());
+  return dir;
+}
+
+std::string barsModel(const std::string &dir) {
+  return test::writeFile(dir + "/bars.gan", R"(import std.nn
+data  x ~ idx("data/train-images-idx3-ubyte", scale = [0, 1], shape = [64])
+noise z ~ normal(0, 1, [16])
+
+generator G(z: [16]) -> [64] {
+    return sigmoid(dense(relu(dense(z, 32)), 64))
+}
+discriminator D(x: [64]) -> [1] {
+    return dense(leaky_relu(dense(x, 32), 0.2), 1)
+}
+game {
+    D maximizes mean(log(sigmoid(D(x)))) + mean(log(1 - sigmoid(D(G(z)))))
+    G maximizes mean(log(sigmoid(D(G(z)))))
+}
+train {
+    batch 32
+    steps 300
+    seed 9
+    optimize D with adam(lr = 2e-3, beta1 = 0.5)
+    optimize G with adam(lr = 2e-3, beta1 = 0.5)
+    sample 2x2 every 150
+    log every 50
+}
+)");
+}
+
+struct CommandResult {
+  int code;
+  std::string out, err;
+};
+
+CommandResult ganc(const std::vector<std::string> &args) {
+  std::ostringstream out, err;
+  int code = driver::runCommand(args, out, err);
+  return {code, out.str(), err.str()};
+}
+
+struct Losses {
+  std::vector<double> d, g;
+};
+
+Losses parseLosses(const std::string &log) {
+  Losses l;
+  std::istringstream in(log);
+  for (std::string line; std::getline(in, line);) {
+    long long step, total;
+    double d, g;
+    if (std::sscanf(line.c_str(), "step %lld/%lld D loss %lf G loss %lf", &step, &total, &d, &g) == 4) {
+      l.d.push_back(d);
+      l.g.push_back(g);
+    }
+  }
+  return l;
+}
+
+TEST(Train, LossesAreFiniteAndMove) {
+  std::string dir = test::freshDir("train");
+  std::filesystem::create_directories(dir + "/data");
+  makeBars(dir + "/data", 512);
+  std::string model = barsModel(dir);
+
+  CommandResult r = ganc({"train", model, "--out", dir + "/out", "--threads", "2"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  Losses l = parseLosses(r.out);
+  ASSERT_EQ(l.d.size(), 6u) << r.out;
+  for (size_t i = 0; i < l.d.size(); ++i) {
+    EXPECT_TRUE(std::isfinite(l.d[i]) && std::isfinite(l.g[i])) << r.out;
+  }
+  // At the start D cannot tell real from fake: both losses near 2 ln 2 and ln 2.
+  // Training moves them away from where they started.
+  double moved = 0;
+  for (size_t i = 1; i < l.d.size(); ++i)
+    moved = std::max(moved, std::fabs(l.d[i] - l.d[0]) + std::fabs(l.g[i] - l.g[0]));
+  EXPECT_GT(moved, 0.05) << r.out;
+
+  EXPECT_TRUE(std::filesystem::exists(dir + "/out/samples_0000150.png"));
+  EXPECT_TRUE(std::filesystem::exists(dir + "/out/samples_0000300.png"));
+  rt::SafeTensorsFile ck = rt::readSafeTensors(dir + "/out/checkpoint.safetensors");
+  ASSERT_NE(ck.find("G.dense_1.W"), nullptr);
+  EXPECT_EQ(ck.find("G.dense_1.W")->shape, (std::vector<int64_t>{16, 32}));
+  EXPECT_EQ(ck.metadata.at("step"), "300");
+
+  // Samples from the checkpoint: N rows of 64 values in the data's range.
+  CommandResult s = ganc({"sample", model, "--checkpoint", dir + "/out/checkpoint.safetensors", "-n", "10",
+                "--out", dir + "/s.npy"});
+  ASSERT_EQ(s.code, 0) << s.err;
+  rt::NpyArray a = rt::readNpyF32(dir + "/s.npy");
+  EXPECT_EQ(a.shape, (std::vector<int64_t>{10, 64}));
+  for (float v : a.data)
+    EXPECT_TRUE(v >= 0 && v <= 1);
+}
+
+TEST(Train, SameSeedGivesSameWeightsForAnyThreadCount) {
+  std::string dir = test::freshDir("threads");
+  std::filesystem::create_directories(dir + "/data");
+  makeBars(dir + "/data", 256);
+  std::string model = barsModel(dir);
+  std::vector<std::vector<float>> weights;
+  for (const char *threads : {"1", "2", "3"}) {
+    std::string out = dir + "/out" + threads;
+    CommandResult r = ganc({"train", model, "--steps", "40", "--out", out, "--threads", threads});
+    ASSERT_EQ(r.code, 0) << r.err;
+    rt::SafeTensorsFile ck = rt::readSafeTensors(out + "/checkpoint.safetensors");
+    std::vector<float> all;
+    for (const rt::NamedTensor &t : ck.tensors)
+      all.insert(all.end(), t.data.begin(), t.data.end());
+    weights.push_back(all);
+  }
+  EXPECT_EQ(weights[0], weights[1]);
+  EXPECT_EQ(weights[0], weights[2]);
+}
+
+TEST(Train, MissingDataIsAClearErrorAtTheDataLine) {
+  std::string dir = test::freshDir("nodata");
+  std::string model = barsModel(dir);
+  CommandResult r = ganc({"train", model, "--steps", "1", "--out", dir + "/out"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("bars.gan:2:7: error: cannot load data 'x'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("train-images-idx3-ubyte"), std::string::npos) << r.err;
+}
+
+TEST(Train, CommandLineMisuseExitsWithTwo) {
+  EXPECT_EQ(ganc({}).code, 2);
+  EXPECT_EQ(ganc({"fly"}).code, 2);
+  EXPECT_EQ(ganc({"train"}).code, 2);
+  EXPECT_EQ(ganc({"train", "x.gan", "--bogus", "1"}).code, 2);
+  EXPECT_EQ(ganc({"train", "x.gan", "--steps", "many"}).code, 2);
+  EXPECT_EQ(ganc({"emit", "--stage=nothing", "x.gan"}).code, 2);
+}
+
+TEST(Train, CheckReportsAMissingModelFile) {
+  CommandResult r = ganc({"check", "/nonexistent/model.gan"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("cannot open '/nonexistent/model.gan'"), std::string::npos) << r.err;
+}
+
+} // namespace

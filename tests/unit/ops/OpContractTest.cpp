@@ -1,0 +1,232 @@
+//===- OpContractTest.cpp - every op keeps its contract -------------------===//
+//
+// Loops over the whole op registry. For every op: it has a shape rule; a computing op
+// has a lowering; a differentiable op's VJP agrees with central finite differences of the
+// op's own forward semantics, to first and second order (the gradient graph is
+// differentiated again); and the JIT-compiled op agrees with the double-precision
+// reference. A new op gets all of this without a test of its own, but it must appear in
+// `instances()` below: the test fails for an op it does not know how to instantiate.
+//
+//===----------------------------------------------------------------------===//
+#include "autodiff/Autodiff.h"
+#include "codegen/Jit.h"
+#include "ir/Builder.h"
+#include "ir/Evaluate.h"
+#include "ir/OpInfo.h"
+#include "Tensor.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+#include <random>
+
+using namespace ganc;
+using namespace ganc::ir;
+
+namespace {
+
+/// One way to build a node of the op under test from fresh inputs.
+struct Instance {
+  std::string label;
+  std::vector<Shape> inputs;
+  std::function<Node *(Builder &, const std::vector<Node *> &)> build;
+  bool positive = false; ///< inputs must be > 0 (log, sqrt)
+};
+
+std::vector<Instance> instances(OpKind op) {
+  const OpInfo &info = opInfo(op);
+  auto make = [op](Attrs a = {}) {
+    return [op, a](Builder &b, const std::vector<Node *> &in) { return b.make(op, in, a); };
+  };
+  bool positive = op == OpKind::Log || op == OpKind::Sqrt;
+  if (info.isElementwise() && info.arity == 1)
+    return {{"unary", {{3, 4}}, make(), positive}};
+  if (info.isElementwise() && info.arity == 2)
+    return {{"same-shape", {{3, 4}, {3, 4}}, make(), op == OpKind::Div},
+            {"rank-0-rhs", {{3, 4}, {}}, make(), op == OpKind::Div},
+            {"rank-0-lhs", {{}, {2, 5}}, make(), op == OpKind::Div}};
+  switch (op) {
+  case OpKind::MatMul:
+    return {{"nn", {{3, 4}, {4, 5}}, make({{0, 0}, 0, ""})},
+            {"tn", {{4, 3}, {4, 5}}, make({{1, 0}, 0, ""})},
+            {"nt", {{3, 4}, {5, 4}}, make({{0, 1}, 0, ""})},
+            {"tt", {{4, 3}, {5, 4}}, make({{1, 1}, 0, ""})}};
+  case OpKind::Broadcast:
+    return {{"leading", {{4}}, make({{0, 1, 3, 4}, 0, ""})},
+            {"middle", {{2, 4}}, make({{1, 2, 2, 3, 4}, 0, ""})},
+            {"trailing", {{2, 3}}, make({{2, 3, 2, 3, 4}, 0, ""})},
+            {"all", {{}}, make({{0, 2, 2, 3}, 0, ""})}};
+  case OpKind::ReduceSum:
+    return {{"leading", {{3, 4}}, make({{0, 1}, 0, ""})},
+            {"middle", {{2, 3, 4}}, make({{1, 2}, 0, ""})},
+            {"trailing", {{2, 3, 4}}, make({{1, 3}, 0, ""})},
+            {"all", {{2, 3}}, make({{0, 2}, 0, ""})}};
+  case OpKind::Reshape:
+    return {{"split", {{12}}, make({{3, 4}, 0, ""})}};
+  case OpKind::StopGradient:
+    return {{"identity", {{3, 4}}, make()}};
+  default:
+    return {};
+  }
+}
+
+std::vector<double> randomValues(int64_t n, std::mt19937 &rng, bool positive) {
+  // Away from 0, where relu/abs/step/sign have their kinks.
+  std::uniform_real_distribution<double> mag(0.2, 1.5);
+  std::bernoulli_distribution sign(0.5);
+  std::vector<double> v(n);
+  for (double &x : v)
+    x = mag(rng) * (positive || sign(rng) ? 1 : -1);
+  return v;
+}
+
+/// The scalar test loss: sum(op(inputs) * w) for a fixed random weighting w.
+struct Case {
+  Graph g{"case"};
+  std::vector<Node *> in;
+  Node *out = nullptr, *loss = nullptr;
+  LeafValues values;
+};
+
+void buildCase(Case &c, const Instance &inst, std::mt19937 &rng) {
+  Builder b(c.g);
+  for (size_t i = 0; i < inst.inputs.size(); ++i) {
+    std::string name = "in" + std::to_string(i);
+    c.in.push_back(c.g.input(name, inst.inputs[i]));
+    c.values[name] = randomValues(numElements(inst.inputs[i]), rng, inst.positive);
+  }
+  c.out = inst.build(b, c.in);
+  Node *w = c.g.input("w", c.out->shape);
+  c.values["w"] = randomValues(c.out->numel(), rng, false);
+  c.loss = b.sumAll(b.mul(c.out, w));
+}
+
+double evalLoss(const Graph &g, Node *loss, const LeafValues &values) {
+  Graph &mg = const_cast<Graph &>(g);
+  auto saved = mg.outputs();
+  mg.outputs() = {{"loss", loss}};
+  double v = evaluate(mg, values)[0][0];
+  mg.outputs() = saved;
+  return v;
+}
+
+/// Compares analytic gradients of `loss` w.r.t. the inputs against central differences.
+void checkGradient(Case &c, Node *loss, const std::string &what) {
+  std::vector<Node *> grads = autodiff::gradients(c.g, loss, c.in);
+  c.g.outputs().clear();
+  for (size_t i = 0; i < grads.size(); ++i)
+    c.g.addOutput("d" + std::to_string(i), grads[i]);
+  std::vector<std::vector<double>> analytic = evaluate(c.g, c.values);
+  const double h = 1e-5;
+  for (size_t i = 0; i < c.in.size(); ++i) {
+    std::string name = c.in[i]->attrs.name;
+    for (size_t k = 0; k < c.values[name].size(); ++k) {
+      LeafValues plus = c.values, minus = c.values;
+      plus[name][k] += h;
+      minus[name][k] -= h;
+      double fd = (evalLoss(c.g, loss, plus) - evalLoss(c.g, loss, minus)) / (2 * h);
+      double an = analytic[i].size() == 1 ? analytic[i][0] : analytic[i][k];
+      EXPECT_NEAR(an, fd, 1e-5 * std::max(1.0, std::fabs(fd)))
+          << what << ": d/d" << name << "[" << k << "]";
+    }
+  }
+}
+
+class OpContract : public ::testing::TestWithParam<OpKind> {};
+
+TEST_P(OpContract, HasRulesForWhatItIs) {
+  const OpInfo &info = opInfo(GetParam());
+  EXPECT_TRUE(static_cast<bool>(info.inferShape)) << info.mnemonic;
+  if (info.isLeaf())
+    return;
+  if (info.isElementwise())
+    EXPECT_TRUE(static_cast<bool>(info.scalar)) << info.mnemonic << " has no scalar semantics";
+  else
+    EXPECT_TRUE(static_cast<bool>(info.lower)) << info.mnemonic << " has no lowering";
+  EXPECT_FALSE(instances(GetParam()).empty())
+      << "the contract test does not know how to build '" << info.mnemonic << "'";
+}
+
+TEST_P(OpContract, GradientsMatchFiniteDifferences) {
+  const OpInfo &info = opInfo(GetParam());
+  if (info.isLeaf() || !info.vjp)
+    GTEST_SKIP() << info.mnemonic << " is not differentiable";
+  std::mt19937 rng(7);
+  for (const Instance &inst : instances(GetParam())) {
+    Case c;
+    buildCase(c, inst, rng);
+    checkGradient(c, c.loss, std::string(info.mnemonic) + "/" + inst.label + " first order");
+
+    // Second order: differentiate sum(grad * v) again.
+    Case c2;
+    buildCase(c2, inst, rng);
+    std::vector<Node *> g1 = autodiff::gradients(c2.g, c2.loss, c2.in);
+    Builder b(c2.g);
+    Node *second = nullptr;
+    for (size_t i = 0; i < g1.size(); ++i) {
+      Node *v = c2.g.input("v" + std::to_string(i), g1[i]->shape);
+      c2.values["v" + std::to_string(i)] = randomValues(g1[i]->numel(), rng, false);
+      Node *t = b.sumAll(b.mul(g1[i], v));
+      second = second ? b.add(second, t) : t;
+    }
+    checkGradient(c2, second, std::string(info.mnemonic) + "/" + inst.label + " second order");
+  }
+}
+
+TEST_P(OpContract, NonDifferentiableOpsStopGradients) {
+  const OpInfo &info = opInfo(GetParam());
+  if (info.isLeaf() || info.vjp)
+    GTEST_SKIP();
+  std::mt19937 rng(3);
+  for (const Instance &inst : instances(GetParam())) {
+    Case c;
+    buildCase(c, inst, rng);
+    for (Node *gr : autodiff::gradients(c.g, c.loss, c.in))
+      EXPECT_TRUE(gr->is(OpKind::Const) && gr->attrs.num == 0) << info.mnemonic;
+  }
+}
+
+TEST_P(OpContract, JitMatchesReference) {
+  const OpInfo &info = opInfo(GetParam());
+  if (info.isLeaf())
+    GTEST_SKIP();
+  std::string error;
+  auto jit = codegen::Jit::create(error);
+  ASSERT_TRUE(jit) << error;
+  std::mt19937 rng(11);
+  for (const Instance &inst : instances(GetParam())) {
+    Case c;
+    buildCase(c, inst, rng);
+    c.g.addOutput("out", c.out);
+    std::vector<double> ref = evaluate(c.g, c.values)[0];
+
+    std::vector<rt::StepFunction> fns;
+    ASSERT_TRUE(jit->compile({&c.g}, {}, fns, error)) << error;
+    rt::Store store;
+    for (Node *n : c.in) {
+      rt::Tensor &t = store.get(n->attrs.name, n->shape);
+      const std::vector<double> &v = c.values[n->attrs.name];
+      for (size_t k = 0; k < v.size(); ++k)
+        t.data()[k] = static_cast<float>(v[k]);
+    }
+    rt::Executable exe(fns[0], store);
+    exe.run();
+    const float *got = exe.output("out");
+    for (size_t k = 0; k < ref.size(); ++k)
+      EXPECT_NEAR(got[k], ref[k], 1e-5 * std::max(1.0, std::fabs(ref[k])))
+          << info.mnemonic << "/" << inst.label << " element " << k;
+  }
+}
+
+std::string opName(const ::testing::TestParamInfo<OpKind> &p) {
+  std::string s = opInfo(p.param).mnemonic;
+  for (char &ch : s)
+    if (!std::isalnum(static_cast<unsigned char>(ch)))
+      ch = '_';
+  return s;
+}
+
+INSTANTIATE_TEST_SUITE_P(AllOps, OpContract, ::testing::ValuesIn(allOps()), opName);
+
+} // namespace
