@@ -143,8 +143,12 @@ int cmdEmit(const Args &a, std::ostream &out, std::ostream &err) {
   Session s;
   int64_t batch = 0;
   if (auto b = intOption(a, "batch", err)) {
-    if (*b < 1)
+    if (*b < 0)
       return kExitUsage;
+    if (*b == 0) {
+      err << "ganc: error: --batch must be at least 1\n";
+      return kExitUsage;
+    }
     batch = *b;
   }
   if (!s.analyze(a.positional[0]) || !s.lower(batch))

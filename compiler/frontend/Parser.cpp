@@ -18,30 +18,56 @@ namespace {
 
 using G = grammar::GanParser;
 
+/// ANTLR counts characters (code points); SourceLoc counts bytes. Maps one to the other.
+class Utf8Offsets {
+public:
+  explicit Utf8Offsets(const std::string &text) {
+    for (uint32_t i = 0; i < text.size(); ++i)
+      if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80)
+        byteOf_.push_back(i);
+    byteOf_.push_back(static_cast<uint32_t>(text.size()));
+  }
+  uint32_t byteOf(size_t codePoint) const {
+    return byteOf_[std::min(codePoint, byteOf_.size() - 1)];
+  }
+  /// Bytes of the characters [first, last].
+  uint32_t length(size_t first, size_t last) const {
+    return last >= first ? byteOf(last + 1) - byteOf(first) : 1;
+  }
+
+private:
+  std::vector<uint32_t> byteOf_;
+};
+
 /// Forwards lexer and parser errors to the DiagnosticEngine.
 class ErrorForwarder : public antlr4::BaseErrorListener {
 public:
-  ErrorForwarder(DiagnosticEngine &diags, uint32_t fileId, const std::string &text)
-      : diags_(diags), fileId_(fileId), text_(text) {}
+  ErrorForwarder(DiagnosticEngine &diags, uint32_t fileId, const std::string &text,
+                 const Utf8Offsets &utf8)
+      : diags_(diags), fileId_(fileId), text_(text), utf8_(utf8) {}
 
   void syntaxError(antlr4::Recognizer *, antlr4::Token *tok, size_t line,
                    size_t col, const std::string &msg, std::exception_ptr) override {
     SourceLoc loc{fileId_, offsetOf(line, col)};
     uint32_t len = 1;
     if (tok && tok->getType() != antlr4::Token::EOF) {
-      loc.offset = static_cast<uint32_t>(tok->getStartIndex());
-      len = static_cast<uint32_t>(tok->getStopIndex() - tok->getStartIndex() + 1);
+      loc.offset = utf8_.byteOf(tok->getStartIndex());
+      len = utf8_.length(tok->getStartIndex(), tok->getStopIndex());
     }
     diags_.error(loc, "syntax error: " + tidy(msg), len);
   }
 
 private:
+  /// Byte offset of (line, column in characters), for errors without a token.
   uint32_t offsetOf(size_t line, size_t col) const {
     size_t l = 1, i = 0;
     while (i < text_.size() && l < line)
       if (text_[i++] == '\n')
         ++l;
-    return static_cast<uint32_t>(std::min(i + col, text_.size()));
+    for (size_t c = 0; i < text_.size() && c < col; ++c)
+      for (++i; i < text_.size() && (static_cast<unsigned char>(text_[i]) & 0xC0) == 0x80;)
+        ++i;
+    return static_cast<uint32_t>(std::min(i, text_.size()));
   }
   /// ANTLR's messages quote tokens as 'x'; '<EOF>' reads better as "end of file".
   static std::string tidy(std::string msg) {
@@ -53,12 +79,14 @@ private:
   DiagnosticEngine &diags_;
   uint32_t fileId_;
   const std::string &text_;
+  const Utf8Offsets &utf8_;
 };
 
 /// Converts parse-tree contexts into AST nodes.
 class AstBuilder {
 public:
-  AstBuilder(uint32_t fileId, DiagnosticEngine &diags) : fileId_(fileId), diags_(diags) {}
+  AstBuilder(uint32_t fileId, DiagnosticEngine &diags, const Utf8Offsets &utf8)
+      : fileId_(fileId), diags_(diags), utf8_(utf8) {}
 
   std::unique_ptr<ast::Module> build(G::ModuleContext *ctx) {
     auto m = std::make_unique<ast::Module>();
@@ -94,18 +122,16 @@ public:
   }
 
 private:
-  SourceLoc loc(antlr4::ParserRuleContext *c) const {
-    return {fileId_, static_cast<uint32_t>(c->getStart()->getStartIndex())};
-  }
+  SourceLoc loc(antlr4::ParserRuleContext *c) const { return loc(c->getStart()); }
+  SourceLoc loc(antlr4::Token *t) const { return {fileId_, utf8_.byteOf(t->getStartIndex())}; }
   SourceRange range(antlr4::ParserRuleContext *c) const {
     size_t b = c->getStart()->getStartIndex();
     size_t e = c->getStop() ? c->getStop()->getStopIndex() : b;
-    return {{fileId_, static_cast<uint32_t>(b)}, static_cast<uint32_t>(e >= b ? e - b + 1 : 1)};
+    return {loc(c->getStart()), utf8_.length(b, e)};
   }
-  SourceRange range(antlr4::tree::TerminalNode *t) const {
-    auto *tok = t->getSymbol();
-    return {{fileId_, static_cast<uint32_t>(tok->getStartIndex())},
-            static_cast<uint32_t>(tok->getStopIndex() - tok->getStartIndex() + 1)};
+  SourceRange range(antlr4::tree::TerminalNode *t) const { return range(t->getSymbol()); }
+  SourceRange range(antlr4::Token *t) const {
+    return {loc(t), utf8_.length(t->getStartIndex(), t->getStopIndex())};
   }
 
   ast::ShapeSpec shape(G::ShapeContext *c) {
@@ -235,9 +261,7 @@ private:
     if (auto *n = dynamic_cast<G::NameExprContext *>(c))
       return std::make_unique<ast::NameExpr>(r, n->getText());
     if (auto *call = dynamic_cast<G::CallExprContext *>(c)) {
-      auto e = std::make_unique<ast::CallExpr>(r, call->callee->getText(),
-                                               SourceRange{{fileId_, static_cast<uint32_t>(call->callee->getStartIndex())},
-                                                           static_cast<uint32_t>(call->callee->getText().size())});
+      auto e = std::make_unique<ast::CallExpr>(r, call->callee->getText(), range(call->callee));
       for (auto *a : call->arg()) {
         ast::Arg arg;
         if (a->ID()) {
@@ -268,7 +292,7 @@ private:
   ast::ExprPtr binary(SourceRange r, std::string op, G::ExprContext *l,
                       G::ExprContext *rhs, antlr4::Token *opTok) {
     auto e = std::make_unique<ast::BinaryExpr>(r, std::move(op), expr(l), expr(rhs));
-    e->opLoc = {fileId_, static_cast<uint32_t>(opTok->getStartIndex())};
+    e->opLoc = loc(opTok);
     return e;
   }
   ast::ExprPtr binary(SourceRange r, std::string op, G::ExprContext *l,
@@ -293,6 +317,7 @@ private:
 
   uint32_t fileId_;
   DiagnosticEngine &diags_;
+  const Utf8Offsets &utf8_;
 };
 
 } // namespace
@@ -304,7 +329,8 @@ std::unique_ptr<ast::Module> parseModule(const SourceManager &sm, uint32_t fileI
   grammar::GanLexer lexer(&input);
   antlr4::CommonTokenStream tokens(&lexer);
   grammar::GanParser parser(&tokens);
-  ErrorForwarder forwarder(diags, fileId, text);
+  Utf8Offsets utf8(text);
+  ErrorForwarder forwarder(diags, fileId, text, utf8);
   lexer.removeErrorListeners();
   lexer.addErrorListener(&forwarder);
   parser.removeErrorListeners();
@@ -320,7 +346,7 @@ std::unique_ptr<ast::Module> parseModule(const SourceManager &sm, uint32_t fileI
   }
   if (diags.errorCount() != before)
     return nullptr;
-  auto m = AstBuilder(fileId, diags).build(tree);
+  auto m = AstBuilder(fileId, diags, utf8).build(tree);
   m->path = sm.path(fileId);
   if (diags.errorCount() != before)
     return nullptr;

@@ -14,6 +14,12 @@ using Kind = Value::Kind;
 
 namespace {
 uint32_t len(const std::string &s) { return static_cast<uint32_t>(s.size()); }
+std::string join(const std::vector<std::string> &v) {
+  std::string out;
+  for (size_t i = 0; i < v.size(); ++i)
+    out += (i ? ", " : "") + v[i];
+  return out;
+}
 SourceRange at(SourceLoc l, uint32_t n = 1) { return {l, n}; }
 
 } // namespace
@@ -323,6 +329,12 @@ std::optional<std::vector<int64_t>> Elaborator::evalShape(const ast::ShapeSpec &
 std::optional<Value> Elaborator::callUser(const ast::CallExpr &e, const ast::FuncDecl &callee,
                                           std::vector<Value> args, Frame &f) {
   SourceRange where = e.range();
+  for (const auto &[site, name] : stack_)
+    if (name == callee.name) {
+      error(e.calleeRange, "'" + callee.name + "' calls itself; functions are inlined, so recursion is not allowed");
+      note(callee.nameRange, "'" + callee.name + "' declared here");
+      return std::nullopt;
+    }
   Frame inner;
   inner.func = &callee;
   if (callee.isPlayer()) {
@@ -407,12 +419,21 @@ std::optional<Value> Elaborator::callUser(const ast::CallExpr &e, const ast::Fun
       ok = want->kind == Kind::Number && static_cast<int64_t>(want->num) == actual[d];
     }
     if (!ok) {
-      std::string expected;
-      if (auto s = evalShape(prm.shape, inner))
-        expected = s->size() == 1 ? std::to_string((*s)[0]) + " values" : "shape " + formatShape(*s);
-      else
-        return std::nullopt;
-      std::string got = actual.size() == 1 ? std::to_string(actual[0]) : formatShape(actual);
+      // The declared shape as far as it is known: bound sizes as numbers, others by name.
+      std::vector<std::string> dims;
+      for (auto &d : prm.shape.dims) {
+        auto *nm = ast::dynCast<ast::NameExpr>(d.get());
+        std::optional<Value> dv;
+        if (!nm || inner.vars.count(nm->name) || p_.consts.count(nm->name))
+          dv = eval(*d, inner);
+        dims.push_back(dv && dv->kind == Kind::Number ? std::to_string(static_cast<int64_t>(dv->num))
+                                                      : nm ? nm->name : "?");
+      }
+      std::string expected = dims.size() == 1 && std::isdigit(static_cast<unsigned char>(dims[0][0]))
+                                 ? dims[0] + " values"
+                                 : "shape [" + join(dims) + "]";
+      std::string got = actual.size() == 1 && dims.size() == 1 ? std::to_string(actual[0])
+                                                                 : formatShape(actual);
       error(argRange[k], "'" + callee.name + "' expects an input of " + expected + ", got " + got);
       declared();
       return std::nullopt;

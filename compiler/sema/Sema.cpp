@@ -41,6 +41,7 @@ public:
     p_->main = p_->modules.front().get();
     p_->modelName = stemOf(path);
     collect();
+    checkConstants();
     checkFunctions();
     checkSources();
     checkGame();
@@ -134,11 +135,11 @@ private:
         if (g.isValue && declare(g.name, g.nameRange))
           p_->values[g.name] = &g;
     }
-    SourceLoc top{p_->main->fileId, 0};
+    const uint32_t top = p_->main->fileId;
     if (!p_->generator)
-      diags_.error(top, "the model declares no generator (`generator G(z: [100]) -> [784] { ... }`)");
+      diags_.fileError(top, "the model declares no generator (`generator G(z: [100]) -> [784] { ... }`)");
     if (!p_->discriminator)
-      diags_.error(top, "the model declares no discriminator (`discriminator D(x: [784]) -> [1] { ... }`)");
+      diags_.fileError(top, "the model declares no discriminator (`discriminator D(x: [784]) -> [1] { ... }`)");
   }
 
   bool declare(const std::string &name, SourceRange where) {
@@ -154,13 +155,72 @@ private:
     return false;
   }
 
+  //===--- Constants ----------------------------------------------------===//
+
+  /// Names of constants an expression refers to.
+  static void constRefs(const ast::Expr &e, std::vector<const ast::NameExpr *> &out) {
+    if (auto *n = ast::dynCast<ast::NameExpr>(&e))
+      out.push_back(n);
+    else if (auto *u = ast::dynCast<ast::UnaryExpr>(&e))
+      constRefs(*u->operand, out);
+    else if (auto *b = ast::dynCast<ast::BinaryExpr>(&e))
+      constRefs(*b->lhs, out), constRefs(*b->rhs, out);
+  }
+
+  /// Every constant must be a number known before training, and not defined in terms of
+  /// itself. Constants that fail are dropped, so later stages never evaluate them.
+  void checkConstants() {
+    std::vector<std::string> bad;
+    for (auto &m : p_->modules)
+      for (const ast::ConstDecl &c : m->consts) {
+        if (!p_->consts.count(c.name) || p_->consts.at(c.name) != &c)
+          continue;
+        std::vector<std::string> path{c.name};
+        if (const ast::NameExpr *cyc = findCycle(c, path)) {
+          diags_.error(cyc->loc(), "constant '" + c.name + "' is defined in terms of itself" +
+                                       (path.size() > 2 ? " (through '" + path[1] + "')" : ""),
+                       len(cyc->name));
+          bad.push_back(c.name);
+          continue;
+        }
+        checkExpr(*c.value, {}, false);
+        if (!diags_.hasErrors() && !evalConstant(*c.value, *p_)) {
+          diags_.error(c.value->loc(), "constant '" + c.name + "' must be a number known before training",
+                       c.value->range().length);
+          bad.push_back(c.name);
+        }
+      }
+    for (const std::string &n : bad) {
+      p_->consts.erase(n);
+      badConsts_.insert(n); // already reported: uses of it are not errors again
+    }
+  }
+
+  /// A reference that leads back to path[0], or null.
+  const ast::NameExpr *findCycle(const ast::ConstDecl &c, std::vector<std::string> &path) {
+    std::vector<const ast::NameExpr *> refs;
+    constRefs(*c.value, refs);
+    for (const ast::NameExpr *r : refs) {
+      if (r->name == path.front())
+        return r;
+      auto it = p_->consts.find(r->name);
+      if (it == p_->consts.end() || std::find(path.begin(), path.end(), r->name) != path.end())
+        continue;
+      path.push_back(r->name);
+      if (findCycle(*it->second, path))
+        return r;
+      path.pop_back();
+    }
+    return nullptr;
+  }
+
   //===--- Names in expressions -----------------------------------------===//
 
   using Scope = std::set<std::string>;
 
   void checkExpr(const ast::Expr &e, const Scope &scope, bool inGame) {
     if (auto *n = ast::dynCast<ast::NameExpr>(&e)) {
-      if (scope.count(n->name) || p_->consts.count(n->name))
+      if (scope.count(n->name) || p_->consts.count(n->name) || badConsts_.count(n->name))
         return;
       if (p_->funcs.count(n->name)) {
         diags_.error(n->loc(), "'" + n->name + "' is a function; call it with arguments",
@@ -192,7 +252,15 @@ private:
   }
 
   void checkFunctions() {
-    for (auto &[name, f] : p_->funcs) {
+    for (auto &m : p_->modules)
+      for (auto &f : m->funcs)
+        if (p_->funcs.count(f->name) && p_->funcs.at(f->name) == f.get())
+          checkFunction(*f);
+  }
+
+  void checkFunction(const ast::FuncDecl &fn) {
+    const ast::FuncDecl *f = &fn;
+    {
       Scope scope;
       for (const ast::Param &prm : f->params) {
         scope.insert(prm.name);
@@ -354,9 +422,9 @@ private:
       p_->noise.push_back(n);
     }
     if (p_->data.empty())
-      diags_.error({p_->main->fileId, 0}, "the model declares no data (`data x ~ mnist(\"data/mnist\")`)");
+      diags_.fileError(p_->main->fileId, "the model declares no data (`data x ~ mnist(\"data/mnist\")`)");
     if (p_->noise.empty())
-      diags_.error({p_->main->fileId, 0}, "the model declares no noise (`noise z ~ uniform(-1, 1, [100])`)");
+      diags_.fileError(p_->main->fileId, "the model declares no noise (`noise z ~ uniform(-1, 1, [100])`)");
   }
 
   //===--- Game ----------------------------------------------------------===//
@@ -364,7 +432,7 @@ private:
   void checkGame() {
     const ast::Module &m = *p_->main;
     if (!m.hasGame) {
-      diags_.error({m.fileId, 0}, "the model has no 'game' block saying what each player optimizes");
+      diags_.fileError(m.fileId, "the model has no 'game' block saying what each player optimizes");
       return;
     }
     Scope scope;
@@ -422,7 +490,8 @@ private:
           if (auto n = positiveInt(v, "steps")) plan.steps = *n;
         } else if (t.key == "seed") {
           auto s = evalConstant(v, *p_);
-          if (!s || *s < 0) diags_.error(v.loc(), "seed must be a non-negative integer", v.range().length);
+          if (!s || *s < 0 || *s != std::floor(*s) || *s > 9.007199254740992e15)
+            diags_.error(v.loc(), "seed must be a non-negative integer", v.range().length);
           else plan.seed = static_cast<uint64_t>(*s);
         } else {
           diags_.error(t.keyRange.begin, "unknown training setting '" + t.key + "' (expected batch, steps or seed)",
@@ -481,6 +550,11 @@ private:
       return;
     }
     OptimizerSpec &o = it->second == p_->generator ? p_->plan.optG : p_->plan.optD;
+    if (o.loc.valid()) {
+      diags_.error(t.keyRange.begin, "'" + t.key + "' already has an optimizer", t.keyRange.length);
+      diags_.note(o.loc, "previous optimizer is here");
+      return;
+    }
     auto *c = ast::dynCast<ast::CallExpr>(&v);
     static const std::set<std::string> kinds = {"sgd", "momentum", "rmsprop", "adam"};
     if (!c || !kinds.count(c->callee)) {
@@ -508,8 +582,14 @@ private:
       order = {"lr", "alpha", "eps"};
     }
     size_t pos = 0;
+    std::set<std::string> given;
     for (const ast::Arg &a : c->args) {
       std::string key = a.name.empty() ? (pos < order.size() ? order[pos++] : "") : a.name;
+      if (!key.empty() && !given.insert(key).second) {
+        diags_.error(a.name.empty() ? a.value->loc() : a.nameLoc, "'" + key + "' is given twice",
+                     a.name.empty() ? a.value->range().length : len(a.name));
+        continue;
+      }
       auto f = fields.find(key);
       if (f == fields.end()) {
         diags_.error(a.name.empty() ? a.value->loc() : a.nameLoc,
@@ -518,8 +598,19 @@ private:
                      a.name.empty() ? a.value->range().length : len(a.name));
         continue;
       }
-      if (auto n = number(a.value.get(), "a hyperparameter"))
-        *f->second = *n;
+      auto n = number(a.value.get(), "a hyperparameter");
+      if (!n)
+        continue;
+      // The ranges torch.optim accepts: outside them the update is NaN or diverges.
+      bool isRate = key == "lr" || key == "eps";
+      bool inRange = isRate ? *n > 0 : *n >= 0 && *n < 1;
+      if (!inRange) {
+        diags_.error(a.value->loc(), o.kind + "'s " + key + " must be " +
+                                         (isRate ? "greater than 0" : "in [0, 1)"),
+                     a.value->range().length);
+        continue;
+      }
+      *f->second = *n;
     }
   }
 
@@ -528,6 +619,7 @@ private:
   const SemaOptions &opts_;
   std::unique_ptr<Program> p_;
   std::set<std::string> loaded_;
+  std::set<std::string> badConsts_;
   std::map<std::string, SourceRange> declared_;
 };
 

@@ -22,6 +22,7 @@ struct Diagnostic {
   Severity severity;
   SourceRange range;
   std::string message;
+  uint32_t wholeFile = 0; ///< set for errors about a file rather than a place in it
 };
 
 class DiagnosticEngine {
@@ -38,6 +39,8 @@ public:
     report(Severity::Note, loc, std::move(msg), length);
   }
   void report(Severity sev, SourceLoc loc, std::string msg, uint32_t length = 1);
+  /// An error about a whole file (`path: error: msg`, no source line).
+  void fileError(uint32_t file, std::string msg);
 
   unsigned errorCount() const { return errors_; }
   bool hasErrors() const { return errors_ > 0; }
@@ -52,6 +55,7 @@ private:
   const SourceManager &sm_;
   std::vector<Diagnostic> diags_;
   unsigned errors_ = 0;
+  bool droppingNotes_ = false; ///< the last error repeated an earlier one
 };
 
 } // namespace ganc
