@@ -22,13 +22,21 @@ struct Slot {
   Shape shape;
 };
 
+/// One kernel of a compiled graph, for profiles.
+struct KernelInfo {
+  std::string name;     ///< e.g. "d_step.12.matmul"
+  std::string loc;      ///< the .gan line it came from, e.g. "nn.gan:13:12"
+  double flops = 0;     ///< floating-point operations per call
+  const void *address = nullptr; ///< the native function, as ganc_rt_parallel_for sees it
+};
+
 /// A compiled graph: `entry(slots)` runs it; `slots[i]` must point at a buffer of
 /// `slots[i].shape` floats (64-byte aligned). Outputs never alias leaves.
 struct StepFunction {
   std::string name;
   void (*entry)(float **slots) = nullptr;
   std::vector<Slot> slots;
-  int64_t kernels = 0;
+  std::vector<KernelInfo> kernels;
   int64_t tempBytes = 0; ///< total size of the temporaries
 };
 

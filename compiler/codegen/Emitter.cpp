@@ -11,6 +11,8 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/Emitter.h"
 
+using ganc::rt::KernelInfo;
+
 #include "ir/OpInfo.h"
 #include "support/Error.h"
 
@@ -39,6 +41,7 @@ public:
 
   int64_t topExtent() const { return topExtent_; }
   double work() const { return work_; }
+  double flops() const { return flops_; }
 
   Idx index(int64_t c) override { return idx(b_.getInt64(c)); }
   Idx add(Idx a, Idx c) override { return idx(b_.CreateAdd(iv(a), iv(c), "", true, true)); }
@@ -72,14 +75,14 @@ public:
   }
 
   Val constant(double c) override { return val(llvm::ConstantFP::get(b_.getFloatTy(), c)); }
-  Val add(Val a, Val c) override { return val(b_.CreateFAdd(fv(a), fv(c))); }
-  Val sub(Val a, Val c) override { return val(b_.CreateFSub(fv(a), fv(c))); }
-  Val mul(Val a, Val c) override { return val(b_.CreateFMul(fv(a), fv(c))); }
-  Val div(Val a, Val c) override { return val(b_.CreateFDiv(fv(a), fv(c))); }
+  Val add(Val a, Val c) override { return flop(b_.CreateFAdd(fv(a), fv(c))); }
+  Val sub(Val a, Val c) override { return flop(b_.CreateFSub(fv(a), fv(c))); }
+  Val mul(Val a, Val c) override { return flop(b_.CreateFMul(fv(a), fv(c))); }
+  Val div(Val a, Val c) override { return flop(b_.CreateFDiv(fv(a), fv(c))); }
   Val neg(Val a) override { return val(b_.CreateFNeg(fv(a))); }
-  Val exp(Val a) override { return intrinsic(llvm::Intrinsic::exp, a); }
-  Val log(Val a) override { return intrinsic(llvm::Intrinsic::log, a); }
-  Val sqrt(Val a) override { return intrinsic(llvm::Intrinsic::sqrt, a); }
+  Val exp(Val a) override { return flop(fv(intrinsic(llvm::Intrinsic::exp, a))); }
+  Val log(Val a) override { return flop(fv(intrinsic(llvm::Intrinsic::log, a))); }
+  Val sqrt(Val a) override { return flop(fv(intrinsic(llvm::Intrinsic::sqrt, a))); }
   Val abs(Val a) override { return intrinsic(llvm::Intrinsic::fabs, a); }
   Val max(Val a, Val c) override {
     return val(b_.CreateBinaryIntrinsic(llvm::Intrinsic::maxnum, fv(a), fv(c)));
@@ -90,6 +93,11 @@ public:
   }
 
 private:
+  /// Counts one floating-point operation per execution of the current loop body.
+  Val flop(Value *v) {
+    flops_ += multiplier_;
+    return val(v);
+  }
   static Idx idx(Value *v) { return {v, 0}; }
   static Val val(Value *v) { return {v, 0}; }
   static Value *iv(Idx i) { return static_cast<Value *>(i.ptr); }
@@ -149,6 +157,7 @@ private:
   int64_t topExtent_ = -1;
   double multiplier_ = 1; ///< iterations of the current loop body per top-level iteration
   double work_ = 0;       ///< memory accesses per top-level iteration
+  double flops_ = 0;      ///< floating-point operations per top-level iteration
 };
 
 /// `out = in`: how an output that is a leaf, a constant or another output gets its slot.
@@ -197,15 +206,13 @@ public:
         step.tempBytes += n->numel() * 4;
       }
       const OpInfo &info = opInfo(n->op);
-      emitKernel(eb, *n, slotOf_[n->id], [&](KernelBuilder &k) {
+      step.kernels.push_back(emitKernel(eb, *n, slotOf_[n->id], [&](KernelBuilder &k) {
         info.isElementwise() ? lowerElementwise(k, *n) : info.lower(k, *n);
-      });
-      ++step.kernels;
+      }));
     }
-    for (auto &[slot, n] : copies) {
-      emitKernel(eb, *n, slot, [&](KernelBuilder &k) { lowerCopy(k, *n); }, true);
-      ++step.kernels;
-    }
+    for (auto &[slot, n] : copies)
+      step.kernels.push_back(
+          emitKernel(eb, *n, slot, [&](KernelBuilder &k) { lowerCopy(k, *n); }, true));
     eb.CreateRetVoid();
     return step;
   }
@@ -218,15 +225,17 @@ private:
 
   /// Emits one kernel computing into slot `out` and its call from the entry function.
   /// With `self`, the node itself is the kernel's operand 0 (copying it into `out`).
-  void emitKernel(llvm::IRBuilder<> &eb, const Node &n, size_t out,
-                  const std::function<void(KernelBuilder &)> &lower, bool self = false) {
+  /// Kernels have external linkage so profiles can find their addresses.
+  KernelInfo emitKernel(llvm::IRBuilder<> &eb, const Node &n, size_t out,
+                        const std::function<void(KernelBuilder &)> &lower, bool self = false) {
     const OpInfo &info = opInfo(n.op);
-    std::string name = g_.name() + "." + std::to_string(counter_++) + "." +
-                       (self ? "copy" : info.mnemonic);
-    auto *fn = llvm::Function::Create(kernelTy_, llvm::Function::InternalLinkage, name, m_);
+    KernelInfo ki;
+    ki.name = g_.name() + "." + std::to_string(counter_++) + "." + (self ? "copy" : info.mnemonic);
+    auto *fn = llvm::Function::Create(kernelTy_, llvm::Function::ExternalLinkage, ki.name, m_);
     if (sm_ && n.loc.valid()) {
       std::string where = sm_->describe(n.loc);
-      fn->addFnAttr("ganc.loc", where.substr(where.find_last_of('/') + 1));
+      ki.loc = where.substr(where.find_last_of('/') + 1);
+      fn->addFnAttr("ganc.loc", ki.loc);
     }
     fn->addFnAttr(llvm::Attribute::NoUnwind);
     llvm::IRBuilder<> kb(llvm::BasicBlock::Create(ctx_, "entry", fn));
@@ -257,6 +266,8 @@ private:
     int64_t grain = static_cast<int64_t>(std::ceil(kMinWorkPerChunk / perIter));
     eb.CreateCall(parallelFor_, {fn, entry_->getArg(0), eb.getInt64(extent),
                                  eb.getInt64(std::max<int64_t>(grain, 1))});
+    ki.flops = k.flops() * static_cast<double>(extent);
+    return ki;
   }
 
   llvm::Module &m_;

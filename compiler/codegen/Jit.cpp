@@ -23,6 +23,8 @@
 
 namespace ganc::codegen {
 
+using rt::KernelInfo;
+
 struct Jit::Impl {
   std::unique_ptr<llvm::orc::LLJIT> jit;
   std::unique_ptr<llvm::TargetMachine> tm;
@@ -97,11 +99,15 @@ bool Jit::compile(const std::vector<const ir::Graph *> &graphs, const JitOptions
   m->setDataLayout(tm.createDataLayout());
   m->setTargetTriple(tm.getTargetTriple().str());
   std::vector<StepFunction> steps = emitGraphs(*m, graphs, opts.sources);
-  // Entry names are unique per module, so one JIT can hold several compilations.
+  // Names are unique per module, so one JIT can hold several compilations.
+  const std::string suffix = "." + std::to_string(impl_->modules - 1);
   for (StepFunction &s : steps) {
-    std::string unique = s.name + "." + std::to_string(impl_->modules - 1);
-    m->getFunction(s.name)->setName(unique);
-    s.name = unique;
+    for (KernelInfo &k : s.kernels) {
+      m->getFunction(k.name)->setName(k.name + suffix);
+      k.name += suffix;
+    }
+    m->getFunction(s.name)->setName(s.name + suffix);
+    s.name += suffix;
   }
   for (llvm::Function &f : *m) {
     if (f.isDeclaration())
@@ -161,6 +167,14 @@ bool Jit::compile(const std::vector<const ir::Graph *> &graphs, const JitOptions
       return false;
     }
     s.entry = addr->toPtr<void (*)(float **)>();
+    for (KernelInfo &k : s.kernels) {
+      auto ka = J.lookup(k.name);
+      if (!ka) {
+        error = llvm::toString(ka.takeError());
+        return false;
+      }
+      k.address = ka->toPtr<const void *>();
+    }
     out.push_back(std::move(s));
   }
   return true;

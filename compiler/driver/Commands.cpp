@@ -1,6 +1,6 @@
 //===- Commands.cpp - the ganc subcommands --------------------------------===//
 //
-//   ganc train  FILE.gan [--steps N] [--out DIR] [--seed S] [--threads T] [--batch B]
+//   ganc train  FILE.gan [--steps N] [--out DIR] [--seed S] [--threads T] [--batch B] [--profile]
 //   ganc sample FILE.gan --checkpoint PATH -n N --out SAMPLES.npy [--seed S] [--grid G.png]
 //   ganc check  FILE.gan
 //   ganc emit   --stage=graph|grad|llvm|asm FILE.gan
@@ -10,6 +10,7 @@
 
 #include "Checkpoint.h"
 #include "Data.h"
+#include "Profile.h"
 #include "Random.h"
 #include "Threads.h"
 #include "Trainer.h"
@@ -31,9 +32,9 @@ const char *const kUsage =
     "usage: ganc <command> FILE.gan [options]\n"
     "\n"
     "commands:\n"
-    "  train   FILE.gan [--steps N] [--out DIR] [--seed S] [--threads T] [--batch B]\n"
+    "  train   FILE.gan [--steps N] [--out DIR] [--seed S] [--threads T] [--batch B] [--profile]\n"
     "          train the model; prints losses, writes sample grids and a checkpoint to DIR\n"
-    "          (default out/<model>)\n"
+    "          (default out/<model>); --profile prints time per kernel at the end\n"
     "  sample  FILE.gan --checkpoint PATH -n N --out SAMPLES.npy [--seed S] [--grid G.png]\n"
     "          write N generated samples as a float32 .npy array of shape [N, size]\n"
     "  check   FILE.gan\n"
@@ -48,6 +49,7 @@ struct Args {
   std::map<std::string, std::string> options;
   std::string error;
 
+  bool flag(const std::string &key) const { return options.count(key) > 0; }
   std::optional<std::string> get(const std::string &key) const {
     auto it = options.find(key);
     if (it == options.end())
@@ -55,6 +57,9 @@ struct Args {
     return it->second;
   }
 };
+
+/// Options that take no value.
+bool isFlag(const std::string &key) { return key == "profile"; }
 
 Args parseArgs(const std::vector<std::string> &argv, const std::vector<std::string> &known) {
   Args a;
@@ -75,7 +80,7 @@ Args parseArgs(const std::vector<std::string> &argv, const std::vector<std::stri
       a.error = "unknown option '" + s + "'";
       return a;
     }
-    if (!inlineValue) {
+    if (!inlineValue && !isFlag(key)) {
       if (i + 1 >= argv.size()) {
         a.error = "option '" + s + "' needs a value";
         return a;
@@ -198,6 +203,7 @@ int cmdTrain(const Args &a, std::ostream &out, std::ostream &err) {
     return kExitUsage;
   }
   rt::ThreadLimit limit(threads ? static_cast<int>(*threads) : 0);
+  bool profile = a.flag("profile");
 
   Session s;
   if (!compileSteps(s, a.positional[0], batch.value_or(0), err))
@@ -244,7 +250,11 @@ int cmdTrain(const Args &a, std::ostream &out, std::ostream &err) {
   try {
     rt::Trainer trainer(spec, fns[0], fns[1], &fns[2], *data);
     trainer.initialize();
+    if (profile)
+      rt::startProfile(fns);
     trainer.run(spec.steps, out);
+    if (profile)
+      rt::stopProfile(out);
     trainer.finish(out);
   } catch (const rt::IoError &e) {
     err << "ganc: error: " << e.what() << "\n";
@@ -332,7 +342,7 @@ int runCommand(const std::vector<std::string> &argv, std::ostream &out, std::ost
   const std::string cmd = argv[0];
   std::vector<std::string> rest(argv.begin() + 1, argv.end());
   static const std::map<std::string, std::vector<std::string>> known = {
-      {"train", {"steps", "out", "seed", "threads", "batch"}},
+      {"train", {"steps", "out", "seed", "threads", "batch", "profile"}},
       {"sample", {"checkpoint", "n", "out", "seed", "grid"}},
       {"check", {}},
       {"emit", {"stage", "batch"}}};
