@@ -1,11 +1,12 @@
 //===- Emitter.cpp - graph IR to an LLVM module ---------------------------===//
 //
-// Every live computing node becomes one kernel function
+// Every live computing node is lowered by its op's own lowering (OpInfo::scalar or
+// OpInfo::lower) written through LlvmKernelBuilder; each outermost loop of it becomes a
+// kernel function
 //   void <graph>.<n>.<op>(float **slots, i64 begin, i64 end)
-// whose body is the op's own lowering (OpInfo::scalar or OpInfo::lower) written through
-// LlvmKernelBuilder; its outermost loop runs [begin, end). The graph's entry function
-// calls each kernel through ganc_rt_parallel_for with a grain chosen from the work per
-// iteration that the builder counted while emitting. Constants are immediates, never
+// running [begin, end) of that loop. The graph's entry function calls each kernel
+// through ganc_rt_parallel_for with a grain chosen from the work per iteration that the
+// builder counted while emitting. Constants are immediates, never
 // buffers. Each kernel records its .gan source location in the "ganc.loc" attribute.
 //
 //===----------------------------------------------------------------------===//
@@ -20,6 +21,7 @@ using ganc::rt::KernelInfo;
 #include <llvm/IR/Intrinsics.h>
 
 #include <cmath>
+#include <optional>
 #include <unordered_map>
 
 namespace ganc::codegen {
@@ -32,46 +34,98 @@ namespace {
 /// Work per kernel chunk below which splitting across threads does not pay.
 constexpr double kMinWorkPerChunk = 32768;
 
+/// What the kernels of one node read and write, and where their calls go.
+struct KernelSite {
+  std::string baseName; ///< "<graph>.<n>.<op>"; a node's second loop adds ".1", ...
+  std::string loc;      ///< .gan source line, or empty
+  std::vector<std::optional<size_t>> operandSlots; ///< none for a constant operand
+  std::vector<double> operandConsts;
+  size_t outSlot;
+};
+
+/// Emits the loop nests of one node. Each outermost loop becomes a kernel function
+///   void name(float **slots, i64 begin, i64 end)
+/// and `onKernel` emits its call from the graph's entry function.
 class LlvmKernelBuilder final : public KernelBuilder {
 public:
-  LlvmKernelBuilder(llvm::IRBuilder<> &b, llvm::Function *fn, std::vector<Value *> operands,
-                    Value *result, Value *begin, Value *end)
-      : b_(b), fn_(fn), operands_(std::move(operands)), result_(result), begin_(begin),
-        end_(end) {}
+  using OnKernel = std::function<void(KernelInfo, llvm::Function *, int64_t extent, double work)>;
 
-  int64_t topExtent() const { return topExtent_; }
-  double work() const { return work_; }
-  double flops() const { return flops_; }
+  LlvmKernelBuilder(llvm::Module &m, llvm::FunctionType *kernelTy, KernelSite site, int lanes,
+                    OnKernel onKernel)
+      : m_(m), ctx_(m.getContext()), b_(m.getContext()), kernelTy_(kernelTy),
+        site_(std::move(site)), lanes_(lanes), onKernel_(std::move(onKernel)) {
+    llvm::FastMathFlags fmf;
+    fmf.setAllowContract(true);
+    fmf.setAllowReassoc(true);
+    fmf.setNoSignedZeros(true);
+    b_.setFastMathFlags(fmf);
+  }
 
   Idx index(int64_t c) override { return idx(b_.getInt64(c)); }
   Idx add(Idx a, Idx c) override { return idx(b_.CreateAdd(iv(a), iv(c), "", true, true)); }
   Idx mul(Idx a, Idx c) override { return idx(b_.CreateMul(iv(a), iv(c), "", true, true)); }
 
   void loop(int64_t extent, const std::function<void(Idx)> &body) override {
-    loopImpl(extent, nullptr, [&](Value *i, Value *) {
+    loopImpl(extent, {}, [&](Value *i, const std::vector<Value *> &) {
       body(idx(i));
-      return nullptr;
+      return std::vector<Value *>{};
     });
   }
   Val loopReduce(int64_t extent, Val init, const std::function<Val(Idx, Val)> &body) override {
-    return val(loopImpl(extent, fv(init), [&](Value *i, Value *acc) {
-      return fv(body(idx(i), val(acc)));
-    }));
+    return val(loopImpl(extent, {fv(init)}, [&](Value *i, const std::vector<Value *> &acc) {
+                 return std::vector<Value *>{fv(body(idx(i), val(acc[0])))};
+               })[0]);
+  }
+  std::vector<Val>
+  loopCarry(int64_t extent, std::vector<Val> init,
+            const std::function<std::vector<Val>(Idx, const std::vector<Val> &)> &body) override {
+    std::vector<Value *> in;
+    for (Val v : init)
+      in.push_back(fv(v));
+    std::vector<Value *> out = loopImpl(extent, in, [&](Value *i, const std::vector<Value *> &acc) {
+      std::vector<Val> a;
+      for (Value *v : acc)
+        a.push_back(val(v));
+      std::vector<Value *> next;
+      for (Val v : body(idx(i), a))
+        next.push_back(fv(v));
+      return next;
+    });
+    std::vector<Val> r;
+    for (Value *v : out)
+      r.push_back(val(v));
+    return r;
   }
 
   Val load(unsigned k, Idx flat) override {
     work_ += multiplier_;
-    Value *p = operands_.at(k);
+    Value *p = operand(k);
     if (auto *c = llvm::dyn_cast<llvm::Constant>(p))
       return val(c); // a constant operand is an immediate
-    return val(b_.CreateLoad(b_.getFloatTy(), b_.CreateInBoundsGEP(b_.getFloatTy(), p, iv(flat))));
+    return val(b_.CreateLoad(b_.getFloatTy(), gep(p, flat)));
   }
-  Val loadResult(Idx flat) override {
-    return val(b_.CreateLoad(b_.getFloatTy(), b_.CreateInBoundsGEP(b_.getFloatTy(), result_, iv(flat))));
-  }
+  Val loadResult(Idx flat) override { return val(b_.CreateLoad(b_.getFloatTy(), gep(result(), flat))); }
   void store(Idx flat, Val v) override {
     work_ += multiplier_;
-    b_.CreateStore(fv(v), b_.CreateInBoundsGEP(b_.getFloatTy(), result_, iv(flat)));
+    b_.CreateStore(fv(v), gep(result(), flat));
+  }
+  int lanes() override { return lanes_; }
+  Val loadVector(unsigned k, Idx flat) override {
+    work_ += multiplier_ * lanes_;
+    Value *p = operand(k);
+    if (auto *c = llvm::dyn_cast<llvm::Constant>(p))
+      return val(llvm::ConstantVector::getSplat(llvm::ElementCount::getFixed(lanes_), c));
+    return val(b_.CreateAlignedLoad(vecTy(), gep(p, flat), llvm::Align(4)));
+  }
+  void storeVector(Idx flat, Val v) override {
+    work_ += multiplier_ * lanes_;
+    b_.CreateAlignedStore(fv(v), gep(result(), flat), llvm::Align(4));
+  }
+  Val splat(Val s) override { return val(b_.CreateVectorSplat(lanes_, fv(s))); }
+  Val fma(Val a, Val c, Val d) override {
+    Value *r = b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {fv(a)->getType()}, {fv(a), fv(c), fv(d)});
+    flop(r); // the multiply
+    return flop(r); // and the add
   }
 
   Val constant(double c) override { return val(llvm::ConstantFP::get(b_.getFloatTy(), c)); }
@@ -88,76 +142,131 @@ public:
     return val(b_.CreateBinaryIntrinsic(llvm::Intrinsic::maxnum, fv(a), fv(c)));
   }
   Val selectPositive(Val c, Val a, Val d) override {
-    Value *cond = b_.CreateFCmpOGT(fv(c), llvm::ConstantFP::get(b_.getFloatTy(), 0.0));
+    Value *cond = b_.CreateFCmpOGT(fv(c), llvm::Constant::getNullValue(fv(c)->getType()));
     return val(b_.CreateSelect(cond, fv(a), fv(d)));
   }
 
 private:
-  /// Counts one floating-point operation per execution of the current loop body.
-  Val flop(Value *v) {
-    flops_ += multiplier_;
-    return val(v);
-  }
   static Idx idx(Value *v) { return {v, 0}; }
   static Val val(Value *v) { return {v, 0}; }
   static Value *iv(Idx i) { return static_cast<Value *>(i.ptr); }
   static Value *fv(Val v) { return static_cast<Value *>(v.ptr); }
-  Val intrinsic(llvm::Intrinsic::ID id, Val a) {
-    return val(b_.CreateUnaryIntrinsic(id, fv(a)));
+  llvm::Type *vecTy() { return llvm::FixedVectorType::get(b_.getFloatTy(), lanes_); }
+  Value *gep(Value *p, Idx i) { return b_.CreateInBoundsGEP(b_.getFloatTy(), p, iv(i)); }
+  /// Counts the floating-point operations of `v` per execution of the current loop body.
+  Val flop(Value *v) {
+    auto *vt = llvm::dyn_cast<llvm::FixedVectorType>(v->getType());
+    flops_ += multiplier_ * (vt ? vt->getNumElements() : 1);
+    return val(v);
+  }
+  Val intrinsic(llvm::Intrinsic::ID id, Val a) { return val(b_.CreateUnaryIntrinsic(id, fv(a))); }
+
+  Value *operand(unsigned k) {
+    requireKernel();
+    return operands_.at(k);
+  }
+  Value *result() {
+    requireKernel();
+    return result_;
+  }
+  void requireKernel() const {
+    if (!fn_)
+      internalError("codegen", "'" + site_.baseName + "' accesses memory outside a loop");
   }
 
-  /// Emits `for (i = lo; i < hi; ++i) acc = body(i, acc)`; the outermost loop of the
-  /// kernel runs [begin, end) of its extent.
-  Value *loopImpl(int64_t extent, Value *init,
-                  const std::function<Value *(Value *, Value *)> &body) {
+  /// Starts the kernel function of an outermost loop: loads the buffer pointers.
+  void beginKernel() {
+    std::string name = site_.baseName + (kernels_ ? "." + std::to_string(kernels_) : "");
+    fn_ = llvm::Function::Create(kernelTy_, llvm::Function::ExternalLinkage, name, m_);
+    fn_->addFnAttr(llvm::Attribute::NoUnwind);
+    if (!site_.loc.empty())
+      fn_->addFnAttr("ganc.loc", site_.loc);
+    // Our explicit vectors are the host's full width: keep the backend from splitting them.
+    fn_->addFnAttr("min-legal-vector-width", std::to_string(lanes_ * 32));
+    llvm::Argument *slots = fn_->getArg(0);
+    slots->addAttr(llvm::Attribute::NoAlias);
+    b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", fn_));
+    llvm::Type *ptr = llvm::PointerType::getUnqual(ctx_);
+    auto slotPtr = [&](size_t s) -> Value * {
+      return b_.CreateLoad(ptr, b_.CreateConstInBoundsGEP1_64(ptr, slots, s), "slot" + std::to_string(s));
+    };
+    operands_.clear();
+    for (size_t k = 0; k < site_.operandSlots.size(); ++k)
+      operands_.push_back(site_.operandSlots[k]
+                              ? slotPtr(*site_.operandSlots[k])
+                              : llvm::ConstantFP::get(b_.getFloatTy(), site_.operandConsts[k]));
+    result_ = slotPtr(site_.outSlot);
+    work_ = flops_ = 0;
+  }
+
+  void endKernel(int64_t extent) {
+    b_.CreateRetVoid();
+    KernelInfo ki;
+    ki.name = fn_->getName().str();
+    ki.loc = site_.loc;
+    ki.flops = flops_ * static_cast<double>(extent);
+    onKernel_(ki, fn_, extent, work_);
+    fn_ = nullptr;
+    ++kernels_;
+  }
+
+  /// `for (i = lo; i < hi; ++i) carried = body(i, carried)`; an outermost loop is a
+  /// kernel of its own, running [begin, end) of its extent.
+  std::vector<Value *> loopImpl(int64_t extent, const std::vector<Value *> &init,
+                                const std::function<std::vector<Value *>(Value *, const std::vector<Value *> &)> &body) {
     bool top = depth_ == 0;
-    if (top) {
-      if (topExtent_ >= 0)
-        internalError("codegen", "a kernel has more than one outermost loop");
-      topExtent_ = extent;
-    }
-    Value *lo = top ? begin_ : b_.getInt64(0);
-    Value *hi = top ? end_ : b_.getInt64(extent);
-    llvm::LLVMContext &ctx = b_.getContext();
+    if (top)
+      beginKernel();
+    Value *lo = top ? static_cast<Value *>(fn_->getArg(1)) : b_.getInt64(0);
+    Value *hi = top ? static_cast<Value *>(fn_->getArg(2)) : b_.getInt64(extent);
     llvm::BasicBlock *pre = b_.GetInsertBlock();
-    llvm::BasicBlock *head = llvm::BasicBlock::Create(ctx, "loop", fn_);
-    llvm::BasicBlock *bodyBB = llvm::BasicBlock::Create(ctx, "body", fn_);
-    llvm::BasicBlock *exit = llvm::BasicBlock::Create(ctx, "exit", fn_);
+    llvm::BasicBlock *head = llvm::BasicBlock::Create(ctx_, "loop", fn_);
+    llvm::BasicBlock *bodyBB = llvm::BasicBlock::Create(ctx_, "body", fn_);
+    llvm::BasicBlock *exit = llvm::BasicBlock::Create(ctx_, "exit", fn_);
     b_.CreateBr(head);
     b_.SetInsertPoint(head);
     llvm::PHINode *i = b_.CreatePHI(b_.getInt64Ty(), 2, "i");
     i->addIncoming(lo, pre);
-    llvm::PHINode *acc = nullptr;
-    if (init) {
-      acc = b_.CreatePHI(b_.getFloatTy(), 2, "acc");
-      acc->addIncoming(init, pre);
+    std::vector<llvm::PHINode *> phis;
+    std::vector<Value *> carried;
+    for (Value *v : init) {
+      phis.push_back(b_.CreatePHI(v->getType(), 2, "acc"));
+      phis.back()->addIncoming(v, pre);
+      carried.push_back(phis.back());
     }
     b_.CreateCondBr(b_.CreateICmpSLT(i, hi), bodyBB, exit);
     b_.SetInsertPoint(bodyBB);
     ++depth_;
     double savedMul = multiplier_;
     multiplier_ *= top ? 1 : static_cast<double>(extent);
-    Value *next = body(i, acc);
+    std::vector<Value *> next = body(i, carried);
     multiplier_ = savedMul;
     --depth_;
     i->addIncoming(b_.CreateAdd(i, b_.getInt64(1), "", true, true), b_.GetInsertBlock());
-    if (acc)
-      acc->addIncoming(next, b_.GetInsertBlock());
+    for (size_t k = 0; k < phis.size(); ++k)
+      phis[k]->addIncoming(next.at(k), b_.GetInsertBlock());
     b_.CreateBr(head);
     b_.SetInsertPoint(exit);
-    return acc;
+    if (top)
+      endKernel(extent);
+    return carried;
   }
 
-  llvm::IRBuilder<> &b_;
-  llvm::Function *fn_;
+  llvm::Module &m_;
+  llvm::LLVMContext &ctx_;
+  llvm::IRBuilder<> b_;
+  llvm::FunctionType *kernelTy_;
+  KernelSite site_;
+  int lanes_;
+  OnKernel onKernel_;
+  llvm::Function *fn_ = nullptr;
   std::vector<Value *> operands_;
-  Value *result_;
-  Value *begin_, *end_;
+  Value *result_ = nullptr;
   int depth_ = 0;
-  int64_t topExtent_ = -1;
-  double multiplier_ = 1; ///< iterations of the current loop body per top-level iteration
-  double work_ = 0;       ///< memory accesses per top-level iteration
-  double flops_ = 0;      ///< floating-point operations per top-level iteration
+  int kernels_ = 0;
+  double multiplier_ = 1; ///< iterations of the current loop body per outermost iteration
+  double work_ = 0;       ///< memory accesses per outermost iteration
+  double flops_ = 0;      ///< floating-point operations per outermost iteration
 };
 
 /// `out = in`: how an output that is a leaf, a constant or another output gets its slot.
@@ -169,8 +278,8 @@ void lowerCopy(KernelBuilder &k, const Node &n) {
 
 class GraphEmitter {
 public:
-  GraphEmitter(llvm::Module &m, const Graph &g, const SourceManager *sm)
-      : m_(m), g_(g), sm_(sm), ctx_(m.getContext()) {}
+  GraphEmitter(llvm::Module &m, const Graph &g, const SourceManager *sm, int lanes)
+      : m_(m), g_(g), sm_(sm), ctx_(m.getContext()), lanes_(lanes) {}
 
   StepFunction emit() {
     StepFunction step;
@@ -206,13 +315,12 @@ public:
         step.tempBytes += n->numel() * 4;
       }
       const OpInfo &info = opInfo(n->op);
-      step.kernels.push_back(emitKernel(eb, *n, slotOf_[n->id], [&](KernelBuilder &k) {
+      emitNode(eb, step, *n, slotOf_[n->id], false, [&](KernelBuilder &k) {
         info.isElementwise() ? lowerElementwise(k, *n) : info.lower(k, *n);
-      }));
+      });
     }
     for (auto &[slot, n] : copies)
-      step.kernels.push_back(
-          emitKernel(eb, *n, slot, [&](KernelBuilder &k) { lowerCopy(k, *n); }, true));
+      emitNode(eb, step, *n, slot, true, [&](KernelBuilder &k) { lowerCopy(k, *n); });
     eb.CreateRetVoid();
     return step;
   }
@@ -223,57 +331,42 @@ private:
     return step.slots.size() - 1;
   }
 
-  /// Emits one kernel computing into slot `out` and its call from the entry function.
-  /// With `self`, the node itself is the kernel's operand 0 (copying it into `out`).
-  /// Kernels have external linkage so profiles can find their addresses.
-  KernelInfo emitKernel(llvm::IRBuilder<> &eb, const Node &n, size_t out,
-                        const std::function<void(KernelBuilder &)> &lower, bool self = false) {
-    const OpInfo &info = opInfo(n.op);
-    KernelInfo ki;
-    ki.name = g_.name() + "." + std::to_string(counter_++) + "." + (self ? "copy" : info.mnemonic);
-    auto *fn = llvm::Function::Create(kernelTy_, llvm::Function::ExternalLinkage, ki.name, m_);
+  /// Emits the kernels computing `n` into slot `out`, and their calls from the entry
+  /// function. With `self`, the node itself is operand 0 (copying it into `out`).
+  void emitNode(llvm::IRBuilder<> &eb, StepFunction &step, const Node &n, size_t out, bool self,
+                const std::function<void(KernelBuilder &)> &lower) {
+    KernelSite site;
+    site.baseName = g_.name() + "." + std::to_string(counter_++) + "." +
+                    (self ? "copy" : opInfo(n.op).mnemonic);
     if (sm_ && n.loc.valid()) {
       std::string where = sm_->describe(n.loc);
-      ki.loc = where.substr(where.find_last_of('/') + 1);
-      fn->addFnAttr("ganc.loc", ki.loc);
+      site.loc = where.substr(where.find_last_of('/') + 1);
     }
-    fn->addFnAttr(llvm::Attribute::NoUnwind);
-    llvm::IRBuilder<> kb(llvm::BasicBlock::Create(ctx_, "entry", fn));
-    llvm::FastMathFlags fmf;
-    fmf.setAllowContract(true);
-    fmf.setAllowReassoc(true);
-    fmf.setNoSignedZeros(true);
-    kb.setFastMathFlags(fmf);
-
-    llvm::Argument *slots = fn->getArg(0);
-    slots->addAttr(llvm::Attribute::NoAlias);
-    auto slotPtr = [&](size_t s) -> Value * {
-      llvm::Type *ptr = llvm::PointerType::getUnqual(ctx_);
-      return kb.CreateLoad(ptr, kb.CreateConstInBoundsGEP1_64(ptr, slots, s), "slot" + std::to_string(s));
-    };
-    std::vector<Value *> operands;
     std::vector<const Node *> ins = self ? std::vector<const Node *>{&n}
                                          : std::vector<const Node *>(n.operands.begin(), n.operands.end());
-    for (const Node *o : ins)
-      operands.push_back(o->is(OpKind::Const) ? llvm::ConstantFP::get(kb.getFloatTy(), o->attrs.num)
-                                              : slotPtr(slotOf_.at(o->id)));
-    LlvmKernelBuilder k(kb, fn, operands, slotPtr(out), fn->getArg(1), fn->getArg(2));
+    for (const Node *o : ins) {
+      bool c = o->is(OpKind::Const);
+      site.operandSlots.push_back(c ? std::nullopt : std::optional<size_t>(slotOf_.at(o->id)));
+      site.operandConsts.push_back(c ? o->attrs.num : 0.0);
+    }
+    site.outSlot = out;
+    LlvmKernelBuilder k(m_, kernelTy_, site, lanes_,
+                        [&](KernelInfo ki, llvm::Function *fn, int64_t extent, double work) {
+                          extent = std::max<int64_t>(extent, 1);
+                          int64_t grain = static_cast<int64_t>(
+                              std::ceil(kMinWorkPerChunk / std::max(work, 1.0)));
+                          eb.CreateCall(parallelFor_, {fn, entry_->getArg(0), eb.getInt64(extent),
+                                                       eb.getInt64(std::max<int64_t>(grain, 1))});
+                          step.kernels.push_back(std::move(ki));
+                        });
     lower(k);
-    kb.CreateRetVoid();
-
-    int64_t extent = std::max<int64_t>(k.topExtent(), 1);
-    double perIter = std::max(k.work(), 1.0);
-    int64_t grain = static_cast<int64_t>(std::ceil(kMinWorkPerChunk / perIter));
-    eb.CreateCall(parallelFor_, {fn, entry_->getArg(0), eb.getInt64(extent),
-                                 eb.getInt64(std::max<int64_t>(grain, 1))});
-    ki.flops = k.flops() * static_cast<double>(extent);
-    return ki;
   }
 
   llvm::Module &m_;
   const Graph &g_;
   const SourceManager *sm_;
   llvm::LLVMContext &ctx_;
+  int lanes_;
   llvm::FunctionType *kernelTy_ = nullptr;
   llvm::Function *entry_ = nullptr;
   llvm::FunctionCallee parallelFor_;
@@ -284,10 +377,10 @@ private:
 } // namespace
 
 std::vector<StepFunction> emitGraphs(llvm::Module &m, const std::vector<const Graph *> &graphs,
-                                     const SourceManager *sm) {
+                                     const SourceManager *sm, int lanes) {
   std::vector<StepFunction> out;
   for (const Graph *g : graphs)
-    out.push_back(GraphEmitter(m, *g, sm).emit());
+    out.push_back(GraphEmitter(m, *g, sm, lanes).emit());
   return out;
 }
 

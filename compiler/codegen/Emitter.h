@@ -10,9 +10,10 @@ namespace ganc::codegen {
 
 /// Emits one entry function per graph (named after it) and its kernels into `m`, and
 /// returns each graph's slot layout (entry pointers left null).
-/// `sm`, when given, names each kernel's .gan source line in its "ganc.loc" attribute.
+/// `sm`, when given, names each kernel's .gan source line in its "ganc.loc" attribute;
+/// `lanes` is the vector width, in floats, lowerings may use.
 std::vector<StepFunction> emitGraphs(llvm::Module &m,
                                      const std::vector<const ir::Graph *> &graphs,
-                                     const SourceManager *sm);
+                                     const SourceManager *sm, int lanes);
 
 } // namespace ganc::codegen

@@ -82,10 +82,14 @@ std::unique_ptr<Jit> Jit::create(std::string &error) {
   return j;
 }
 
-std::string Jit::hostDescription() const {
+int Jit::vectorLanes() const {
   llvm::StringRef features = impl_->tm->getTargetFeatureString();
-  int width = features.contains("+avx512f") ? 512 : features.contains("+avx") ? 256 : 128;
-  return impl_->tm->getTargetCPU().str() + " (" + std::to_string(width) + "-bit vectors)";
+  return features.contains("+avx512f") ? 16 : features.contains("+avx") ? 8 : 4;
+}
+
+std::string Jit::hostDescription() const {
+  return impl_->tm->getTargetCPU().str() + " (" + std::to_string(vectorLanes() * 32) +
+         "-bit vectors)";
 }
 
 const std::string &Jit::optimizedIr() const { return impl_->ir; }
@@ -98,7 +102,7 @@ bool Jit::compile(const std::vector<const ir::Graph *> &graphs, const JitOptions
   auto m = std::make_unique<llvm::Module>("ganc." + std::to_string(impl_->modules++), *ctx);
   m->setDataLayout(tm.createDataLayout());
   m->setTargetTriple(tm.getTargetTriple().str());
-  std::vector<StepFunction> steps = emitGraphs(*m, graphs, opts.sources);
+  std::vector<StepFunction> steps = emitGraphs(*m, graphs, opts.sources, vectorLanes());
   // Names are unique per module, so one JIT can hold several compilations.
   const std::string suffix = "." + std::to_string(impl_->modules - 1);
   for (StepFunction &s : steps) {

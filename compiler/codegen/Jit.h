@@ -41,6 +41,8 @@ public:
   const std::string &assembly() const;
   /// e.g. "skylake-avx512 (512-bit vectors)".
   std::string hostDescription() const;
+  /// Floats per vector register of the host: 16 with AVX-512, 8 with AVX, else 4.
+  int vectorLanes() const;
 
 private:
   Jit();

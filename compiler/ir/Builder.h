@@ -50,6 +50,7 @@ public:
     return make(OpKind::Broadcast, {x}, a);
   }
   Node *reshape(Node *x, const Shape &to) { return make(OpKind::Reshape, {x}, {to, 0, ""}); }
+  Node *transpose(Node *x) { return make(OpKind::Transpose, {x}); }
 
 private:
   Graph &g_;

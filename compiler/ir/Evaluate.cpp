@@ -32,7 +32,20 @@ public:
     const std::vector<double> &v = *in_.at(operand);
     return v.size() == 1 ? f(v[0]) : f(v.at(flat.num));
   }
+  std::vector<Val>
+  loopCarry(int64_t extent, std::vector<Val> init,
+            const std::function<std::vector<Val>(Idx, const std::vector<Val> &)> &body) override {
+    for (int64_t i = 0; i < extent; ++i)
+      init = body({nullptr, i}, init);
+    return init;
+  }
   Val loadResult(Idx flat) override { return f(out_.at(flat.num)); }
+  // One lane: a vector is a scalar.
+  int lanes() override { return 1; }
+  Val loadVector(unsigned operand, Idx flat) override { return load(operand, flat); }
+  void storeVector(Idx flat, Val v) override { store(flat, v); }
+  Val splat(Val s) override { return s; }
+  Val fma(Val a, Val b, Val c) override { return f(a.num * b.num + c.num); }
   void store(Idx flat, Val v) override { out_.at(flat.num) = v.num; }
   Val constant(double c) override { return f(c); }
   Val add(Val a, Val b) override { return f(a.num + b.num); }

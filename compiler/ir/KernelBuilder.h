@@ -6,9 +6,14 @@
 // codegen implements it by emitting LLVM IR for the host CPU; ir/Evaluate implements it
 // by computing in double precision, which is the reference the tests compare against.
 //
-// Contract: a kernel has exactly one outermost loop; its iterations must be independent
-// (the JIT splits it across threads), and every reduction happens inside one iteration,
-// so results never depend on the number of threads.
+// Contract: every memory access happens inside a loop. Each outermost loop is one
+// parallel kernel: its iterations must be independent (the JIT splits them across
+// threads) and every reduction happens inside one iteration, so results never depend on
+// the number of threads. Outermost loops run one after another, in order.
+//
+// Vectors: `lanes()` consecutive floats handled at once (the host's vector width in the
+// JIT, 1 in the evaluator). A lowering that uses vector ops must be correct for any
+// lane count, so the evaluator checks the same loop structure the JIT runs.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -46,6 +51,10 @@ public:
   /// `acc = init; for i in [0, extent): acc = body(i, acc); return acc`.
   virtual Val loopReduce(int64_t extent, Val init,
                          const std::function<Val(Idx, Val)> &body) = 0;
+  /// A loop carrying several values: `vals = init; for i: vals = body(i, vals)`.
+  virtual std::vector<Val>
+  loopCarry(int64_t extent, std::vector<Val> init,
+            const std::function<std::vector<Val>(Idx, const std::vector<Val> &)> &body) = 0;
 
   // Memory: operand k of the node being lowered, and its result.
   virtual Val load(unsigned operand, Idx flat) = 0;
@@ -66,6 +75,16 @@ public:
   virtual Val max(Val a, Val b) = 0;
   /// `c > 0 ? a : b`.
   virtual Val selectPositive(Val c, Val a, Val b) = 0;
+
+  // Vectors of lanes() floats. Scalar math above also applies lane-wise to vectors.
+  virtual int lanes() = 0;
+  /// Elements [flat, flat + lanes()) of operand k.
+  virtual Val loadVector(unsigned operand, Idx flat) = 0;
+  virtual void storeVector(Idx flat, Val v) = 0;
+  /// A vector with every lane `s`.
+  virtual Val splat(Val s) = 0;
+  /// a * b + c, fused where the hardware has it.
+  virtual Val fma(Val a, Val b, Val c) = 0;
 };
 
 } // namespace ganc::ir

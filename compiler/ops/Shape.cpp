@@ -1,4 +1,4 @@
-//===- Shape.cpp - broadcast, reduce_sum, reshape -------------------------===//
+//===- Shape.cpp - broadcast, reduce_sum, reshape, transpose --------------===//
 //
 // Axis ops work on one contiguous range of axes [begin, end), which covers every use the
 // lowering and autodiff make of them: a tensor is viewed as [P, R, Q] with R the range.
@@ -133,6 +133,31 @@ const OpInfo &opInfo_Reshape() {
       nullptr,
       [](KernelBuilder &k, const Node &n) {
         k.loop(n.numel(), [&](Idx i) { k.store(i, k.load(0, i)); });
+      },
+      0};
+  return info;
+}
+
+// transpose(x)[j, i] = x[i, j] for 2-D x;  dx = transpose(g)
+const OpInfo &opInfo_Transpose() {
+  static const OpInfo info{
+      "transpose", 1, kNone,
+      [](const std::vector<const Node *> &in, const Attrs &,
+         std::string &err) -> std::optional<Shape> {
+        const Shape &s = in[0]->shape;
+        if (s.size() != 2) {
+          err = "'transpose' needs a 2-D operand, got " + formatType(s);
+          return std::nullopt;
+        }
+        return Shape{s[1], s[0]};
+      },
+      [](Builder &b, const Node &, Node *g) { return Grads{b.transpose(g)}; },
+      nullptr,
+      [](KernelBuilder &k, const Node &n) {
+        const int64_t rows = n.shape[0], cols = n.shape[1]; // of the result
+        k.loop(rows, [&](Idx i) {
+          k.loop(cols, [&](Idx j) { k.store(k.add(k.mul(i, cols), j), k.load(0, k.add(k.mul(j, rows), i))); });
+        });
       },
       0};
   return info;

@@ -57,6 +57,12 @@ const std::vector<Rule> &rules() {
          if (!n->is(OpKind::Mul) || !arg(n, 0)->is(OpKind::Neg)) return nullptr;
          return b.neg(b.mul(arg(arg(n, 0), 0), arg(n, 1)));
        }},
+      // matmul(a, b^T) -> matmul(a, transpose(b)): the register-tiled kernel reads rows
+      // of B, so one pass to transpose B buys contiguous loads in every step of K.
+      {"matmul-transpose-b", [](Builder &b, Node *n) -> Node * {
+         if (!n->is(OpKind::MatMul) || n->attrs.ints[1] == 0) return nullptr;
+         return b.matmul(arg(n, 0), b.transpose(arg(n, 1)), n->attrs.ints[0] != 0, false);
+       }},
       // -(c) -> (-c) for a constant c
       {"neg-const", [](Builder &b, Node *n) -> Node * {
          if (!n->is(OpKind::Neg) || !arg(n, 0)->is(OpKind::Const)) return nullptr;

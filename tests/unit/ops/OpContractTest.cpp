@@ -51,7 +51,10 @@ std::vector<Instance> instances(OpKind op) {
     return {{"nn", {{3, 4}, {4, 5}}, make({{0, 0}, 0, ""})},
             {"tn", {{4, 3}, {4, 5}}, make({{1, 0}, 0, ""})},
             {"nt", {{3, 4}, {5, 4}}, make({{0, 1}, 0, ""})},
-            {"tt", {{4, 3}, {5, 4}}, make({{1, 1}, 0, ""})}};
+            {"tt", {{4, 3}, {5, 4}}, make({{1, 1}, 0, ""})},
+            // Big enough for the register tiles, with row, vector and column tails.
+            {"tiled-nn", {{13, 9}, {9, 53}}, make({{0, 0}, 0, ""})},
+            {"tiled-tn", {{9, 13}, {9, 53}}, make({{1, 0}, 0, ""})}};
   case OpKind::Broadcast:
     return {{"leading", {{4}}, make({{0, 1, 3, 4}, 0, ""})},
             {"middle", {{2, 4}}, make({{1, 2, 2, 3, 4}, 0, ""})},
@@ -64,6 +67,8 @@ std::vector<Instance> instances(OpKind op) {
             {"all", {{2, 3}}, make({{0, 2}, 0, ""})}};
   case OpKind::Reshape:
     return {{"split", {{12}}, make({{3, 4}, 0, ""})}};
+  case OpKind::Transpose:
+    return {{"2d", {{3, 4}}, make()}};
   case OpKind::StopGradient:
     return {{"identity", {{3, 4}}, make()}};
   default:
