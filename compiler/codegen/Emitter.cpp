@@ -134,8 +134,8 @@ public:
   Val mul(Val a, Val c) override { return flop(b_.CreateFMul(fv(a), fv(c))); }
   Val div(Val a, Val c) override { return flop(b_.CreateFDiv(fv(a), fv(c))); }
   Val neg(Val a) override { return val(b_.CreateFNeg(fv(a))); }
-  Val exp(Val a) override { return flop(fv(intrinsic(llvm::Intrinsic::exp, a))); }
-  Val log(Val a) override { return flop(fv(intrinsic(llvm::Intrinsic::log, a))); }
+  Val exp(Val a) override { return flop(emitExp(fv(a))); }
+  Val log(Val a) override { return flop(emitLog(fv(a))); }
   Val sqrt(Val a) override { return flop(fv(intrinsic(llvm::Intrinsic::sqrt, a))); }
   Val abs(Val a) override { return intrinsic(llvm::Intrinsic::fabs, a); }
   Val max(Val a, Val c) override {
@@ -160,6 +160,86 @@ private:
     return val(v);
   }
   Val intrinsic(llvm::Intrinsic::ID id, Val a) { return val(b_.CreateUnaryIntrinsic(id, fv(a))); }
+
+  // exp and log as straight-line arithmetic (Cephes' expf and logf, about 1 ulp), so loops
+  // calling them vectorize; the C library's expf/logf would stay scalar calls. Written
+  // without fast-math flags: reassociating the range reduction would lose its precision.
+  Value *fconst(llvm::Type *t, double v) { return llvm::ConstantFP::get(t, v); }
+  Value *iconst(llvm::Type *t, int64_t v) { return llvm::ConstantInt::get(t, v, true); }
+  llvm::Type *intTypeFor(llvm::Type *f) {
+    if (auto *vt = llvm::dyn_cast<llvm::FixedVectorType>(f))
+      return llvm::FixedVectorType::get(b_.getInt32Ty(), vt->getNumElements());
+    return b_.getInt32Ty();
+  }
+  Value *fmuladd(Value *a, Value *c, Value *d) {
+    return b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {a->getType()}, {a, c, d});
+  }
+  Value *polynomial(Value *x, std::initializer_list<double> coeffs) {
+    llvm::Type *t = x->getType();
+    auto it = coeffs.begin();
+    Value *p = fconst(t, *it++);
+    for (; it != coeffs.end(); ++it)
+      p = fmuladd(p, x, fconst(t, *it));
+    return p;
+  }
+
+  Value *emitExp(Value *x) {
+    llvm::IRBuilderBase::FastMathFlagGuard guard(b_);
+    b_.clearFastMathFlags();
+    llvm::Type *t = x->getType(), *it = intTypeFor(t);
+    const double hi = 88.72283905206835, lo = -103.97208; // beyond: inf, 0
+    Value *xc = b_.CreateBinaryIntrinsic(llvm::Intrinsic::minnum,
+                                         b_.CreateBinaryIntrinsic(llvm::Intrinsic::maxnum, x, fconst(t, lo)),
+                                         fconst(t, hi));
+    // x = n ln2 + r, |r| <= ln2 / 2, with ln2 split in two for an exact n ln2.
+    Value *n = b_.CreateUnaryIntrinsic(llvm::Intrinsic::rint, b_.CreateFMul(xc, fconst(t, 1.44269504088896341)));
+    Value *r = fmuladd(n, fconst(t, -0.693359375), xc);
+    r = fmuladd(n, fconst(t, 2.12194440e-4), r);
+    Value *p = polynomial(r, {1.9875691500E-4, 1.3981999507E-3, 8.3334519073E-3, 4.1665795894E-2,
+                              1.6666665459E-1, 5.0000001201E-1});
+    Value *y = b_.CreateFAdd(fmuladd(p, b_.CreateFMul(r, r), r), fconst(t, 1.0));
+    // 2^n as two factors 2^(n/2) 2^(n - n/2), each a normal float for n in [-150, 128].
+    Value *ni = b_.CreateFPToSI(n, it);
+    Value *n1 = b_.CreateAShr(ni, iconst(it, 1));
+    Value *n2 = b_.CreateSub(ni, n1);
+    auto pow2 = [&](Value *e) {
+      return b_.CreateBitCast(b_.CreateShl(b_.CreateAdd(e, iconst(it, 127)), iconst(it, 23)), t);
+    };
+    Value *res = b_.CreateFMul(b_.CreateFMul(y, pow2(n1)), pow2(n2));
+    res = b_.CreateSelect(b_.CreateFCmpOGT(x, fconst(t, hi)), fconst(t, INFINITY), res);
+    res = b_.CreateSelect(b_.CreateFCmpOLT(x, fconst(t, lo)), fconst(t, 0.0), res);
+    return b_.CreateSelect(b_.CreateFCmpUNO(x, x), x, res);
+  }
+
+  Value *emitLog(Value *x) {
+    llvm::IRBuilderBase::FastMathFlagGuard guard(b_);
+    b_.clearFastMathFlags();
+    llvm::Type *t = x->getType(), *it = intTypeFor(t);
+    // Subnormals: scale into the normal range first.
+    Value *tiny = b_.CreateFCmpOLT(x, fconst(t, 1.17549435e-38));
+    Value *xs = b_.CreateSelect(tiny, b_.CreateFMul(x, fconst(t, 8388608.0)), x);
+    // x = m 2^e with m in [sqrt(1/2), sqrt(2)).
+    Value *bits = b_.CreateBitCast(xs, it);
+    Value *e = b_.CreateSub(b_.CreateAnd(b_.CreateLShr(bits, iconst(it, 23)), iconst(it, 0xff)), iconst(it, 126));
+    e = b_.CreateAdd(e, b_.CreateSelect(tiny, iconst(it, -23), iconst(it, 0)));
+    Value *m = b_.CreateBitCast(b_.CreateOr(b_.CreateAnd(bits, iconst(it, 0x007fffff)), iconst(it, 0x3f000000)), t);
+    Value *small = b_.CreateFCmpOLT(m, fconst(t, 0.707106781186547524));
+    e = b_.CreateSub(e, b_.CreateZExt(small, it));
+    m = b_.CreateSelect(small, b_.CreateFSub(b_.CreateFAdd(m, m), fconst(t, 1.0)), b_.CreateFSub(m, fconst(t, 1.0)));
+    Value *z = b_.CreateFMul(m, m);
+    Value *p = polynomial(m, {7.0376836292E-2, -1.1514610310E-1, 1.1676998740E-1, -1.2420140846E-1,
+                              1.4249322787E-1, -1.6668057665E-1, 2.0000714765E-1, -2.4999993993E-1,
+                              3.3333331174E-1});
+    Value *y = b_.CreateFMul(b_.CreateFMul(p, m), z);
+    Value *fe = b_.CreateSIToFP(e, t);
+    y = fmuladd(fe, fconst(t, -2.12194440e-4), y);
+    y = fmuladd(z, fconst(t, -0.5), y);
+    Value *res = fmuladd(fe, fconst(t, 0.693359375), b_.CreateFAdd(m, y));
+    res = b_.CreateSelect(b_.CreateFCmpOEQ(x, fconst(t, 0.0)), fconst(t, -INFINITY), res);
+    res = b_.CreateSelect(b_.CreateFCmpOEQ(x, fconst(t, INFINITY)), x, res);
+    // Negative numbers and NaN give NaN.
+    return b_.CreateSelect(b_.CreateFCmpULT(x, fconst(t, 0.0)), fconst(t, NAN), res);
+  }
 
   Value *operand(unsigned k) {
     requireKernel();

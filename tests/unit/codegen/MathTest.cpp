@@ -1,0 +1,89 @@
+//===- MathTest.cpp - the JIT's exp and log against the C library ---------===//
+//
+// codegen emits exp and log as inline polynomials so that loops using them vectorize.
+// These tests hold them to the C library over the whole float range, edge cases
+// included: overflow to inf, underflow to 0, subnormals, 0, negatives, inf and NaN.
+//
+//===----------------------------------------------------------------------===//
+#include "Tensor.h"
+#include "codegen/Jit.h"
+#include "ir/Builder.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+using namespace ganc;
+
+namespace {
+
+/// Runs op elementwise over `xs` in JIT-compiled code.
+std::vector<float> runJit(ir::OpKind op, const std::vector<float> &xs) {
+  ir::Graph g("math");
+  ir::Builder b(g);
+  ir::Node *x = g.input("x", {static_cast<int64_t>(xs.size())});
+  g.addOutput("y", b.unary(op, x));
+  std::string error;
+  auto jit = codegen::Jit::create(error);
+  EXPECT_TRUE(jit) << error;
+  std::vector<rt::StepFunction> fns;
+  EXPECT_TRUE(jit->compile({&g}, {}, fns, error)) << error;
+  rt::Store store;
+  std::copy(xs.begin(), xs.end(), store.get("x", {static_cast<int64_t>(xs.size())}).data());
+  rt::Executable exe(fns[0], store);
+  exe.run();
+  return std::vector<float>(exe.output("y"), exe.output("y") + xs.size());
+}
+
+/// Distance in units in the last place between two finite floats of one sign.
+int64_t ulps(float a, float b) {
+  int32_t ia, ib;
+  std::memcpy(&ia, &a, 4);
+  std::memcpy(&ib, &b, 4);
+  return std::llabs(static_cast<int64_t>(ia) - ib);
+}
+
+void expectClose(const std::vector<float> &xs, const std::vector<float> &got, float (*ref)(float),
+                 int64_t maxUlps) {
+  for (size_t i = 0; i < xs.size(); ++i) {
+    float want = ref(xs[i]);
+    if (std::isnan(want)) {
+      EXPECT_TRUE(std::isnan(got[i])) << "x = " << xs[i];
+    } else if (std::isinf(want) || want == 0) {
+      EXPECT_EQ(got[i], want) << "x = " << xs[i];
+    } else if (std::fpclassify(want) == FP_SUBNORMAL) {
+      EXPECT_NEAR(got[i], want, 2 * std::numeric_limits<float>::denorm_min()) << "x = " << xs[i];
+    } else {
+      EXPECT_LE(ulps(got[i], want), maxUlps) << "x = " << xs[i] << " got " << got[i] << " want " << want;
+    }
+  }
+}
+
+TEST(JitMath, ExpMatchesTheCLibrary) {
+  std::vector<float> xs;
+  for (float x = -110; x <= 95; x += 0.0371f)
+    xs.push_back(x);
+  for (float x : {0.f, -0.f, 1e-30f, -1e-30f, 88.7f, 88.73f, -87.3f, -103.9f, -104.f,
+                  std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+                  std::numeric_limits<float>::quiet_NaN()})
+    xs.push_back(x);
+  expectClose(xs, runJit(ir::OpKind::Exp, xs), [](float x) { return std::exp(x); }, 3);
+}
+
+TEST(JitMath, LogMatchesTheCLibrary) {
+  std::vector<float> xs;
+  for (int e = -149; e < 128; ++e)
+    for (float m : {1.0f, 1.19f, 1.4142f, 1.61f, 1.999f})
+      xs.push_back(std::ldexp(m, e));
+  for (float x = 0.5f; x < 2.f; x += 0.00093f)
+    xs.push_back(x);
+  for (float x : {0.f, -0.f, -1.f, 1.f, std::numeric_limits<float>::denorm_min(),
+                  std::numeric_limits<float>::min(), std::numeric_limits<float>::max(),
+                  std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN()})
+    xs.push_back(x);
+  expectClose(xs, runJit(ir::OpKind::Log, xs), [](float x) { return std::log(x); }, 3);
+}
+
+} // namespace
