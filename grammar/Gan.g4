@@ -7,6 +7,15 @@
 // the AST builder one method per construct.
 grammar Gan;
 
+@parser::members {
+/// Whether the next token is on the line of the one before. The grammar skips newlines,
+/// but each statement starts on a new line: the optional unit of `sample every 1000 steps`
+/// is taken only on the line of its count, so a `steps N` setting on the next line stays
+/// a setting whatever follows it (without the check, `steps N` then `seed (1)` would
+/// also parse as the unit, then a setting `N seed(1)`).
+bool onSameLine() { return _input->LT(1)->getLine() == _input->LT(-1)->getLine(); }
+}
+
 module      : item* EOF ;
 
 item        : importDecl
@@ -46,15 +55,15 @@ gameStmt    : 'value' ID '=' expr                     # valueStmt
 trainDecl   : 'train' '{' trainStmt* '}' ;
 trainStmt   : 'optimize' ID 'with' expr               # optimizeStmt
             | 'schedule' ID expr (',' ID expr)*       # scheduleStmt
-            | ID GRID? 'every' expr                   # cadenceStmt  // sample 4x4 every 1000
+            | key=ID GRID? 'every' expr ({onSameLine()}? unit=ID)? # cadenceStmt // sample 4x4 every 1000 steps
             | ID expr                                 # settingStmt  // batch 128
             ;
 
 expr        : '(' expr ')'                            # parenExpr
             | callee=ID '(' (arg (',' arg)*)? ')'     # callExpr
             | '[' (expr (',' expr)*)? ']'             # listExpr
+            | <assoc=right> expr '**' expr            # powExpr    // -2 ** 2 is -(2 ** 2)
             | '-' expr                                # negExpr
-            | <assoc=right> expr '**' expr            # powExpr
             | expr op=('*' | '/') expr                # mulExpr
             | expr op=('+' | '-') expr                # addExpr
             | NUMBER                                  # numberExpr

@@ -24,10 +24,14 @@ void saveCheckpoint(const std::string &path, const TrainSpec &spec, const Store 
                     {"model", info.modelName},
                     {"model_hash", info.modelHash},
                     {"step", std::to_string(info.step)},
+                    {"d_updates", std::to_string(info.dUpdates)},
+                    {"g_updates", std::to_string(info.gUpdates)},
+                    {"batches", std::to_string(info.batches)},
                     {"seed", std::to_string(info.seed)}});
 }
 
 CheckpointInfo loadCheckpoint(const std::string &path, const std::vector<ParamSpec> &params,
+                              const std::vector<std::pair<std::string, Shape>> &state,
                               Store &store) {
   SafeTensorsFile f = readSafeTensors(path);
   auto meta = [&](const char *key) -> std::string {
@@ -39,21 +43,35 @@ CheckpointInfo loadCheckpoint(const std::string &path, const std::vector<ParamSp
   CheckpointInfo info;
   info.modelName = meta("model");
   info.modelHash = meta("model_hash");
-  try {
-    info.step = std::stoll(meta("step"));
-    info.seed = std::stoull(meta("seed"));
-  } catch (const std::exception &) {
-    throw IoError(path, "bad 'step' or 'seed' metadata");
-  }
-  for (const ParamSpec &p : params) {
-    const NamedTensor *t = f.find(p.name);
+  auto number = [&](const char *key) -> int64_t {
+    try {
+      size_t used = 0;
+      std::string v = meta(key);
+      long long n = std::stoll(v, &used);
+      if (used == v.size() && n >= 0)
+        return n;
+    } catch (const std::exception &) {
+    }
+    throw IoError(path, std::string("bad or missing '") + key + "' metadata");
+  };
+  info.step = number("step");
+  info.dUpdates = number("d_updates");
+  info.gUpdates = number("g_updates");
+  info.batches = number("batches");
+  info.seed = static_cast<uint64_t>(number("seed"));
+  auto restore = [&](const std::string &name, const Shape &shape, const char *what) {
+    const NamedTensor *t = f.find(name);
     if (!t)
-      throw IoError(path, "has no parameter '" + p.name + "' (a checkpoint of another model?)");
-    if (t->shape != p.shape)
-      throw IoError(path, "parameter '" + p.name + "' has a different shape than the model declares");
-    Tensor &dst = store.get(p.name, p.shape);
+      throw IoError(path, "has no " + std::string(what) + " '" + name + "' (a checkpoint of another model?)");
+    if (t->shape != shape)
+      throw IoError(path, std::string(what) + " '" + name + "' has a different shape than the model declares");
+    Tensor &dst = store.get(name, shape);
     std::copy(t->data.begin(), t->data.end(), dst.data());
-  }
+  };
+  for (const ParamSpec &p : params)
+    restore(p.name, p.shape, "parameter");
+  for (const auto &[name, shape] : state)
+    restore(name, shape, "optimizer state");
   return info;
 }
 

@@ -15,9 +15,12 @@
 
 namespace ganc::rt {
 
+/// Where a run stands: enough, with the tensors, to continue it exactly.
 struct CheckpointInfo {
   std::string modelName, modelHash;
-  int64_t step = 0;
+  int64_t step = 0;                ///< completed iterations
+  int64_t dUpdates = 0, gUpdates = 0; ///< optimizer steps taken by each player
+  int64_t batches = 0;             ///< data batches drawn
   uint64_t seed = 0;
 };
 
@@ -25,10 +28,11 @@ struct CheckpointInfo {
 void saveCheckpoint(const std::string &path, const TrainSpec &spec, const Store &store,
                     const CheckpointInfo &info);
 
-/// Loads parameters (and, with `withState`, optimizer state) into `store`. Throws IoError
-/// naming the file when it is not a checkpoint of this model (a missing tensor, a shape
-/// that differs).
+/// Loads the parameters into `store`, and the optimizer state named in `state` (pass an
+/// empty list to sample from a checkpoint). Throws IoError naming the file when it is not
+/// a checkpoint of this model (a missing tensor, a shape that differs).
 CheckpointInfo loadCheckpoint(const std::string &path, const std::vector<ParamSpec> &params,
+                              const std::vector<std::pair<std::string, Shape>> &state,
                               Store &store);
 
 } // namespace ganc::rt

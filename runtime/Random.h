@@ -3,7 +3,7 @@
 // Every random number is a pure function of (seed, stream, element index): Philox4x32-10
 // (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC'11). Noise, parameter
 // initialization and data shuffling therefore do not depend on the number of threads or
-// on the order in which anything runs, and a resumed run draws what the original would.
+// on the order in which anything runs.
 //
 //===----------------------------------------------------------------------===//
 #pragma once

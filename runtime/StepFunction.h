@@ -20,12 +20,15 @@ struct Slot {
   std::string name; ///< leaf or output name; empty for temporaries
   Kind kind;
   Shape shape;
+  int64_t arenaOffset = -1; ///< temporaries: byte offset in the program's arena
 };
 
 /// One kernel of a compiled graph, for profiles.
 struct KernelInfo {
   std::string name;     ///< e.g. "d_step.12.matmul"
   std::string loc;      ///< the .gan line it came from, e.g. "nn.gan:13:12"
+  std::string body;     ///< what it computes, e.g. "mul(sub(1, %12), %12)"
+  int64_t extent = 0;   ///< iterations of its outermost loop
   double flops = 0;     ///< floating-point operations per call
   const void *address = nullptr; ///< the native function, as ganc_rt_parallel_for sees it
 };
@@ -37,7 +40,9 @@ struct StepFunction {
   void (*entry)(float **slots) = nullptr;
   std::vector<Slot> slots;
   std::vector<KernelInfo> kernels;
-  int64_t tempBytes = 0; ///< total size of the temporaries
+  int64_t tempBytes = 0;  ///< total size of the temporaries
+  int64_t arenaBytes = 0; ///< the arena they share: temporaries whose lifetimes do not
+                          ///< overlap share memory
 };
 
 } // namespace ganc::rt

@@ -41,10 +41,15 @@ Tensor *Store::find(const std::string &name) {
   return it == tensors_.end() ? nullptr : &it->second;
 }
 
-Executable::Executable(const StepFunction &fn, Store &store) : fn_(fn) {
+Executable::Executable(const StepFunction &fn, Store &store)
+    : fn_(fn), arena_((fn.arenaBytes + 3) / 4) {
   for (const Slot &s : fn.slots) {
     if (s.kind == Slot::Kind::Leaf) {
       slots_.push_back(store.get(s.name, s.shape).data());
+      continue;
+    }
+    if (s.kind == Slot::Kind::Temp && s.arenaOffset >= 0) {
+      slots_.push_back(arena_.data() + s.arenaOffset / 4);
       continue;
     }
     owned_.emplace_back(numElements(s.shape));

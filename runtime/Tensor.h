@@ -55,8 +55,9 @@ private:
   std::map<std::string, Tensor> tensors_;
 };
 
-/// A StepFunction bound to a Store: leaf slots point at store tensors, outputs and
-/// temporaries at buffers of its own. Binding happens once; run() does no lookups.
+/// A StepFunction bound to a Store: leaf slots point at store tensors, outputs at buffers
+/// of its own, temporaries into one arena laid out by codegen's memory plan. Binding
+/// happens once; run() does no lookups and no allocation.
 class Executable {
 public:
   Executable(const StepFunction &fn, Store &store);
@@ -70,6 +71,7 @@ private:
   StepFunction fn_;
   std::vector<float *> slots_;
   std::vector<Buffer> owned_;
+  Buffer arena_;
   std::vector<std::pair<const float *, Tensor *>> commits_;
   std::map<std::string, const float *> outputs_;
 };

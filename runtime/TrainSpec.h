@@ -45,7 +45,8 @@ struct TrainSpec {
   std::vector<ParamSpec> params;
   std::vector<std::pair<std::string, Shape>> state;
   DataSpec data;
-  NoiseSpec noise;
+  std::vector<NoiseSpec> noise; ///< the first is the generator's input
+  bool interactive = false;     ///< progress as one live line (a terminal)
   std::string dPlayer, gPlayer;
   OptimizerSpec optD, optG;
   int64_t batch = 64, steps = 1000, dSteps = 1, gSteps = 1;

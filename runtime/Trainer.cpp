@@ -1,12 +1,14 @@
 //===- Trainer.cpp - the alternating D/G training loop --------------------===//
 #include "Trainer.h"
 
-#include "Checkpoint.h"
 #include "Random.h"
+#include "io/IoError.h"
 #include "io/Png.h"
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 
@@ -22,7 +24,24 @@ Shape batched(int64_t n, const Shape &s) {
   out.insert(out.end(), s.begin(), s.end());
   return out;
 }
+
+std::atomic<bool> stopRequested{false};
+
+extern "C" void onStopSignal(int sig) {
+  stopRequested.store(true);
+  // A second signal ends the process the usual way.
+  std::signal(sig, SIG_DFL);
+}
+
+/// Noise phases: which step of the iteration a draw is for.
+enum NoisePhase : uint64_t { kNoiseD = 1, kNoiseG = 2, kNoiseGrid = 3 };
 } // namespace
+
+void installStopHandlers() {
+  stopRequested.store(false);
+  std::signal(SIGINT, onStopSignal);
+  std::signal(SIGTERM, onStopSignal);
+}
 
 Trainer::Trainer(const TrainSpec &spec, const StepFunction &dStep, const StepFunction &gStep,
                  const StepFunction *sampler, const Dataset &data)
@@ -33,7 +52,8 @@ Trainer::Trainer(const TrainSpec &spec, const StepFunction &dStep, const StepFun
   for (const auto &[name, shape] : spec.state)
     store_.get(name, shape);
   x_ = &store_.get(spec.data.name, batched(spec.batch, spec.data.shape));
-  z_ = &store_.get(spec.noise.name, batched(spec.batch, spec.noise.shape));
+  for (const NoiseSpec &n : spec.noise)
+    noise_.push_back(&store_.get(n.name, batched(spec.batch, n.shape)));
   d_ = std::make_unique<Executable>(dStep, store_);
   g_ = std::make_unique<Executable>(gStep, store_);
   // The grid sampler reads its own fixed noise, `<noise>@grid`, and the same parameters.
@@ -42,8 +62,7 @@ Trainer::Trainer(const TrainSpec &spec, const StepFunction &dStep, const StepFun
 }
 
 void Trainer::initialize() {
-  for (size_t i = 0; i < spec_.params.size(); ++i) {
-    const ParamSpec &p = spec_.params[i];
+  for (const ParamSpec &p : spec_.params) {
     Tensor &t = store_.get(p.name, p.shape);
     int64_t n = t.numel();
     int64_t fanIn = p.shape.empty() ? 1 : p.shape[0];
@@ -68,14 +87,69 @@ void Trainer::initialize() {
     Tensor &t = store_.get(name, shape);
     std::fill(t.data(), t.data() + t.numel(), 0.f);
   }
+  step_ = dUpdates_ = gUpdates_ = batchIndex_ = 0;
+  openMetrics(false);
 }
 
-void Trainer::fillNoise(Tensor &z, uint64_t stream) {
-  const NoiseSpec &n = spec_.noise;
-  if (n.dist == "normal")
-    fillNormal(z.data(), z.numel(), spec_.seed, stream, static_cast<float>(n.a), static_cast<float>(n.b));
-  else
-    fillUniform(z.data(), z.numel(), spec_.seed, stream, static_cast<float>(n.a), static_cast<float>(n.b));
+void Trainer::restore(const std::string &path) {
+  CheckpointInfo info = loadCheckpoint(path, spec_.params, spec_.state, store_);
+  if (info.modelHash != spec_.modelHash)
+    throw IoError(path, "was written by a different version of the model (hash " + info.modelHash +
+                            ", this model has " + spec_.modelHash +
+                            "); resuming would mix two models. Train from scratch or restore the .gan file");
+  if (info.seed != spec_.seed)
+    throw IoError(path, "was trained with seed " + std::to_string(info.seed) + ", not " +
+                            std::to_string(spec_.seed) + "; resume with --seed " + std::to_string(info.seed));
+  step_ = info.step;
+  dUpdates_ = info.dUpdates;
+  gUpdates_ = info.gUpdates;
+  batchIndex_ = info.batches;
+  openMetrics(true);
+}
+
+std::string Trainer::checkpointPath() const {
+  return (std::filesystem::path(spec_.outDir) / "checkpoint.safetensors").string();
+}
+
+void Trainer::openMetrics(bool append) {
+  if (spec_.outDir.empty())
+    return;
+  std::string path = (std::filesystem::path(spec_.outDir) / "metrics.csv").string();
+  bool fresh = !append || !std::filesystem::exists(path);
+  if (append && !fresh) {
+    // Keep the rows up to the checkpoint's step: a killed run may have logged past it.
+    std::ifstream in(path);
+    std::string header, line, kept;
+    std::getline(in, header);
+    kept = header + "\n";
+    while (std::getline(in, line)) {
+      long long s = 0;
+      if (std::sscanf(line.c_str(), "%lld,", &s) == 1 && s <= step_)
+        kept += line + "\n";
+      double t = 0;
+      if (std::sscanf(line.c_str(), "%lld,%lf", &s, &t) == 2 && s <= step_)
+        elapsed_ = t;
+    }
+    in.close();
+    std::ofstream(path, std::ios::trunc) << kept;
+  }
+  metrics_.open(path, fresh ? std::ios::trunc : std::ios::app);
+  if (!metrics_)
+    throw IoError(path, "cannot open for writing");
+  if (fresh)
+    metrics_ << "step,time_s,d_loss,g_loss\n";
+}
+
+void Trainer::fillNoise(uint64_t phase, uint64_t counter) {
+  for (size_t i = 0; i < spec_.noise.size(); ++i) {
+    const NoiseSpec &n = spec_.noise[i];
+    Tensor &z = *noise_[i];
+    uint64_t stream = streamId("noise:" + n.name, phase, counter);
+    if (n.dist == "normal")
+      fillNormal(z.data(), z.numel(), spec_.seed, stream, static_cast<float>(n.a), static_cast<float>(n.b));
+    else
+      fillUniform(z.data(), z.numel(), spec_.seed, stream, static_cast<float>(n.a), static_cast<float>(n.b));
+  }
 }
 
 void Trainer::setAdamScalars(const OptimizerSpec &o, const std::string &player, int64_t t) {
@@ -89,44 +163,62 @@ void Trainer::setAdamScalars(const OptimizerSpec &o, const std::string &player, 
 
 float Trainer::stepD() {
   batches_.fill(x_->data(), spec_.batch, batchIndex_++);
-  fillNoise(*z_, streamId("noise.d", static_cast<uint64_t>(dUpdates_)));
-  setAdamScalars(spec_.optD, spec_.dPlayer, ++dUpdates_);
+  fillNoise(kNoiseD, static_cast<uint64_t>(dUpdates_));
+  setAdamScalars(spec_.optD, spec_.dPlayer, dUpdates_ + 1);
   d_->run();
+  float loss = d_->output("loss")[0];
+  if (!std::isfinite(loss))
+    throw DivergenceError(step_ + 1, spec_.dPlayer, loss);
   d_->commit();
-  return d_->output("loss")[0];
+  ++dUpdates_;
+  return loss;
 }
 
 float Trainer::stepG() {
-  fillNoise(*z_, streamId("noise.g", static_cast<uint64_t>(gUpdates_)));
-  setAdamScalars(spec_.optG, spec_.gPlayer, ++gUpdates_);
+  fillNoise(kNoiseG, static_cast<uint64_t>(gUpdates_));
+  setAdamScalars(spec_.optG, spec_.gPlayer, gUpdates_ + 1);
   g_->run();
+  float loss = g_->output("loss")[0];
+  if (!std::isfinite(loss))
+    throw DivergenceError(step_ + 1, spec_.gPlayer, loss);
   g_->commit();
-  return g_->output("loss")[0];
+  ++gUpdates_;
+  return loss;
 }
 
-std::vector<StepStats> Trainer::run(int64_t steps, std::ostream &log) {
-  std::vector<StepStats> stats;
+bool Trainer::run(int64_t until, std::ostream &log) {
   using Clock = std::chrono::steady_clock;
-  auto last = Clock::now();
+  auto start = Clock::now(), last = start;
+  const double elapsedBefore = elapsed_;
   int64_t lastStep = step_;
-  for (int64_t i = 0; i < steps; ++i) {
+  char line[200];
+  while (step_ < until) {
     float dLoss = 0, gLoss = 0;
     for (int64_t k = 0; k < spec_.dSteps; ++k)
       dLoss = stepD();
     for (int64_t k = 0; k < spec_.gSteps; ++k)
       gLoss = stepG();
     ++step_;
-    bool lastOne = i + 1 == steps;
+    auto now = Clock::now();
+    elapsed_ = elapsedBefore + std::chrono::duration<double>(now - start).count();
+    if (metrics_.is_open()) {
+      std::snprintf(line, sizeof line, "%lld,%.3f,%.9g,%.9g\n", static_cast<long long>(step_), elapsed_,
+                    dLoss, gLoss);
+      metrics_ << line;
+    }
+    bool lastOne = step_ == until;
     if (step_ % spec_.logEvery == 0 || lastOne) {
-      auto now = Clock::now();
       double secs = std::chrono::duration<double>(now - last).count();
       StepStats s{step_, dLoss, gLoss, secs > 0 ? (step_ - lastStep) / secs : 0};
-      stats.push_back(s);
-      char line[160];
-      std::snprintf(line, sizeof line, "step %7lld/%lld  D loss %8.4f  G loss %8.4f  %8.1f steps/s\n",
-                    static_cast<long long>(step_), static_cast<long long>(spec_.steps), dLoss,
-                    gLoss, s.stepsPerSecond);
-      log << line << std::flush;
+      history_.push_back(s);
+      double eta = s.stepsPerSecond > 0 ? (until - step_) / s.stepsPerSecond : 0;
+      std::snprintf(line, sizeof line,
+                    "step %7lld/%lld  D loss %8.4f  G loss %8.4f  %8.1f steps/s  ETA %4.0fs",
+                    static_cast<long long>(step_), static_cast<long long>(until), dLoss, gLoss,
+                    s.stepsPerSecond, eta);
+      // A terminal gets one line rewritten in place; a file or pipe gets a line per log point.
+      log << (spec_.interactive ? "\r" : "") << line << (spec_.interactive && !lastOne ? "" : "\n")
+          << std::flush;
       last = now;
       lastStep = step_;
     }
@@ -134,20 +226,27 @@ std::vector<StepStats> Trainer::run(int64_t steps, std::ostream &log) {
       writeSamples(log);
     if (spec_.checkpointEvery > 0 && step_ % spec_.checkpointEvery == 0)
       writeCheckpoint(log);
+    if (stopRequested.load()) {
+      metrics_.flush();
+      log << (spec_.interactive ? "\n" : "") << "stopping at step " << step_ << " as asked\n";
+      return true;
+    }
   }
-  return stats;
+  metrics_.flush();
+  return false;
 }
 
 void Trainer::writeSamples(std::ostream &log) {
   // The same latent points every time, so the grids show them improving.
-  const std::string zName = spec_.noise.name + "@grid";
-  Tensor *z = store_.find(zName);
+  Tensor *z = store_.find(spec_.noise.front().name + "@grid");
   if (!z)
     return;
-  if (!zFixed_) {
-    fillNoise(*z, streamId("noise.grid"));
-    zFixed_ = z;
-  }
+  const NoiseSpec &n = spec_.noise.front();
+  uint64_t stream = streamId("noise:" + n.name, kNoiseGrid, 0);
+  if (n.dist == "normal")
+    fillNormal(z->data(), z->numel(), spec_.seed, stream, static_cast<float>(n.a), static_cast<float>(n.b));
+  else
+    fillUniform(z->data(), z->numel(), spec_.seed, stream, static_cast<float>(n.a), static_cast<float>(n.b));
   sample_->run();
   const float *img = sample_->output("sample");
   int64_t per = numElements(spec_.data.shape);
@@ -160,19 +259,24 @@ void Trainer::writeSamples(std::ostream &log) {
   std::string path = (std::filesystem::path(spec_.outDir) / name).string();
   writeGrayGridPng(path, img, spec_.sampleRows * spec_.sampleCols, h, w, spec_.sampleRows,
                    spec_.sampleCols, static_cast<float>(spec_.data.lo), static_cast<float>(spec_.data.hi));
-  log << "wrote " << path << "\n";
+  if (!spec_.interactive)
+    log << "wrote " << path << "\n";
 }
 
 void Trainer::writeCheckpoint(std::ostream &log) {
-  std::string path = (std::filesystem::path(spec_.outDir) / "checkpoint.safetensors").string();
-  saveCheckpoint(path, spec_, store_, {spec_.modelName, spec_.modelHash, step_, spec_.seed});
-  log << "wrote " << path << " (step " << step_ << ")\n";
+  metrics_.flush();
+  saveCheckpoint(checkpointPath(), spec_, store_,
+                 {spec_.modelName, spec_.modelHash, step_, dUpdates_, gUpdates_, batchIndex_, spec_.seed});
+  if (!spec_.interactive)
+    log << "wrote " << checkpointPath() << " (step " << step_ << ")\n";
 }
 
 void Trainer::finish(std::ostream &log) {
   if (sample_ && (spec_.sampleEvery <= 0 || step_ % spec_.sampleEvery != 0))
     writeSamples(log);
   writeCheckpoint(log);
+  if (spec_.interactive)
+    log << "wrote " << checkpointPath() << " (step " << step_ << ")\n";
 }
 
 } // namespace ganc::rt

@@ -2,18 +2,23 @@
 //
 // Runs compiled step programs: for each iteration, `dSteps` discriminator updates then
 // `gSteps` generator updates, each on a fresh batch of data and noise. Parameters start
-// from their declared initializers; progress lines, sample grids and checkpoints come out
-// at the plan's cadence. The loop itself only fills buffers and calls native code.
+// from their declared initializers (or a checkpoint, to resume exactly); progress, a
+// metrics.csv row per iteration, sample grids and checkpoints come out at the plan's
+// cadence. A non-finite loss stops the run before the step is applied; SIGINT/SIGTERM
+// finish the current iteration, save, and stop. The loop itself only fills buffers and
+// calls native code.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "Checkpoint.h"
 #include "Data.h"
 #include "Tensor.h"
 #include "TrainSpec.h"
 
-#include <functional>
+#include <fstream>
 #include <ostream>
+#include <stdexcept>
 
 namespace ganc::rt {
 
@@ -24,38 +29,64 @@ struct StepStats {
   double stepsPerSecond = 0;
 };
 
+/// A loss became NaN or infinite; the step that produced it was not applied.
+class DivergenceError : public std::runtime_error {
+public:
+  DivergenceError(int64_t step, std::string player, float value)
+      : std::runtime_error("diverged"), step(step), player(std::move(player)), value(value) {}
+  int64_t step;
+  std::string player;
+  float value;
+};
+
 class Trainer {
 public:
-  /// `sampler` draws sampleRows * sampleCols images from fixed noise (may be empty).
+  /// `sampler` draws sampleRows * sampleCols images from fixed noise (may be null).
   Trainer(const TrainSpec &spec, const StepFunction &dStep, const StepFunction &gStep,
           const StepFunction *sampler, const Dataset &data);
 
   /// Initializes every parameter from its initializer and the seed; zeroes state.
   void initialize();
-  /// Runs `steps` iterations (one D phase then one G phase each), logging to `log`.
-  /// Returns the stats at every log point.
-  std::vector<StepStats> run(int64_t steps, std::ostream &log);
+  /// Continues from a checkpoint of this model: tensors, step and every counter. Throws
+  /// IoError when the checkpoint is of a different model (hash) or malformed.
+  void restore(const std::string &path);
+  /// Runs iterations until step `until` (or a stop request), logging to `log`. Returns
+  /// true when it stopped early because of SIGINT/SIGTERM.
+  bool run(int64_t until, std::ostream &log);
   /// Writes the final checkpoint and sample grid.
   void finish(std::ostream &log);
 
   Store &store() { return store_; }
   int64_t step() const { return step_; }
-  /// One D update / one G update on the next batch (exposed for tests).
+  const std::vector<StepStats> &history() const { return history_; }
+  /// One D update / one G update on the next batch (exposed for tests and benchmarks).
   float stepD();
   float stepG();
 
+  /// Path of the checkpoint this run writes.
+  std::string checkpointPath() const;
+
 private:
-  void fillNoise(Tensor &z, uint64_t stream);
+  void fillNoise(uint64_t phase, uint64_t counter);
   void setAdamScalars(const OptimizerSpec &o, const std::string &player, int64_t t);
   void writeSamples(std::ostream &log);
   void writeCheckpoint(std::ostream &log);
+  void openMetrics(bool append);
 
   const TrainSpec &spec_;
   Store store_;
   BatchSampler batches_;
   std::unique_ptr<Executable> d_, g_, sample_;
-  Tensor *x_ = nullptr, *z_ = nullptr, *zFixed_ = nullptr;
+  Tensor *x_ = nullptr;
+  std::vector<Tensor *> noise_;
   int64_t step_ = 0, dUpdates_ = 0, gUpdates_ = 0, batchIndex_ = 0;
+  double elapsed_ = 0; ///< seconds of training so far, over resumes
+  std::vector<StepStats> history_;
+  std::ofstream metrics_;
 };
+
+/// Installs SIGINT/SIGTERM handlers that ask running trainers to stop after the current
+/// iteration (a second signal kills the process as usual).
+void installStopHandlers();
 
 } // namespace ganc::rt

@@ -20,9 +20,13 @@ using ganc::rt::KernelInfo;
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Intrinsics.h>
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 #include <optional>
+#include <sstream>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace ganc::codegen {
 
@@ -38,6 +42,7 @@ constexpr double kMinWorkPerChunk = 32768;
 struct KernelSite {
   std::string baseName; ///< "<graph>.<n>.<op>"; a node's second loop adds ".1", ...
   std::string loc;      ///< .gan source line, or empty
+  std::string body;     ///< what it computes, for `emit --stage=kernels`
   std::vector<std::optional<size_t>> operandSlots; ///< none for a constant operand
   std::vector<double> operandConsts;
   size_t outSlot;
@@ -284,6 +289,8 @@ private:
     KernelInfo ki;
     ki.name = fn_->getName().str();
     ki.loc = site_.loc;
+    ki.body = site_.body;
+    ki.extent = extent;
     ki.flops = flops_ * static_cast<double>(extent);
     onKernel_(ki, fn_, extent, work_);
     fn_ = nullptr;
@@ -387,22 +394,68 @@ public:
       else
         copies.push_back({s, n});
     }
+    std::unordered_set<uint32_t> fused = fusedNodes(live);
     for (Node *n : live) {
-      if (opInfo(n->op).isLeaf())
+      if (opInfo(n->op).isLeaf() || fused.count(n->id))
         continue;
       if (!slotOf_.count(n->id)) {
         slotOf_[n->id] = addSlot(step, {"", Slot::Kind::Temp, n->shape});
         step.tempBytes += n->numel() * 4;
       }
       const OpInfo &info = opInfo(n->op);
-      emitNode(eb, step, *n, slotOf_[n->id], false, [&](KernelBuilder &k) {
-        info.isElementwise() ? lowerElementwise(k, *n) : info.lower(k, *n);
-      });
+      if (!info.isElementwise()) {
+        emitNode(eb, step, *n, slotOf_[n->id], info.mnemonic, {n->operands.begin(), n->operands.end()},
+                 [&](KernelBuilder &k) { info.lower(k, *n); }, describe(*n, {}));
+        continue;
+      }
+      // An elementwise node with the chain of single-use elementwise producers fused into
+      // it: one loop, no buffers in between.
+      std::vector<const Node *> ins;
+      std::unordered_map<uint32_t, unsigned> inputIndex;
+      collectInputs(*n, fused, ins, inputIndex);
+      emitNode(eb, step, *n, slotOf_[n->id], info.mnemonic, ins,
+               [&](KernelBuilder &k) {
+                 k.loop(n->numel(), [&](KernelBuilder::Idx i) {
+                   k.store(i, fusedValue(k, *n, i, fused, inputIndex));
+                 });
+               },
+               describe(*n, fused));
     }
     for (auto &[slot, n] : copies)
-      emitNode(eb, step, *n, slot, true, [&](KernelBuilder &k) { lowerCopy(k, *n); });
+      emitNode(eb, step, *n, slot, "copy", {n}, [&](KernelBuilder &k) { lowerCopy(k, *n); },
+               "copy(%" + std::to_string(n->id) + ")");
     eb.CreateRetVoid();
+    planArena(step);
     return step;
+  }
+
+  /// Memory planning: each temporary lives from the node that writes it to the last node
+  /// that reads it; temporaries whose lifetimes do not overlap share arena memory
+  /// (first fit, in program order).
+  void planArena(StepFunction &step) const {
+    struct Block {
+      int64_t offset, bytes, lastUse;
+    };
+    std::vector<Block> live;
+    for (size_t slot = 0; slot < step.slots.size(); ++slot) {
+      Slot &s = step.slots[slot];
+      if (s.kind != Slot::Kind::Temp)
+        continue;
+      auto [def, last] = lifetime_.at(slot);
+      // Temporaries are planned in the order they are defined, which is the slot order.
+      live.erase(std::remove_if(live.begin(), live.end(), [&](const Block &b) { return b.lastUse < def; }),
+                 live.end());
+      std::sort(live.begin(), live.end(), [](const Block &a, const Block &b) { return a.offset < b.offset; });
+      int64_t bytes = (numElements(s.shape) * 4 + 63) / 64 * 64, at = 0;
+      for (const Block &b : live) {
+        if (b.offset - at >= bytes)
+          break;
+        at = std::max(at, b.offset + b.bytes);
+      }
+      s.arenaOffset = at;
+      live.push_back({at, bytes, last});
+      step.arenaBytes = std::max(step.arenaBytes, at + bytes);
+    }
   }
 
 private:
@@ -411,25 +464,101 @@ private:
     return step.slots.size() - 1;
   }
 
+  /// Elementwise nodes computed inside their user's loop: the only use is by an
+  /// elementwise node of the same shape, and the value is not a program output.
+  std::unordered_set<uint32_t> fusedNodes(const std::vector<Node *> &live) const {
+    std::unordered_map<uint32_t, int> uses;
+    std::unordered_map<uint32_t, const Node *> user;
+    for (Node *n : live)
+      for (Node *o : n->operands) {
+        ++uses[o->id];
+        user[o->id] = n;
+      }
+    for (auto &[name, n] : g_.outputs())
+      uses[n->id] += 2; // outputs keep their own buffer
+    std::unordered_set<uint32_t> fused;
+    for (Node *n : live) {
+      if (!opInfo(n->op).isElementwise() || uses[n->id] != 1)
+        continue;
+      const Node *u = user.at(n->id);
+      if (opInfo(u->op).isElementwise() && u->shape == n->shape)
+        fused.insert(n->id);
+    }
+    return fused;
+  }
+
+  /// The buffers a fused group reads, in first-use order.
+  void collectInputs(const Node &n, const std::unordered_set<uint32_t> &fused,
+                     std::vector<const Node *> &ins, std::unordered_map<uint32_t, unsigned> &index) {
+    for (const Node *o : n.operands) {
+      if (o->is(OpKind::Const))
+        continue;
+      if (fused.count(o->id)) {
+        collectInputs(*o, fused, ins, index);
+        continue;
+      }
+      if (index.emplace(o->id, static_cast<unsigned>(ins.size())).second)
+        ins.push_back(o);
+    }
+  }
+
+  KernelBuilder::Val fusedValue(KernelBuilder &k, const Node &n, KernelBuilder::Idx i,
+                                const std::unordered_set<uint32_t> &fused,
+                                const std::unordered_map<uint32_t, unsigned> &index) {
+    std::vector<KernelBuilder::Val> args;
+    for (const Node *o : n.operands) {
+      if (o->is(OpKind::Const))
+        args.push_back(k.constant(o->attrs.num));
+      else if (fused.count(o->id))
+        args.push_back(fusedValue(k, *o, i, fused, index));
+      else
+        args.push_back(k.load(index.at(o->id), o->shape.empty() ? k.index(0) : i));
+    }
+    return opInfo(n.op).scalar(k, args);
+  }
+
+  /// The expression a kernel computes, e.g. `mul(sub(1, %12), %12)`, for `emit --stage=kernels`.
+  std::string describe(const Node &n, const std::unordered_set<uint32_t> &fused) const {
+    std::ostringstream os;
+    os << opInfo(n.op).mnemonic << "(";
+    for (size_t j = 0; j < n.operands.size(); ++j) {
+      const Node *o = n.operands[j];
+      os << (j ? ", " : "");
+      if (o->is(OpKind::Const))
+        os << o->attrs.num;
+      else if (fused.count(o->id))
+        os << describe(*o, fused);
+      else
+        os << "%" << o->id;
+    }
+    os << ")";
+    return os.str();
+  }
+
   /// Emits the kernels computing `n` into slot `out`, and their calls from the entry
   /// function. With `self`, the node itself is operand 0 (copying it into `out`).
-  void emitNode(llvm::IRBuilder<> &eb, StepFunction &step, const Node &n, size_t out, bool self,
-                const std::function<void(KernelBuilder &)> &lower) {
+  void emitNode(llvm::IRBuilder<> &eb, StepFunction &step, const Node &n, size_t out,
+                const std::string &label, std::vector<const Node *> ins,
+                const std::function<void(KernelBuilder &)> &lower, const std::string &body) {
     KernelSite site;
-    site.baseName = g_.name() + "." + std::to_string(counter_++) + "." +
-                    (self ? "copy" : opInfo(n.op).mnemonic);
+    site.baseName = g_.name() + "." + std::to_string(counter_++) + "." + label;
+    site.body = body;
     if (sm_ && n.loc.valid()) {
       std::string where = sm_->describe(n.loc);
       site.loc = where.substr(where.find_last_of('/') + 1);
     }
-    std::vector<const Node *> ins = self ? std::vector<const Node *>{&n}
-                                         : std::vector<const Node *>(n.operands.begin(), n.operands.end());
     for (const Node *o : ins) {
       bool c = o->is(OpKind::Const);
       site.operandSlots.push_back(c ? std::nullopt : std::optional<size_t>(slotOf_.at(o->id)));
       site.operandConsts.push_back(c ? o->attrs.num : 0.0);
     }
     site.outSlot = out;
+    // Lifetimes for memory planning, in units of emitted nodes.
+    for (const auto &slot : site.operandSlots)
+      if (slot)
+        lifetime_[*slot].second = order_;
+    lifetime_.emplace(out, std::pair<int64_t, int64_t>{order_, order_});
+    ++order_;
     LlvmKernelBuilder k(m_, kernelTy_, site, lanes_,
                         [&](KernelInfo ki, llvm::Function *fn, int64_t extent, double work) {
                           extent = std::max<int64_t>(extent, 1);
@@ -451,6 +580,8 @@ private:
   llvm::Function *entry_ = nullptr;
   llvm::FunctionCallee parallelFor_;
   std::unordered_map<uint32_t, size_t> slotOf_;
+  std::map<size_t, std::pair<int64_t, int64_t>> lifetime_; ///< slot -> (written, last read)
+  int64_t order_ = 0;
   int counter_ = 0;
 };
 

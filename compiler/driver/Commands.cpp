@@ -1,9 +1,10 @@
 //===- Commands.cpp - the ganc subcommands --------------------------------===//
 //
 //   ganc train  FILE.gan [--steps N] [--out DIR] [--seed S] [--threads T] [--batch B] [--profile]
+//               [--resume]
 //   ganc sample FILE.gan --checkpoint PATH -n N --out SAMPLES.npy [--seed S] [--grid G.png]
 //   ganc check  FILE.gan
-//   ganc emit   --stage=graph|grad|llvm|asm FILE.gan
+//   ganc emit   --stage=graph|grad|kernels|llvm|asm FILE.gan
 //
 //===----------------------------------------------------------------------===//
 #include "driver/Commands.h"
@@ -21,7 +22,10 @@
 #include "ir/Printer.h"
 #include "support/Error.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <iostream>
+#include <unistd.h>
 #include <map>
 #include <optional>
 
@@ -33,15 +37,18 @@ const char *const kUsage =
     "\n"
     "commands:\n"
     "  train   FILE.gan [--steps N] [--out DIR] [--seed S] [--threads T] [--batch B] [--profile]\n"
-    "          train the model; prints losses, writes sample grids and a checkpoint to DIR\n"
-    "          (default out/<model>); --profile prints time per kernel at the end\n"
+    "          [--resume]\n"
+    "          train the model; prints losses, writes sample grids, metrics.csv and a checkpoint\n"
+    "          to DIR (default out/<model>); --resume continues from DIR's checkpoint exactly;\n"
+    "          Ctrl-C finishes the step, saves and stops; --profile prints time per kernel\n"
     "  sample  FILE.gan --checkpoint PATH -n N --out SAMPLES.npy [--seed S] [--grid G.png]\n"
     "          write N generated samples as a float32 .npy array of shape [N, size]\n"
     "  check   FILE.gan\n"
     "          report errors and warnings in the model without training it\n"
-    "  emit    --stage=graph|grad|llvm|asm FILE.gan\n"
+    "  emit    --stage=graph|grad|kernels|llvm|asm FILE.gan\n"
     "          print a stage of the compiler: the objectives as graph IR, the step programs\n"
-    "          with gradients and updates, or the optimized LLVM IR / assembly of the JIT\n";
+    "          with gradients and updates, the fused kernels and memory plan, or the\n"
+    "          optimized LLVM IR / assembly of the JIT\n";
 
 /// Parsed command line: positional arguments and `--key value` / `--key=value` options.
 struct Args {
@@ -59,7 +66,10 @@ struct Args {
 };
 
 /// Options that take no value.
-bool isFlag(const std::string &key) { return key == "profile"; }
+bool isFlag(const std::string &key) { return key == "profile" || key == "resume"; }
+
+/// A live progress line only makes sense on a terminal.
+bool isTerminal(const std::ostream &os) { return &os == &std::cout && ::isatty(STDOUT_FILENO); }
 
 Args parseArgs(const std::vector<std::string> &argv, const std::vector<std::string> &known) {
   Args a;
@@ -138,11 +148,29 @@ int cmdCheck(const Args &a, std::ostream &out, std::ostream &err) {
   return kExitOk;
 }
 
+/// `emit --stage=kernels`: each step program as the kernels it runs, in order, with the
+/// fused expression each computes (%N are graph nodes, as in --stage=grad), and the
+/// memory plan.
+void printKernels(std::ostream &out, const std::vector<rt::StepFunction> &fns) {
+  for (const rt::StepFunction &f : fns) {
+    std::string name = f.name.substr(0, f.name.find_last_of('.'));
+    out << "kernels " << name << " {\n";
+    for (const rt::KernelInfo &k : f.kernels) {
+      std::string kn = k.name.substr(0, k.name.find_last_of('.'));
+      char head[160];
+      std::snprintf(head, sizeof head, "  %-26s %-16s x%-7lld ", kn.c_str(), k.loc.c_str(),
+                    static_cast<long long>(k.extent));
+      out << head << k.body << "\n";
+    }
+    out << "  temporaries " << f.tempBytes << " bytes, arena peak " << f.arenaBytes << " bytes\n}\n";
+  }
+}
+
 int cmdEmit(const Args &a, std::ostream &out, std::ostream &err) {
   std::string stage = a.get("stage").value_or("");
-  static const std::vector<std::string> stages = {"graph", "grad", "llvm", "asm"};
+  static const std::vector<std::string> stages = {"graph", "grad", "kernels", "llvm", "asm"};
   if (a.positional.size() != 1 || std::find(stages.begin(), stages.end(), stage) == stages.end()) {
-    err << "ganc: error: emit needs --stage=graph|grad|llvm|asm and one FILE.gan\n";
+    err << "ganc: error: emit needs --stage=graph|grad|kernels|llvm|asm and one FILE.gan\n";
     return kExitUsage;
   }
   Session s;
@@ -183,6 +211,10 @@ int cmdEmit(const Args &a, std::ostream &out, std::ostream &err) {
   std::string error;
   if (!s.jit().compile({s.model().dStep.get(), s.model().gStep.get()}, opts, fns, error))
     internalError("codegen", error);
+  if (stage == "kernels") {
+    printKernels(out, fns);
+    return kExitOk;
+  }
   out << "; host: " << s.jit().hostDescription() << "\n";
   out << (stage == "llvm" ? s.jit().optimizedIr() : s.jit().assembly());
   return kExitOk;
@@ -203,7 +235,7 @@ int cmdTrain(const Args &a, std::ostream &out, std::ostream &err) {
     return kExitUsage;
   }
   rt::ThreadLimit limit(threads ? static_cast<int>(*threads) : 0);
-  bool profile = a.flag("profile");
+  bool profile = a.flag("profile"), resume = a.flag("resume");
 
   Session s;
   if (!compileSteps(s, a.positional[0], batch.value_or(0), err))
@@ -228,7 +260,7 @@ int cmdTrain(const Args &a, std::ostream &out, std::ostream &err) {
   }
 
   const int64_t gridCount = spec.sampleRows * spec.sampleCols;
-  auto grid = s.sampler(gridCount, spec.noise.name + "@grid");
+  auto grid = s.sampler(gridCount, spec.noise.front().name + "@grid");
   if (!grid || !s.startJit())
     return reportUserError(s, err);
   codegen::JitOptions opts;
@@ -247,15 +279,42 @@ int cmdTrain(const Args &a, std::ostream &out, std::ostream &err) {
   out << "ganc: training " << p.modelName << " (" << spec.params.size() << " parameter tensors) on "
       << data->size() << " samples, batch " << spec.batch << ", " << rt::activeThreads()
       << " threads, " << s.jit().hostDescription() << "\n";
+  spec.interactive = isTerminal(out);
+  rt::installStopHandlers();
   try {
     rt::Trainer trainer(spec, fns[0], fns[1], &fns[2], *data);
-    trainer.initialize();
+    if (resume) {
+      if (!std::filesystem::exists(trainer.checkpointPath())) {
+        err << "ganc: error: nothing to resume: " << trainer.checkpointPath() << " does not exist\n";
+        return kExitUserError;
+      }
+      trainer.restore(trainer.checkpointPath());
+      out << "ganc: resuming from step " << trainer.step() << " of " << trainer.checkpointPath() << "\n";
+    } else {
+      trainer.initialize();
+    }
     if (profile)
       rt::startProfile(fns);
-    trainer.run(spec.steps, out);
+    bool stopped = false;
+    try {
+      stopped = trainer.run(spec.steps, out);
+    } catch (const rt::DivergenceError &d) {
+      const sema::Objective &o = d.player == p.generator->name ? p.gObjective : p.dObjective;
+      std::string kept = std::filesystem::exists(trainer.checkpointPath())
+                             ? "; the last checkpoint, " + trainer.checkpointPath() + ", is kept"
+                             : "";
+      s.diags().error(o.stmt->expr->loc(),
+                      "training diverged at step " + std::to_string(d.step) + ": the loss of '" + d.player +
+                          "' became " + std::to_string(d.value) + " and the step was not applied" + kept,
+                      o.stmt->expr->range().length);
+      return reportUserError(s, err);
+    }
     if (profile)
       rt::stopProfile(out);
     trainer.finish(out);
+    if (stopped)
+      out << "ganc: stopped; continue with: ganc train " << a.positional[0] << " --resume --out " << outDir
+          << "\n";
   } catch (const rt::IoError &e) {
     err << "ganc: error: " << e.what() << "\n";
     return kExitUserError;
@@ -288,7 +347,7 @@ int cmdSample(const Args &a, std::ostream &out, std::ostream &err) {
   rt::TrainSpec spec = s.trainSpec("");
   rt::Store store;
   try {
-    rt::CheckpointInfo info = rt::loadCheckpoint(*ckpt, spec.params, store);
+    rt::CheckpointInfo info = rt::loadCheckpoint(*ckpt, spec.params, {}, store);
     if (info.modelName != p.modelName)
       err << "ganc: warning: " << *ckpt << " was trained from model '" << info.modelName
           << "', sampling it with '" << p.modelName << "'\n";
@@ -342,7 +401,7 @@ int runCommand(const std::vector<std::string> &argv, std::ostream &out, std::ost
   const std::string cmd = argv[0];
   std::vector<std::string> rest(argv.begin() + 1, argv.end());
   static const std::map<std::string, std::vector<std::string>> known = {
-      {"train", {"steps", "out", "seed", "threads", "batch", "profile"}},
+      {"train", {"steps", "out", "seed", "threads", "batch", "profile", "resume"}},
       {"sample", {"checkpoint", "n", "out", "seed", "grid"}},
       {"check", {}},
       {"emit", {"stage", "batch"}}};

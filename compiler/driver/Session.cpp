@@ -73,8 +73,8 @@ rt::TrainSpec Session::trainSpec(const std::string &outDir) const {
   s.state = model_->state;
   const sema::DataSpec &d = p.data.front();
   s.data = {d.name, d.kind, d.path, d.lo, d.hi, d.shape};
-  const sema::NoiseSpec &n = p.noise.front();
-  s.noise = {n.name, n.dist, n.a, n.b, n.shape};
+  for (const sema::NoiseSpec &n : p.noise)
+    s.noise.push_back({n.name, n.dist, n.a, n.b, n.shape});
   s.dPlayer = p.discriminator->name;
   s.gPlayer = p.generator->name;
   auto opt = [](const sema::OptimizerSpec &o) {

@@ -69,11 +69,12 @@ private:
         ++i;
     return static_cast<uint32_t>(std::min(i, text_.size()));
   }
-  /// ANTLR's messages quote tokens as 'x'; '<EOF>' reads better as "end of file".
+  /// ANTLR spells the end of input '<EOF>' in the offending token and <EOF> in the
+  /// expected-token sets; both read better as "end of file".
   static std::string tidy(std::string msg) {
-    const std::string eof = "'<EOF>'";
-    for (size_t p; (p = msg.find(eof)) != std::string::npos;)
-      msg.replace(p, eof.size(), "end of file");
+    for (const std::string eof : {"'<EOF>'", "<EOF>"})
+      for (size_t p; (p = msg.find(eof)) != std::string::npos;)
+        msg.replace(p, eof.size(), "end of file");
     return msg;
   }
   DiagnosticEngine &diags_;
@@ -232,11 +233,17 @@ private:
       }
     } else if (auto *k = dynamic_cast<G::CadenceStmtContext *>(c)) {
       t.kind = ast::TrainStmt::Kind::Cadence;
-      t.key = k->ID()->getText();
-      t.keyRange = range(k->ID());
+      t.key = k->key->getText();
+      t.keyRange = range(k->key);
       if (k->GRID())
         t.grid = k->GRID()->getText();
       t.values.push_back(expr(k->expr()));
+      // `steps` is not a keyword (it is also a setting), so the grammar takes any word
+      // after the count on its line; only the unit itself means something there.
+      if (k->unit && k->unit->getText() != "steps")
+        diags_.error(loc(k->unit), "expected 'steps' or the end of the line after the interval of '" +
+                                       t.key + "', got '" + k->unit->getText() + "'",
+                     utf8_.length(k->unit->getStartIndex(), k->unit->getStopIndex()));
     } else {
       auto *s = static_cast<G::SettingStmtContext *>(c);
       t.kind = ast::TrainStmt::Kind::Setting;

@@ -5,16 +5,13 @@
 
 #include <iomanip>
 #include <sstream>
-#include <unordered_map>
 
 namespace ganc::ir {
 
 void printGraph(std::ostream &os, const Graph &g, const SourceManager *sm) {
   std::vector<Node *> nodes = g.live();
-  std::unordered_map<uint32_t, unsigned> number;
-  for (Node *n : nodes)
-    number.emplace(n->id, static_cast<unsigned>(number.size()));
-  auto ref = [&](const Node *n) { return "%" + std::to_string(number.at(n->id)); };
+  // Node ids: stable for a given input, and the names codegen's kernel listing uses.
+  auto ref = [&](const Node *n) { return "%" + std::to_string(n->id); };
 
   os << "graph " << g.name() << " {\n";
   for (Node *n : nodes) {

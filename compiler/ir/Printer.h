@@ -6,8 +6,8 @@
 //     output "loss" = %12
 //   }
 //
-// Values are numbered in id (topological) order over the live nodes only, so the text is
-// stable across runs and diffable across passes.
+// Values are named by node id and printed in id (topological) order, live nodes only, so
+// the text is stable across runs; `emit --stage=kernels` refers to the same ids.
 //
 //===----------------------------------------------------------------------===//
 #pragma once

@@ -6,6 +6,7 @@
 #include "sema/Sema.h"
 
 #include <cmath>
+#include <sstream>
 
 namespace ganc::lower {
 
@@ -21,6 +22,12 @@ std::string join(const std::vector<std::string> &v) {
   return out;
 }
 SourceRange at(SourceLoc l, uint32_t n = 1) { return {l, n}; }
+/// A number as a message shows it: 28, -28, 28.5.
+std::string formatNumber(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
 
 } // namespace
 
@@ -140,8 +147,11 @@ std::optional<Value> Elaborator::evalBinary(const ast::BinaryExpr &e, Frame &f) 
     return std::nullopt;
   SourceRange where = e.range();
   if (e.op == "**") {
-    if (l->kind == Kind::Number && r->kind == Kind::Number)
-      return Value::number(std::pow(l->num, r->num), l->isInt && r->isInt);
+    if (l->kind == Kind::Number && r->kind == Kind::Number) {
+      // As in Python, 2 ** -1 is 0.5, not an integer.
+      double v = std::pow(l->num, r->num);
+      return Value::number(v, l->isInt && r->isInt && v == std::floor(v));
+    }
     if (l->kind != Kind::Tensor || r->kind != Kind::Number || !r->isInt || r->num < 1 || r->num > 8) {
       error(where, "'**' on tensors needs a small positive integer exponent (1 to 8)");
       return std::nullopt;
@@ -268,17 +278,37 @@ std::optional<Value> Elaborator::callBuiltin(const ast::CallExpr &e, std::vector
     if (!want(2) || !tensorArg(0))
       return std::nullopt;
     const Value &x = args[0];
+    const std::string from = formatShape(x.sampleShape());
+    if (args[1].kind != Kind::List) {
+      error(where, "cannot reshape " + from + " to a non-shape; give the sizes as a list such as [28, 28]");
+      return std::nullopt;
+    }
+    // Checked as numbers first: a negative or fractional size is no shape, even when
+    // the sizes multiply to the right count.
+    std::string spelled = "[";
+    bool sizesOk = true;
+    double count = 1;
+    for (const Value &d : args[1].list) {
+      bool ok = d.kind == Kind::Number && d.num >= 1 && d.num == std::floor(d.num);
+      sizesOk &= ok;
+      count *= ok ? d.num : 1;
+      spelled += (spelled.size() > 1 ? "," : "") +
+                 (d.kind == Kind::Number ? formatNumber(d.num) : std::string("?"));
+    }
+    spelled += "]";
+    if (!sizesOk) {
+      error(where, "cannot reshape " + from + " to " + spelled + ": sizes must be positive integers");
+      return std::nullopt;
+    }
+    if (count != static_cast<double>(numElements(x.sampleShape()))) {
+      error(where, "cannot reshape " + from + " to " + spelled);
+      return std::nullopt;
+    }
     Shape to;
     if (x.batched)
       to.push_back(x.node->shape[0]);
     for (const Value &d : args[1].list)
       to.push_back(static_cast<int64_t>(d.num));
-    if (args[1].kind != Kind::List || numElements(to) != x.node->numel()) {
-      error(where, "cannot reshape " + formatShape(x.sampleShape()) + " to " +
-                       (args[1].kind == Kind::List ? formatShape(Shape(to.begin() + (x.batched ? 1 : 0), to.end()))
-                                                   : std::string("a non-shape")));
-      return std::nullopt;
-    }
     return Value::tensor(b_.reshape(x.node, to), x.batched);
   }
   if (name == "matmul") {
@@ -374,11 +404,19 @@ std::optional<Value> Elaborator::callUser(const ast::CallExpr &e, const ast::Fun
       declared();
       return std::nullopt;
     }
+    if (bound[k]) {
+      SourceRange again = !a ? where : a->name.empty() ? a->value->range() : at(a->nameLoc, len(a->name));
+      error(again, "'" + callee.params[k].name + "' is given twice");
+      declared();
+      return std::nullopt;
+    }
     bound[k] = &args[i];
     if (a)
       argRange[k] = a->value->range();
   }
 
+  // Size variables bound so far, with the parameter whose shape bound each.
+  std::map<std::string, const ast::Param *> sizeFrom;
   for (size_t k = 0; k < callee.params.size(); ++k) {
     const ast::Param &prm = callee.params[k];
     if (!bound[k]) {
@@ -394,6 +432,16 @@ std::optional<Value> Elaborator::callUser(const ast::CallExpr &e, const ast::Fun
                                " for '" + prm.name + "'");
         declared();
         return std::nullopt;
+      }
+      // `fn f(x: [units], units: int)`: the shape of x already says what units is.
+      if (auto it = sizeFrom.find(prm.name); it != sizeFrom.end()) {
+        double size = inner.vars.at(prm.name).num;
+        if (v.num != size) {
+          error(argRange[k], "'" + prm.name + "' is " + formatNumber(v.num) + " here, but the shape of '" +
+                                 it->second->name + "' makes it " + formatNumber(size));
+          declared();
+          return std::nullopt;
+        }
       }
       inner.vars[prm.name] = v;
       continue;
@@ -411,6 +459,7 @@ std::optional<Value> Elaborator::callUser(const ast::CallExpr &e, const ast::Fun
       auto *nm = ast::dynCast<ast::NameExpr>(&de);
       if (nm && !p_.consts.count(nm->name) && !inner.vars.count(nm->name)) {
         inner.vars[nm->name] = Value::number(static_cast<double>(actual[d]), true);
+        sizeFrom[nm->name] = &prm;
         continue;
       }
       auto want = eval(de, inner);

@@ -20,8 +20,13 @@ bool lowerObjective(const sema::Program &p, const sema::Objective &obj, Graph &g
     return false;
   const ast::Expr &e = *obj.stmt->expr;
   if (v->kind != Value::Kind::Tensor || !v->node->shape.empty()) {
-    std::string what = v->kind == Value::Kind::Tensor ? "a tensor of shape " + formatShape(v->node->shape)
-                                                      : "a constant";
+    // Shapes in messages leave the batch axis implicit, as in the signatures.
+    std::string what = "a constant";
+    if (v->kind == Value::Kind::Tensor && !v->batched)
+      what = "a tensor of shape " + formatShape(v->node->shape);
+    else if (v->kind == Value::Kind::Tensor)
+      what = v->sampleShape().empty() ? "one value per sample"
+                                      : "a tensor of shape " + formatShape(v->sampleShape()) + " per sample";
     diags.error(e.loc(), "the objective of '" + obj.player->name + "' must be a scalar that depends on the model, but this is " +
                              what + (v->kind == Value::Kind::Tensor ? "; reduce it with mean(...) or sum(...)" : ""),
                 e.range().length);

@@ -4,14 +4,25 @@
 #include "frontend/Parser.h"
 #include "sema/Builtins.h"
 
+#include <algorithm>
+#include <cctype>
+#include <charconv>
 #include <cmath>
 #include <functional>
 #include <set>
+#include <sstream>
 
 namespace ganc::sema {
 namespace {
 
 uint32_t len(const std::string &s) { return static_cast<uint32_t>(s.size()); }
+
+/// A number as a message shows it: 1, -0.5, 1e-08.
+std::string formatNumber(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
 
 std::string dirOf(const std::string &path) {
   size_t slash = path.find_last_of('/');
@@ -138,6 +149,11 @@ private:
     const uint32_t top = p_->main->fileId;
     if (!p_->generator)
       diags_.fileError(top, "the model declares no generator (`generator G(z: [100]) -> [784] { ... }`)");
+    // Sampling calls the generator on the noise alone.
+    if (const ast::FuncDecl *g = p_->generator; g && g->params.size() != 1)
+      diags_.error(g->nameRange.begin, "a generator takes exactly one argument, the noise; '" + g->name +
+                                           "' takes " + std::to_string(g->params.size()),
+                   g->nameRange.length);
     if (!p_->discriminator)
       diags_.fileError(top, "the model declares no discriminator (`discriminator D(x: [784]) -> [1] { ... }`)");
   }
@@ -342,6 +358,33 @@ private:
     return nullptr;
   }
 
+  /// Reports the arguments of a source call that match none of `params` (named, or by
+  /// position in that order), and those given twice. Returns whether there were none.
+  bool checkArguments(const ast::CallExpr &c, const std::vector<std::string> &params) {
+    std::string expected = " (expected ";
+    for (size_t i = 0; i < params.size(); ++i)
+      expected += (i ? ", " : "") + params[i];
+    expected += ")";
+    bool ok = true;
+    size_t pos = 0;
+    std::set<std::string> given;
+    for (const ast::Arg &a : c.args) {
+      SourceLoc where = a.name.empty() ? a.value->loc() : a.nameLoc;
+      uint32_t length = a.name.empty() ? a.value->range().length : len(a.name);
+      std::string key = a.name.empty() ? (pos < params.size() ? params[pos++] : "") : a.name;
+      if (key.empty())
+        diags_.error(where, "too many arguments to " + c.callee + expected, length);
+      else if (std::find(params.begin(), params.end(), key) == params.end())
+        diags_.error(where, c.callee + " has no parameter '" + key + "'" + expected, length);
+      else if (!given.insert(key).second)
+        diags_.error(where, "'" + key + "' is given twice", length);
+      else
+        continue;
+      ok = false;
+    }
+    return ok;
+  }
+
   /// `mnist("dir", scale = [lo, hi], shape = [784])`: the MNIST training images in a
   /// folder; `idx("file", scale = [lo, hi], shape = [n])`: one IDX image file.
   std::optional<DataSpec> dataSource(const ast::CallExpr &c, const ast::SourceDecl &s,
@@ -353,6 +396,8 @@ private:
       return std::nullopt;
     }
     bool isMnist = c.callee == "mnist";
+    if (!checkArguments(c, {"path", "scale", "shape"}))
+      return std::nullopt;
     DataSpec d{s.name, s.nameRange.begin, c.callee, "", 0, 1, {784}};
     auto *path = ast::dynCast<ast::StringExpr>(argument(c, 0, "path"));
     if (!path) {
@@ -388,7 +433,22 @@ private:
 
   void checkSources() {
     const std::string dir = dirOf(p_->main->path);
+    const ast::SourceDecl *firstData = nullptr, *firstNoise = nullptr;
     for (const ast::SourceDecl &s : p_->main->sources) {
+      // The trainer feeds the first data and the first noise source only; a second one
+      // would be silently unused.
+      const ast::SourceDecl *&first = s.isNoise ? firstNoise : firstData;
+      if (first) {
+        // The same name twice is already reported as a redefinition.
+        if (s.name != first->name) {
+          diags_.error(s.nameRange.begin, std::string("a model has one ") + (s.isNoise ? "noise" : "data") +
+                                              " source for now; '" + s.name + "' is a second one",
+                       s.nameRange.length);
+          diags_.note(first->nameRange.begin, "'" + first->name + "' declared here", first->nameRange.length);
+        }
+        continue;
+      }
+      first = &s;
       auto *c = ast::dynCast<ast::CallExpr>(s.source.get());
       if (!c) {
         diags_.error(s.source->loc(), "expected a source call such as " +
@@ -401,30 +461,53 @@ private:
           p_->data.push_back(*d);
         continue;
       }
-      if (c->callee != "uniform" && c->callee != "normal") {
-        diags_.error(c->calleeRange.begin, "unknown noise '" + c->callee + "'; expected uniform(low, high, [n]) or normal(mean, std, [n])",
-                     c->calleeRange.length);
-        continue;
-      }
-      NoiseSpec n{s.name, s.nameRange.begin, c->callee, 0, 1, {}};
-      bool uni = c->callee == "uniform";
-      auto a = number(argument(*c, 0, uni ? "low" : "mean"), "a noise parameter");
-      auto b = number(argument(*c, 1, uni ? "high" : "std"), "a noise parameter");
-      auto shape = shapeOf(argument(*c, 2, "shape"));
-      if (!a || !b || !shape) {
-        if (!argument(*c, 2, "shape"))
-          diags_.error(c->loc(), c->callee + " needs three arguments: " +
-                                     (uni ? "low, high" : "mean, std") + " and a shape such as [100]",
-                       c->range().length);
-        continue;
-      }
-      n.a = *a, n.b = *b, n.shape = *shape;
-      p_->noise.push_back(n);
+      if (auto n = noiseSource(*c, s))
+        p_->noise.push_back(*n);
     }
-    if (p_->data.empty())
+    // A declared source that is wrong has been reported already.
+    if (!firstData)
       diags_.fileError(p_->main->fileId, "the model declares no data (`data x ~ mnist(\"data/mnist\")`)");
-    if (p_->noise.empty())
+    if (!firstNoise)
       diags_.fileError(p_->main->fileId, "the model declares no noise (`noise z ~ uniform(-1, 1, [100])`)");
+  }
+
+  /// `uniform(low, high, [n])` with low < high, or `normal(mean, std, [n])` with std > 0.
+  std::optional<NoiseSpec> noiseSource(const ast::CallExpr &c, const ast::SourceDecl &s) {
+    if (c.callee != "uniform" && c.callee != "normal") {
+      diags_.error(c.calleeRange.begin, "unknown noise '" + c.callee + "'; expected uniform(low, high, [n]) or normal(mean, std, [n])",
+                   c.calleeRange.length);
+      return std::nullopt;
+    }
+    bool uni = c.callee == "uniform";
+    const char *aName = uni ? "low" : "mean", *bName = uni ? "high" : "std";
+    if (!checkArguments(c, {aName, bName, "shape"}))
+      return std::nullopt;
+    const ast::Expr *aArg = argument(c, 0, aName), *bArg = argument(c, 1, bName);
+    const ast::Expr *shapeArg = argument(c, 2, "shape");
+    if (!aArg || !bArg || !shapeArg) {
+      diags_.error(c.loc(), c.callee + " needs three arguments: " + aName + ", " + bName +
+                                " and a shape such as [100]",
+                   c.range().length);
+      return std::nullopt;
+    }
+    auto a = number(aArg, "a noise parameter");
+    auto b = number(bArg, "a noise parameter");
+    auto shape = shapeOf(shapeArg);
+    if (!a || !b || !shape)
+      return std::nullopt;
+    // Outside these ranges the draws are empty, reversed or not a distribution.
+    if (uni && !(*a < *b)) {
+      diags_.error(bArg->loc(), "uniform's high (" + formatNumber(*b) + ") must be greater than its low (" +
+                                    formatNumber(*a) + ")",
+                   bArg->range().length);
+      return std::nullopt;
+    }
+    if (!uni && !(*b > 0)) {
+      diags_.error(bArg->loc(), "normal's std must be greater than 0, got " + formatNumber(*b),
+                   bArg->range().length);
+      return std::nullopt;
+    }
+    return NoiseSpec{s.name, s.nameRange.begin, c.callee, *a, *b, *shape};
   }
 
   //===--- Game ----------------------------------------------------------===//
@@ -521,26 +604,59 @@ private:
 
   void cadence(const ast::TrainStmt &t, const ast::Expr &v) {
     TrainPlan &plan = p_->plan;
-    auto n = positiveInt(v, "the interval");
-    if (!n)
-      return;
-    if (t.key == "sample") {
-      plan.sampleEvery = *n;
-      if (!t.grid.empty()) {
-        size_t x = t.grid.find('x');
-        plan.sampleRows = std::stoll(t.grid.substr(0, x));
-        plan.sampleCols = std::stoll(t.grid.substr(x + 1));
-        if (plan.sampleRows < 1 || plan.sampleCols < 1 || plan.sampleRows * plan.sampleCols > 1024)
-          diags_.error(t.keyRange.begin, "a sample grid holds between 1 and 1024 images", t.keyRange.length);
-      }
-    } else if (t.key == "checkpoint") {
-      plan.checkpointEvery = *n;
-    } else if (t.key == "log") {
-      plan.logEvery = *n;
-    } else {
+    int64_t *every = t.key == "sample"       ? &plan.sampleEvery
+                     : t.key == "checkpoint" ? &plan.checkpointEvery
+                     : t.key == "log"        ? &plan.logEvery
+                                             : nullptr;
+    if (!every) {
       diags_.error(t.keyRange.begin, "unknown cadence '" + t.key + "' (expected sample, checkpoint or log)",
                    t.keyRange.length);
+      return;
     }
+    if (!t.grid.empty())
+      sampleGrid(t);
+    if (auto n = positiveInt(v, "the interval"))
+      *every = *n;
+  }
+
+  /// `sample 4x8 every ...`: between 1 and 1024 images.
+  void sampleGrid(const ast::TrainStmt &t) {
+    SourceRange where = gridRange(t);
+    if (t.key != "sample") {
+      diags_.error(where.begin, "only 'sample' takes a grid", where.length);
+      return;
+    }
+    // A side above 1024 (or past int64) counts as 0, so the product cannot overflow.
+    auto side = [](const char *first, const char *last) -> int64_t {
+      int64_t n = 0;
+      auto [end, ec] = std::from_chars(first, last, n);
+      return ec == std::errc() && end == last && n <= 1024 ? n : 0;
+    };
+    size_t x = t.grid.find('x');
+    const char *text = t.grid.data();
+    int64_t rows = side(text, text + x), cols = side(text + x + 1, text + t.grid.size());
+    if (rows < 1 || cols < 1 || rows * cols > 1024) {
+      diags_.error(where.begin, "a sample grid holds between 1 and 1024 images", where.length);
+      return;
+    }
+    p_->plan.sampleRows = rows;
+    p_->plan.sampleCols = cols;
+  }
+
+  /// Where the grid of a cadence statement is. The AST keeps only its text; it is the
+  /// first token after the key, with only whitespace and comments between them.
+  SourceRange gridRange(const ast::TrainStmt &t) const {
+    const std::string &text = sm_.text(t.keyRange.begin.file);
+    size_t i = t.keyRange.begin.offset + t.keyRange.length;
+    while (i < text.size()) {
+      if (std::isspace(static_cast<unsigned char>(text[i])))
+        ++i;
+      else if (text[i] == '#' || text.compare(i, 2, "//") == 0)
+        i = std::min(text.find('\n', i), text.size());
+      else
+        break;
+    }
+    return {{t.keyRange.begin.file, static_cast<uint32_t>(i)}, len(t.grid)};
   }
 
   void optimizer(const ast::TrainStmt &t, const ast::Expr &v) {
@@ -549,12 +665,15 @@ private:
       diags_.error(t.keyRange.begin, "'" + t.key + "' is not a player", t.keyRange.length);
       return;
     }
-    OptimizerSpec &o = it->second == p_->generator ? p_->plan.optG : p_->plan.optD;
-    if (o.loc.valid()) {
+    // Keyed by the statement rather than by a valid spec, so a second statement is
+    // reported even when the first one was wrong.
+    auto [prev, first] = optimized_.emplace(t.key, v.range());
+    if (!first) {
       diags_.error(t.keyRange.begin, "'" + t.key + "' already has an optimizer", t.keyRange.length);
-      diags_.note(o.loc, "previous optimizer is here");
+      diags_.note(prev->second.begin, "previous optimizer is here", prev->second.length);
       return;
     }
+    OptimizerSpec &o = it->second == p_->generator ? p_->plan.optG : p_->plan.optD;
     auto *c = ast::dynCast<ast::CallExpr>(&v);
     static const std::set<std::string> kinds = {"sgd", "momentum", "rmsprop", "adam"};
     if (!c || !kinds.count(c->callee)) {
@@ -621,6 +740,8 @@ private:
   std::set<std::string> loaded_;
   std::set<std::string> badConsts_;
   std::map<std::string, SourceRange> declared_;
+  /// The optimizer expression of each player that has an `optimize` statement.
+  std::map<std::string, SourceRange> optimized_;
 };
 
 } // namespace

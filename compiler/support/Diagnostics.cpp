@@ -52,10 +52,15 @@ std::string DiagnosticEngine::render(const Diagnostic &d) const {
   for (unsigned i = 0; i + 1 < col && i < line.size(); ++i)
     if ((static_cast<unsigned char>(line[i]) & 0xC0) != 0x80)
       pad += line[i] == '\t' ? '\t' : ' ';
+  // The range counts bytes; the underline needs one mark per character.
   unsigned len = d.range.length;
   if (col - 1 + len > line.size())
     len = line.size() >= col ? static_cast<unsigned>(line.size() - col + 1) : 1;
-  os << pad << '^' << std::string(len > 1 ? len - 1 : 0, '~') << "\n";
+  unsigned chars = 0;
+  for (unsigned i = col - 1; i < col - 1 + len && i < line.size(); ++i)
+    if ((static_cast<unsigned char>(line[i]) & 0xC0) != 0x80)
+      ++chars;
+  os << pad << '^' << std::string(chars > 1 ? chars - 1 : 0, '~') << "\n";
   return os.str();
 }
 

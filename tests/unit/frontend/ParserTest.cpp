@@ -115,6 +115,64 @@ TEST(Parser, OperatorPrecedence) {
   EXPECT_EQ(pow->op, "**");
 }
 
+// As in Python and mathematics: -2 ** 2 is -(2 ** 2), and ** takes a negated exponent.
+TEST(Parser, UnaryMinusBindsLooserThanPower) {
+  auto p = parse("const a = -2 ** 2\nconst b = 2 ** -1\nconst c = -x * y\n");
+  ASSERT_TRUE(p->module) << p->rendered;
+  auto *neg = ast::dynCast<ast::UnaryExpr>(p->module->consts[0].value.get());
+  ASSERT_TRUE(neg);
+  auto *pow = ast::dynCast<ast::BinaryExpr>(neg->operand.get());
+  ASSERT_TRUE(pow);
+  EXPECT_EQ(pow->op, "**");
+
+  pow = ast::dynCast<ast::BinaryExpr>(p->module->consts[1].value.get());
+  ASSERT_TRUE(pow);
+  EXPECT_EQ(pow->op, "**");
+  EXPECT_TRUE(ast::dynCast<ast::UnaryExpr>(pow->rhs.get()));
+
+  auto *mul = ast::dynCast<ast::BinaryExpr>(p->module->consts[2].value.get());
+  ASSERT_TRUE(mul);
+  EXPECT_EQ(mul->op, "*");
+  EXPECT_TRUE(ast::dynCast<ast::UnaryExpr>(mul->lhs.get()));
+}
+
+// `every N steps` (DESIGN.md's spelling) ends the statement; a `steps` setting on the
+// next line stays a setting.
+TEST(Parser, CadenceTakesTrailingSteps) {
+  auto p = parse("train {\n    sample 4x4 every 1000 steps\n    checkpoint every 5000 steps\n"
+                 "    log every 100\n    steps 5000\n    sample every 10\n    steps 20\n}\n");
+  ASSERT_TRUE(p->module) << p->rendered;
+  const auto &t = p->module->train;
+  ASSERT_EQ(t.size(), 6u);
+  using K = ast::TrainStmt::Kind;
+  EXPECT_EQ(t[0].kind, K::Cadence);
+  EXPECT_EQ(t[0].key, "sample");
+  EXPECT_EQ(t[0].grid, "4x4");
+  EXPECT_EQ(t[1].kind, K::Cadence);
+  EXPECT_EQ(t[1].key, "checkpoint");
+  EXPECT_EQ(t[2].kind, K::Cadence);
+  EXPECT_EQ(t[3].kind, K::Setting);
+  EXPECT_EQ(t[3].key, "steps");
+  EXPECT_EQ(t[4].kind, K::Cadence);
+  EXPECT_EQ(t[5].kind, K::Setting);
+  EXPECT_EQ(t[5].key, "steps");
+}
+
+// Only the word `steps` may follow the interval, and only on its line.
+TEST(Parser, CadenceRejectsOtherTrailingWords) {
+  auto p = parse("train {\n    sample every 1000 stesp\n}\n");
+  EXPECT_FALSE(p->module);
+  EXPECT_NE(p->rendered.find("test.gan:2:23: error: expected 'steps' or the end of the line after "
+                             "the interval of 'sample', got 'stesp'\n"
+                             "    sample every 1000 stesp\n                      ^~~~~\n"),
+            std::string::npos)
+      << p->rendered;
+
+  p = parse("train {\n    sample every 1000\n    steps\n}\n");
+  EXPECT_FALSE(p->module);
+  EXPECT_NE(p->rendered.find("test.gan:3:5: error: syntax error"), std::string::npos) << p->rendered;
+}
+
 TEST(Parser, SyntaxErrorHasLineColumnAndCaret) {
   auto p = parse("generator G(z: [100]) -> [784] {\n    h = relu(dense(z, 128)\n    return h\n}\n");
   EXPECT_FALSE(p->module);
@@ -139,6 +197,15 @@ TEST(Parser, UnexpectedEndOfFile) {
   auto p = parse("game {\n    D maximizes mean(x)\n");
   EXPECT_FALSE(p->module);
   EXPECT_NE(p->rendered.find("end of file"), std::string::npos) << p->rendered;
+  EXPECT_EQ(p->rendered.find("<EOF>"), std::string::npos) << p->rendered;
+}
+
+// ANTLR lists <EOF> among the tokens it expected; the message says "end of file".
+TEST(Parser, EndOfFileInExpectedTokens) {
+  auto p = parse("const a = 1\n}\n");
+  EXPECT_FALSE(p->module);
+  EXPECT_NE(p->rendered.find("expecting {end of file, 'import'"), std::string::npos) << p->rendered;
+  EXPECT_EQ(p->rendered.find("<EOF>"), std::string::npos) << p->rendered;
 }
 
 } // namespace
