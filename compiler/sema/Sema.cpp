@@ -435,20 +435,21 @@ private:
     const std::string dir = dirOf(p_->main->path);
     const ast::SourceDecl *firstData = nullptr, *firstNoise = nullptr;
     for (const ast::SourceDecl &s : p_->main->sources) {
-      // The trainer feeds the first data and the first noise source only; a second one
-      // would be silently unused.
+      // The trainer feeds one data source (noise sources may be many: the first is the
+      // generator's input when sampling); a second one would be silently unused.
       const ast::SourceDecl *&first = s.isNoise ? firstNoise : firstData;
-      if (first) {
+      if (first && !s.isNoise) {
         // The same name twice is already reported as a redefinition.
         if (s.name != first->name) {
-          diags_.error(s.nameRange.begin, std::string("a model has one ") + (s.isNoise ? "noise" : "data") +
-                                              " source for now; '" + s.name + "' is a second one",
+          diags_.error(s.nameRange.begin, "a model has one data source for now; '" + s.name +
+                                              "' is a second one",
                        s.nameRange.length);
           diags_.note(first->nameRange.begin, "'" + first->name + "' declared here", first->nameRange.length);
         }
         continue;
       }
-      first = &s;
+      if (!first)
+        first = &s;
       auto *c = ast::dynCast<ast::CallExpr>(s.source.get());
       if (!c) {
         diags_.error(s.source->loc(), "expected a source call such as " +
