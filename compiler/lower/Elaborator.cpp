@@ -1,6 +1,7 @@
 //===- Elaborator.cpp - AST expressions to graph nodes --------------------===//
 #include "lower/Elaborator.h"
 
+#include "autodiff/Autodiff.h"
 #include "ir/OpInfo.h"
 #include "sema/Builtins.h"
 #include "sema/Sema.h"
@@ -181,24 +182,74 @@ std::optional<Value> Elaborator::arith(OpKind op, Value a, Value b, SourceRange 
   }
   Node *x = asTensor(a), *y = asTensor(b);
   bool batched = a.batched || b.batched;
-  // A rank-0 operand broadcasts inside the op; a shorter shape that is a suffix of the
-  // longer one gets an explicit broadcast over the leading axes.
+  // A rank-0 operand broadcasts inside the op; otherwise NumPy's rule: shapes aligned
+  // on the right, each pair of sizes equal or one of them 1.
   if (!x->shape.empty() && !y->shape.empty() && x->shape != y->shape) {
-    auto isSuffix = [](const Shape &s, const Shape &of) {
-      return s.size() < of.size() && std::equal(s.rbegin(), s.rend(), of.rbegin());
-    };
-    if (isSuffix(x->shape, y->shape)) {
-      x = b_.broadcast(x, y->shape, 0, static_cast<int64_t>(y->shape.size() - x->shape.size()));
-    } else if (isSuffix(y->shape, x->shape)) {
-      y = b_.broadcast(y, x->shape, 0, static_cast<int64_t>(x->shape.size() - y->shape.size()));
-    } else {
+    std::optional<Shape> to = broadcastShape(x->shape, y->shape);
+    if (!to) {
       error(where, std::string("cannot combine ") + formatShape(a.sampleShape()) + " and " +
                        formatShape(b.sampleShape()) + " in '" + spelled + "'" +
                        (batched ? " (per-sample shapes; the batch axis is implicit)" : ""));
       return std::nullopt;
     }
+    x = broadcastTo(x, *to);
+    y = broadcastTo(y, *to);
   }
   return Value::tensor(b_.make(op, {x, y}), batched);
+}
+
+std::optional<Shape> Elaborator::broadcastShape(const Shape &a, const Shape &b) {
+  Shape out(std::max(a.size(), b.size()));
+  for (size_t i = 0; i < out.size(); ++i) {
+    int64_t da = i < a.size() ? a[a.size() - 1 - i] : 1;
+    int64_t db = i < b.size() ? b[b.size() - 1 - i] : 1;
+    if (da != db && da != 1 && db != 1)
+      return std::nullopt;
+    out[out.size() - 1 - i] = std::max(da, db);
+  }
+  return out;
+}
+
+Node *Elaborator::broadcastTo(Node *x, const Shape &to) {
+  // Pad on the left with 1s, then expand each run of size-1 axes with one reshape (drop
+  // the run) and one broadcast (insert it at full size), left to right.
+  Shape cur(to.size() - x->shape.size(), 1);
+  cur.insert(cur.end(), x->shape.begin(), x->shape.end());
+  for (size_t i = 0; i < to.size();) {
+    if (cur[i] == to[i]) {
+      ++i;
+      continue;
+    }
+    size_t end = i;
+    while (end < to.size() && cur[end] != to[end])
+      ++end;
+    Shape without(cur.begin(), cur.begin() + static_cast<long>(i));
+    without.insert(without.end(), cur.begin() + static_cast<long>(end), cur.end());
+    if (x->shape != without)
+      x = b_.reshape(x, without);
+    Shape next = cur;
+    std::copy(to.begin() + static_cast<long>(i), to.begin() + static_cast<long>(end), next.begin() + static_cast<long>(i));
+    x = b_.broadcast(x, next, static_cast<int64_t>(i), static_cast<int64_t>(end));
+    cur = next;
+    i = end;
+  }
+  if (x->shape != to)
+    x = b_.reshape(x, to);
+  return x;
+}
+
+Node *Elaborator::reduceAxes(Node *x, std::vector<int64_t> axes) {
+  // Contiguous runs of axes, reduced from the last run to the first so indices hold.
+  std::sort(axes.begin(), axes.end());
+  axes.erase(std::unique(axes.begin(), axes.end()), axes.end());
+  for (size_t j = axes.size(); j > 0;) {
+    size_t i = j - 1;
+    while (i > 0 && axes[i - 1] == axes[i] - 1)
+      --i;
+    x = b_.reduceSum(x, axes[i], axes[j - 1] + 1);
+    j = i;
+  }
+  return x;
 }
 
 std::optional<Value> Elaborator::make(OpKind op, std::vector<Value> args, SourceRange where,
@@ -258,13 +309,76 @@ std::optional<Value> Elaborator::callBuiltin(const ast::CallExpr &e, std::vector
   };
 
   if (name == "mean" || name == "sum") {
+    // sum(x): every axis, the batch too, to a scalar. sum(x, axes = [..]): the given
+    // per-sample axes (0 is the first axis after the batch), per sample.
+    const ast::Expr *axesArg = nullptr;
+    std::optional<Value> av;
+    std::vector<Value> positional;
+    for (size_t i = 0; i < args.size(); ++i) {
+      if (e.args[i].name == "axes")
+        axesArg = e.args[i].value.get(), av = args[i];
+      else if (!e.args[i].name.empty()) {
+        error(at(e.args[i].nameLoc, len(e.args[i].name)), "'" + name + "' has no argument '" + e.args[i].name + "'");
+        return std::nullopt;
+      } else
+        positional.push_back(args[i]);
+    }
+    args = positional;
     if (!want(1) || !tensorArg(0))
       return std::nullopt;
-    Node *x = args[0].node;
-    Node *s = b_.sumAll(x);
+    const Value &x = args[0];
+    if (!axesArg) {
+      Node *s = b_.sumAll(x.node);
+      if (name == "mean")
+        s = b_.mul(s, 1.0 / static_cast<double>(x.node->numel()));
+      return Value::tensor(s, false);
+    }
+    std::vector<int64_t> axes;
+    const int64_t rank = static_cast<int64_t>(x.sampleShape().size()), off = x.batched ? 1 : 0;
+    bool ok = av && av->kind == Value::Kind::List && !av->list.empty();
+    for (size_t i = 0; ok && i < av->list.size(); ++i) {
+      const Value &d = av->list[i];
+      ok = d.kind == Value::Kind::Number && d.isInt && d.num >= 0 && d.num < static_cast<double>(rank);
+      if (ok)
+        axes.push_back(static_cast<int64_t>(d.num) + off);
+    }
+    if (!ok) {
+      error(axesArg->range(), "'axes' must be a list of per-sample axes, each from 0 to " +
+                                  std::to_string(rank - 1) + " for a value of shape " + formatShape(x.sampleShape()));
+      return std::nullopt;
+    }
+    Node *s = reduceAxes(x.node, axes);
     if (name == "mean")
-      s = b_.mul(s, 1.0 / static_cast<double>(x->numel()));
-    return Value::tensor(s, false);
+      s = b_.mul(s, static_cast<double>(s->numel()) / static_cast<double>(x.node->numel()));
+    return Value::tensor(s, x.batched);
+  }
+  if (name == "norm") {
+    // The L2 norm of each sample (of the whole tensor when not batched).
+    if (!want(1) || !tensorArg(0))
+      return std::nullopt;
+    const Value &x = args[0];
+    Node *sq = b_.mul(x.node, x.node);
+    int64_t first = x.batched ? 1 : 0, rank = static_cast<int64_t>(x.node->shape.size());
+    Node *s = first < rank ? b_.reduceSum(sq, first, rank) : sq;
+    return Value::tensor(b_.unary(OpKind::Sqrt, s), x.batched);
+  }
+  if (name == "grad") {
+    // grad(y, x): the gradient of y (summed to a scalar first) with respect to x, as graph
+    // nodes, so an objective can use it and be differentiated again (WGAN-GP, R1).
+    if (!want(2) || !tensorArg(0) || !tensorArg(1))
+      return std::nullopt;
+    Node *y = args[0].node, *x = args[1].node;
+    if (y->id < x->id) {
+      error(where, "'grad' needs its first argument computed from its second");
+      return std::nullopt;
+    }
+    Node *total = y->shape.empty() ? y : b_.sumAll(y);
+    Node *g = autodiff::gradients(g_, total, {x}).front();
+    if (g->is(OpKind::Const)) {
+      error(e.args[0].value->range(), "this does not depend on the second argument of 'grad'; its gradient is 0");
+      return std::nullopt;
+    }
+    return Value::tensor(g, args[1].batched);
   }
   if (name == "flatten") {
     if (!want(1) || !tensorArg(0))

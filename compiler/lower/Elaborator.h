@@ -82,6 +82,12 @@ private:
   std::optional<Value> make(ir::OpKind op, std::vector<Value> args, SourceRange where,
                             const std::string &spelled, ir::Attrs attrs = {});
   ir::Node *asTensor(const Value &v);
+  /// NumPy's broadcast of two shapes, or nullopt when they do not broadcast.
+  static std::optional<ir::Shape> broadcastShape(const ir::Shape &a, const ir::Shape &b);
+  /// `x` broadcast to `to` (a shape broadcastShape accepted) with reshapes and broadcasts.
+  ir::Node *broadcastTo(ir::Node *x, const ir::Shape &to);
+  /// Sums over a set of axes, as contiguous reductions.
+  ir::Node *reduceAxes(ir::Node *x, std::vector<int64_t> axes);
   std::optional<std::vector<int64_t>> evalShape(const ast::ShapeSpec &s, Frame &f);
 
   void error(SourceRange r, const std::string &msg);
