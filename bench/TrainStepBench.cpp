@@ -25,8 +25,8 @@ void MnistIteration(benchmark::State &state) {
   const int64_t batch = state.range(0);
   rt::ThreadLimit limit(static_cast<int>(state.range(1)));
   driver::Session s;
-  if (!s.analyze(std::string(GANC_SOURCE_DIR) + "/examples/mnist.gan") || !s.lower(batch) ||
-      (s.simplify(), !s.differentiate()) || !s.startJit()) {
+  if (!s.analyze(std::string(GANC_SOURCE_DIR) + "/examples/mnist.gan") || !s.buildSteps(batch) ||
+      !s.startJit()) {
     std::ostringstream os;
     s.diags().print(os);
     state.SkipWithError(os.str().c_str());

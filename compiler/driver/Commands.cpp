@@ -4,7 +4,7 @@
 //               [--resume]
 //   ganc sample FILE.gan --checkpoint PATH -n N --out SAMPLES.npy [--seed S] [--grid G.png]
 //   ganc check  FILE.gan
-//   ganc emit   --stage=graph|grad|kernels|llvm|asm FILE.gan
+//   ganc emit   --stage=graph|grad|opt|kernels|llvm|asm FILE.gan
 //
 //===----------------------------------------------------------------------===//
 #include "driver/Commands.h"
@@ -45,10 +45,13 @@ const char *const kUsage =
     "          write N generated samples as a float32 .npy array of shape [N, size]\n"
     "  check   FILE.gan\n"
     "          report errors and warnings in the model without training it\n"
-    "  emit    --stage=graph|grad|kernels|llvm|asm FILE.gan\n"
+    "  emit    --stage=graph|grad|opt|kernels|llvm|asm FILE.gan [--batch B]\n"
     "          print a stage of the compiler: the objectives as graph IR, the step programs\n"
-    "          with gradients and updates, the fused kernels and memory plan, or the\n"
-    "          optimized LLVM IR / assembly of the JIT\n";
+    "          with gradients and updates, after simplification, the fused kernels and\n"
+    "          memory plan, or the optimized LLVM IR / assembly of the JIT\n"
+    "\n"
+    "pass instrumentation (train, check, emit): --print-after=PASS --print-after-all\n"
+    "  --verify-each --time-passes; passes: lower canonicalize autodiff simplify\n";
 
 /// Parsed command line: positional arguments and `--key value` / `--key=value` options.
 struct Args {
@@ -66,7 +69,10 @@ struct Args {
 };
 
 /// Options that take no value.
-bool isFlag(const std::string &key) { return key == "profile" || key == "resume"; }
+bool isFlag(const std::string &key) {
+  return key == "profile" || key == "resume" || key == "print-after-all" || key == "verify-each" ||
+         key == "time-passes";
+}
 
 /// A live progress line only makes sense on a terminal.
 bool isTerminal(const std::ostream &os) { return &os == &std::cout && ::isatty(STDOUT_FILENO); }
@@ -117,15 +123,33 @@ std::optional<int64_t> intOption(const Args &a, const std::string &key, std::ost
   return -1;
 }
 
-/// Runs the pipeline up to the JIT-compiled step programs; prints diagnostics.
+/// Runs the pipeline up to the step programs codegen takes; prints diagnostics.
 bool compileSteps(Session &s, const std::string &file, int64_t batch, std::ostream &err) {
-  bool ok = s.analyze(file) && s.lower(batch);
-  if (ok) {
-    s.simplify();
-    ok = s.differentiate();
-  }
+  bool ok = s.analyze(file) && s.buildSteps(batch);
   s.diags().print(err);
   return ok;
+}
+
+/// --print-after=PASS, --print-after-all, --verify-each, --time-passes.
+bool pipelineOptions(const Args &a, Session &s, std::ostream &err) {
+  PipelineOptions o;
+  o.printAfterAll = a.flag("print-after-all");
+  o.verifyEach = a.flag("verify-each");
+  o.timePasses = a.flag("time-passes");
+  o.log = &err;
+  if (auto p = a.get("print-after")) {
+    const auto &names = Session::passNames();
+    if (std::find(names.begin(), names.end(), *p) == names.end()) {
+      err << "ganc: error: --print-after: no pass named '" << *p << "' (passes:";
+      for (const std::string &n : names)
+        err << " " << n;
+      err << ")\n";
+      return false;
+    }
+    o.printAfter.push_back(*p);
+  }
+  s.setPipelineOptions(o);
+  return true;
 }
 
 int reportUserError(Session &s, std::ostream &err) {
@@ -141,7 +165,11 @@ int cmdCheck(const Args &a, std::ostream &out, std::ostream &err) {
     return kExitUsage;
   }
   Session s;
+  if (!pipelineOptions(a, s, err))
+    return kExitUsage;
   bool ok = compileSteps(s, a.positional[0], 0, err);
+  if (ok && s.pipelineOptions().timePasses)
+    s.printTimes(err);
   if (!ok)
     return kExitUserError;
   out << a.positional[0] << ": ok (" << s.model().params.params.size() << " parameter tensors)\n";
@@ -168,9 +196,9 @@ void printKernels(std::ostream &out, const std::vector<rt::StepFunction> &fns) {
 
 int cmdEmit(const Args &a, std::ostream &out, std::ostream &err) {
   std::string stage = a.get("stage").value_or("");
-  static const std::vector<std::string> stages = {"graph", "grad", "kernels", "llvm", "asm"};
+  static const std::vector<std::string> stages = {"graph", "grad", "opt", "kernels", "llvm", "asm"};
   if (a.positional.size() != 1 || std::find(stages.begin(), stages.end(), stage) == stages.end()) {
-    err << "ganc: error: emit needs --stage=graph|grad|kernels|llvm|asm and one FILE.gan\n";
+    err << "ganc: error: emit needs --stage=graph|grad|opt|kernels|llvm|asm and one FILE.gan\n";
     return kExitUsage;
   }
   Session s;
@@ -184,33 +212,38 @@ int cmdEmit(const Args &a, std::ostream &out, std::ostream &err) {
     }
     batch = *b;
   }
-  if (!s.analyze(a.positional[0]) || !s.lower(batch))
-    return reportUserError(s, err);
-  s.simplify();
-  if (stage == "graph") {
-    s.diags().print(err);
+  if (!pipelineOptions(a, s, err))
+    return kExitUsage;
+  auto printSteps = [&] {
     ir::printGraph(out, *s.model().dStep, &s.sources());
     ir::printGraph(out, *s.model().gStep, &s.sources());
+    if (s.pipelineOptions().timePasses)
+      s.printTimes(err);
     return kExitOk;
+  };
+  if (!s.analyze(a.positional[0]) || !s.lower(batch))
+    return reportUserError(s, err);
+  s.canonicalize();
+  if (stage == "graph") {
+    s.diags().print(err);
+    return printSteps();
   }
   if (!s.differentiate())
     return reportUserError(s, err);
   s.diags().print(err);
-  if (stage == "grad") {
-    ir::printGraph(out, *s.model().dStep, &s.sources());
-    ir::printGraph(out, *s.model().gStep, &s.sources());
-    return kExitOk;
-  }
+  if (stage == "grad")
+    return printSteps();
+  s.optimize();
+  if (stage == "opt")
+    return printSteps();
   if (!s.startJit())
     return reportUserError(s, err);
   codegen::JitOptions opts;
   opts.keepIr = stage == "llvm";
   opts.keepAsm = stage == "asm";
-  opts.sources = &s.sources();
-  std::vector<rt::StepFunction> fns;
-  std::string error;
-  if (!s.jit().compile({s.model().dStep.get(), s.model().gStep.get()}, opts, fns, error))
-    internalError("codegen", error);
+  std::vector<rt::StepFunction> fns = s.compile({s.model().dStep.get(), s.model().gStep.get()}, opts);
+  if (s.pipelineOptions().timePasses)
+    s.printTimes(err);
   if (stage == "kernels") {
     printKernels(out, fns);
     return kExitOk;
@@ -238,6 +271,8 @@ int cmdTrain(const Args &a, std::ostream &out, std::ostream &err) {
   bool profile = a.flag("profile"), resume = a.flag("resume");
 
   Session s;
+  if (!pipelineOptions(a, s, err))
+    return kExitUsage;
   if (!compileSteps(s, a.positional[0], batch.value_or(0), err))
     return kExitUserError;
   const sema::Program &p = s.program();
@@ -263,12 +298,10 @@ int cmdTrain(const Args &a, std::ostream &out, std::ostream &err) {
   auto grid = s.sampler(gridCount, spec.noise.front().name + "@grid");
   if (!grid || !s.startJit())
     return reportUserError(s, err);
-  codegen::JitOptions opts;
-  opts.sources = &s.sources();
-  std::vector<rt::StepFunction> fns;
-  std::string error;
-  if (!s.jit().compile({s.model().dStep.get(), s.model().gStep.get(), grid.get()}, opts, fns, error))
-    internalError("codegen", error);
+  std::vector<rt::StepFunction> fns =
+      s.compile({s.model().dStep.get(), s.model().gStep.get(), grid.get()});
+  if (s.pipelineOptions().timePasses)
+    s.printTimes(out);
 
   std::error_code ec;
   std::filesystem::create_directories(outDir, ec);
@@ -337,12 +370,7 @@ int cmdSample(const Args &a, std::ostream &out, std::ostream &err) {
   auto g = s.sampler(*n, z.name);
   if (!g || !s.startJit())
     return reportUserError(s, err);
-  std::vector<rt::StepFunction> fns;
-  std::string error;
-  codegen::JitOptions opts;
-  opts.sources = &s.sources();
-  if (!s.jit().compile({g.get()}, opts, fns, error))
-    internalError("codegen", error);
+  std::vector<rt::StepFunction> fns = s.compile({g.get()});
 
   rt::TrainSpec spec = s.trainSpec("");
   rt::Store store;
@@ -401,10 +429,11 @@ int runCommand(const std::vector<std::string> &argv, std::ostream &out, std::ost
   const std::string cmd = argv[0];
   std::vector<std::string> rest(argv.begin() + 1, argv.end());
   static const std::map<std::string, std::vector<std::string>> known = {
-      {"train", {"steps", "out", "seed", "threads", "batch", "profile", "resume"}},
+      {"train", {"steps", "out", "seed", "threads", "batch", "profile", "resume", "print-after",
+                 "print-after-all", "verify-each", "time-passes"}},
       {"sample", {"checkpoint", "n", "out", "seed", "grid"}},
-      {"check", {}},
-      {"emit", {"stage", "batch"}}};
+      {"check", {"print-after", "print-after-all", "verify-each", "time-passes"}},
+      {"emit", {"stage", "batch", "print-after", "print-after-all", "verify-each", "time-passes"}}};
   auto it = known.find(cmd);
   if (it == known.end()) {
     err << "ganc: error: unknown command '" << cmd << "'\n" << kUsage;

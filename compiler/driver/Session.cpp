@@ -1,34 +1,116 @@
 //===- Session.cpp - the compilation pipeline, one stage after another ----===//
 #include "driver/Session.h"
 
+#include "ir/Printer.h"
+#include "ir/Verifier.h"
 #include "opt/Simplify.h"
 #include "sema/Sema.h"
+#include "support/Error.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <iostream>
 
 namespace ganc::driver {
 
+const std::vector<std::string> &Session::passNames() {
+  static const std::vector<std::string> names = {"lower", "canonicalize", "autodiff", "simplify"};
+  return names;
+}
+
+template <typename F> auto Session::timed(const std::string &name, F f) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto result = f();
+  times_.push_back({name, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()});
+  return result;
+}
+
+void Session::afterPass(const std::string &name) {
+  std::ostream &log = opts_.log ? *opts_.log : std::cerr;
+  bool print = opts_.printAfterAll ||
+               std::find(opts_.printAfter.begin(), opts_.printAfter.end(), name) != opts_.printAfter.end();
+  for (const ir::Graph *g : {model_->dStep.get(), model_->gStep.get()}) {
+    if (opts_.verifyEach) {
+      std::string problem = ir::verifyGraph(*g);
+      if (!problem.empty())
+        internalError(name, "the verifier rejects " + g->name() + " after '" + name + "': " + problem);
+    }
+    if (print) {
+      log << "// after " << name << "\n";
+      ir::printGraph(log, *g, &sm_);
+    }
+  }
+}
+
 bool Session::analyze(const std::string &path) {
-  program_ = sema::analyze(path, sm_, diags_, {GANC_STDLIB_DIR});
+  program_ = timed("parse+sema", [&] { return sema::analyze(path, sm_, diags_, {GANC_STDLIB_DIR}); });
   return program_ != nullptr;
 }
 
 bool Session::lower(int64_t batch) {
   batch_ = batch > 0 ? batch : program_->plan.batch;
-  model_ = lower::lowerObjectives(*program_, batch_, diags_);
-  return model_ != nullptr;
+  model_ = timed("lower", [&] { return lower::lowerObjectives(*program_, batch_, diags_); });
+  if (!model_)
+    return false;
+  afterPass("lower");
+  return true;
 }
 
-void Session::simplify() {
-  opt::simplify(*model_->dStep);
-  opt::simplify(*model_->gStep);
+void Session::canonicalize() {
+  timed("canonicalize", [&] { return opt::canonicalize(*model_->dStep) | opt::canonicalize(*model_->gStep); });
+  afterPass("canonicalize");
 }
 
 bool Session::differentiate() {
-  if (!lower::addTraining(*model_, *program_, diags_))
+  if (!timed("autodiff", [&] { return lower::addTraining(*model_, *program_, diags_); }))
     return false;
-  simplify();
+  afterPass("autodiff");
   return true;
+}
+
+void Session::optimize() {
+  timed("simplify", [&] { return opt::simplify(*model_->dStep) | opt::simplify(*model_->gStep); });
+  afterPass("simplify");
+}
+
+bool Session::buildSteps(int64_t batch) {
+  if (!lower(batch))
+    return false;
+  canonicalize();
+  if (!differentiate())
+    return false;
+  optimize();
+  return true;
+}
+
+std::vector<rt::StepFunction> Session::compile(const std::vector<const ir::Graph *> &graphs,
+                                               codegen::JitOptions options) {
+  std::vector<rt::StepFunction> fns;
+  std::string error;
+  if (!options.sources)
+    options.sources = &sm_;
+  bool ok = timed("codegen", [&] { return jit_->compile(graphs, options, fns, error); });
+  if (!ok)
+    internalError("codegen", error);
+  return fns;
+}
+
+void Session::printTimes(std::ostream &os) const {
+  double total = 0;
+  for (auto &[name, secs] : times_)
+    total += secs;
+  os << "===-------------------------------------------------------------===\n"
+     << "                      ganc pass execution timing\n"
+     << "===-------------------------------------------------------------===\n";
+  char line[128];
+  for (auto &[name, secs] : times_) {
+    std::snprintf(line, sizeof line, "  %10.2f ms  %5.1f%%  %s\n", secs * 1e3, total > 0 ? 100 * secs / total : 0,
+                  name.c_str());
+    os << line;
+  }
+  std::snprintf(line, sizeof line, "  %10.2f ms  100.0%%  total\n", total * 1e3);
+  os << line;
 }
 
 bool Session::startJit() {
@@ -43,8 +125,10 @@ bool Session::startJit() {
 
 std::unique_ptr<ir::Graph> Session::sampler(int64_t count, const std::string &noiseInput) {
   auto g = lower::lowerSampler(*program_, count, noiseInput, diags_);
-  if (g)
+  if (g) {
+    opt::canonicalize(*g);
     opt::simplify(*g);
+  }
   return g;
 }
 

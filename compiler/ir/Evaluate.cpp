@@ -68,6 +68,15 @@ private:
 
 } // namespace
 
+double evaluateScalar(OpKind op, const std::vector<double> &args) {
+  std::vector<double> none;
+  RefBuilder rb({}, none);
+  std::vector<KernelBuilder::Val> in;
+  for (double a : args)
+    in.push_back({nullptr, a});
+  return opInfo(op).scalar(rb, in).num;
+}
+
 std::vector<std::vector<double>> evaluate(const Graph &g, const LeafValues &leaves) {
   std::unordered_map<uint32_t, std::vector<double>> values;
   for (Node *n : g.live()) {

@@ -21,4 +21,7 @@ using LeafValues = std::map<std::string, std::vector<double>>;
 /// Values of the graph's outputs, in output order. Missing leaves are an internal error.
 std::vector<std::vector<double>> evaluate(const Graph &g, const LeafValues &leaves);
 
+/// An elementwise op applied to numbers, by its own scalar semantics (constant folding).
+double evaluateScalar(OpKind op, const std::vector<double> &args);
+
 } // namespace ganc::ir

@@ -2,6 +2,8 @@
 #include "opt/Simplify.h"
 
 #include "ir/Builder.h"
+#include "ir/Evaluate.h"
+#include "ir/OpInfo.h"
 
 #include <functional>
 #include <unordered_map>
@@ -17,9 +19,14 @@ bool isScalarConst(const Node *n, double v) { return isConst(n, v) && n->shape.e
 Node *arg(const Node *n, unsigned i) { return n->operands[i]; }
 
 /// A rule returns the replacement of `n`, or null when it does not apply.
+/// When a rule runs: canonical rules before differentiation (so gradients are taken of
+/// stable forms) and after; the others only in simplify(), after differentiation.
+enum class Phase { Canonical, Algebra, Codegen };
+
 struct Rule {
   const char *name;
   std::function<Node *(Builder &, Node *)> apply;
+  Phase phase = Phase::Canonical;
 };
 
 const std::vector<Rule> &rules() {
@@ -57,12 +64,78 @@ const std::vector<Rule> &rules() {
          if (!n->is(OpKind::Mul) || !arg(n, 0)->is(OpKind::Neg)) return nullptr;
          return b.neg(b.mul(arg(arg(n, 0), 0), arg(n, 1)));
        }},
+      // f(c1, ..., cn) -> c for an elementwise f of constants (folded by f's own semantics)
+      {"fold", [](Builder &b, Node *n) -> Node * {
+         if (!opInfo(n->op).isElementwise()) return nullptr;
+         std::vector<double> args;
+         for (Node *o : n->operands) {
+           if (!o->is(OpKind::Const)) return nullptr;
+           args.push_back(o->attrs.num);
+         }
+         return b.graph().constant(evaluateScalar(n->op, args), n->shape, n->loc);
+       }, Phase::Algebra},
+      // broadcast(c) -> c at the broadcast shape
+      {"broadcast-const", [](Builder &b, Node *n) -> Node * {
+         if (!n->is(OpKind::Broadcast) || !arg(n, 0)->is(OpKind::Const)) return nullptr;
+         return b.graph().constant(arg(n, 0)->attrs.num, n->shape, n->loc);
+       }, Phase::Algebra},
+      // reduce_sum(c) over R elements -> c R
+      {"reduce-const", [](Builder &b, Node *n) -> Node * {
+         if (!n->is(OpKind::ReduceSum) || !arg(n, 0)->is(OpKind::Const)) return nullptr;
+         double r = static_cast<double>(arg(n, 0)->numel()) / static_cast<double>(n->numel());
+         return b.graph().constant(arg(n, 0)->attrs.num * r, n->shape, n->loc);
+       }, Phase::Algebra},
+      // f(x, c[shape]) -> f(x, c[]) when x alone gives the shape: a scalar needs no buffer
+      {"splat-operand", [](Builder &b, Node *n) -> Node * {
+         if (!opInfo(n->op).isElementwise() || n->operands.size() != 2) return nullptr;
+         for (unsigned k = 0; k < 2; ++k) {
+           Node *c = arg(n, k), *other = arg(n, 1 - k);
+           if (c->is(OpKind::Const) && !c->shape.empty() && other->shape == n->shape) {
+             std::vector<Node *> ops = n->operands;
+             ops[k] = b.graph().constant(c->attrs.num, {}, c->loc);
+             return b.make(n->op, ops, n->attrs);
+           }
+         }
+         return nullptr;
+       }, Phase::Algebra},
+      // -(x c) -> x (-c)
+      {"neg-mul-const", [](Builder &b, Node *n) -> Node * {
+         if (!n->is(OpKind::Neg) || !arg(n, 0)->is(OpKind::Mul)) return nullptr;
+         Node *m = arg(n, 0);
+         if (!isScalarConst(arg(m, 1), arg(m, 1)->attrs.num)) return nullptr;
+         return b.mul(arg(m, 0), -arg(m, 1)->attrs.num);
+       }, Phase::Algebra},
+      // (x c1) c2 -> x (c1 c2)
+      {"mul-mul-const", [](Builder &b, Node *n) -> Node * {
+         if (!n->is(OpKind::Mul) || !arg(n, 0)->is(OpKind::Mul)) return nullptr;
+         Node *m = arg(n, 0);
+         if (!isScalarConst(arg(n, 1), arg(n, 1)->attrs.num) || !isScalarConst(arg(m, 1), arg(m, 1)->attrs.num))
+           return nullptr;
+         return b.mul(arg(m, 0), arg(m, 1)->attrs.num * arg(n, 1)->attrs.num);
+       }, Phase::Algebra},
+      // c x -> x c, so the rules above see constants on the right
+      {"const-right", [](Builder &b, Node *n) -> Node * {
+         if (!n->is(OpKind::Mul) || !isScalarConst(arg(n, 0), arg(n, 0)->attrs.num) ||
+             arg(n, 1)->is(OpKind::Const))
+           return nullptr;
+         return b.mul(arg(n, 1), arg(n, 0));
+       }, Phase::Algebra},
+      // x + (-y) -> x - y
+      {"add-neg", [](Builder &b, Node *n) -> Node * {
+         if (!n->is(OpKind::Add) || !arg(n, 1)->is(OpKind::Neg)) return nullptr;
+         return b.sub(arg(n, 0), arg(arg(n, 1), 0));
+       }, Phase::Algebra},
+      // x - (-y) -> x + y
+      {"sub-neg", [](Builder &b, Node *n) -> Node * {
+         if (!n->is(OpKind::Sub) || !arg(n, 1)->is(OpKind::Neg)) return nullptr;
+         return b.add(arg(n, 0), arg(arg(n, 1), 0));
+       }, Phase::Algebra},
       // matmul(a, b^T) -> matmul(a, transpose(b)): the register-tiled kernel reads rows
       // of B, so one pass to transpose B buys contiguous loads in every step of K.
       {"matmul-transpose-b", [](Builder &b, Node *n) -> Node * {
          if (!n->is(OpKind::MatMul) || n->attrs.ints[1] == 0) return nullptr;
          return b.matmul(arg(n, 0), b.transpose(arg(n, 1)), n->attrs.ints[0] != 0, false);
-       }},
+       }, Phase::Codegen},
       // -(c) -> (-c) for a constant c
       {"neg-const", [](Builder &b, Node *n) -> Node * {
          if (!n->is(OpKind::Neg) || !arg(n, 0)->is(OpKind::Const)) return nullptr;
@@ -72,7 +145,7 @@ const std::vector<Rule> &rules() {
   return table;
 }
 
-bool simplifyOnce(Graph &g) {
+bool simplifyOnce(Graph &g, bool allRules) {
   bool changed = false;
   std::unordered_map<uint32_t, Node *> memo;
   for (Node *n : g.live()) {
@@ -88,6 +161,8 @@ bool simplifyOnce(Graph &g) {
     for (bool fired = true; fired;) {
       fired = false;
       for (const Rule &rule : rules()) {
+        if (rule.phase != Phase::Canonical && !allRules)
+          continue;
         if (Node *r = rule.apply(b, cur)) {
           cur = r;
           fired = changed = true;
@@ -103,13 +178,16 @@ bool simplifyOnce(Graph &g) {
   return changed;
 }
 
-} // namespace
-
-bool simplify(Graph &g) {
+bool rewrite(Graph &g, bool allRules) {
   bool any = false;
-  for (int i = 0; i < 16 && simplifyOnce(g); ++i)
+  for (int i = 0; i < 16 && simplifyOnce(g, allRules); ++i)
     any = true;
   return any;
 }
+
+} // namespace
+
+bool canonicalize(Graph &g) { return rewrite(g, false); }
+bool simplify(Graph &g) { return rewrite(g, true); }
 
 } // namespace ganc::opt

@@ -12,7 +12,13 @@
 
 namespace ganc::opt {
 
-/// Rewrites `g`'s outputs with the simplification rules; returns whether anything changed.
+/// The rules that make the graph numerically stable and canonical (log(sigmoid) forms,
+/// double negations, multiplications by one), applied before differentiation so that
+/// gradients are taken of the stable forms. Returns whether anything changed.
+bool canonicalize(ir::Graph &g);
+
+/// canonicalize's rules and the ones that prepare for codegen (matmul with a transposed
+/// right operand becomes a transpose and a plain matmul). Returns whether anything changed.
 bool simplify(ir::Graph &g);
 
 } // namespace ganc::opt

@@ -54,7 +54,7 @@ void checkObjective(const std::string &objective) {
     s.diags().print(os);
     return os.str();
   }();
-  s.simplify();
+  s.canonicalize();
   Graph &g = *s.model().dStep;
   Node *loss = g.outputs().front().second;
 

@@ -12,9 +12,7 @@ namespace {
 TEST(MemoryPlan, TemporariesShareTheArena) {
   driver::Session s;
   ASSERT_TRUE(s.analyze(test::sourcePath("examples/mnist.gan")));
-  ASSERT_TRUE(s.lower());
-  s.simplify();
-  ASSERT_TRUE(s.differentiate());
+  ASSERT_TRUE(s.buildSteps());
   ASSERT_TRUE(s.startJit());
   std::vector<rt::StepFunction> fns;
   std::string error;

@@ -95,9 +95,7 @@ protected:
 
   void SetUp() override {
     ASSERT_TRUE(s.analyze(test::sourcePath("examples/mnist.gan")));
-    ASSERT_TRUE(s.lower(B));
-    s.simplify();
-    ASSERT_TRUE(s.differentiate());
+    ASSERT_TRUE(s.buildSteps(B));
     ASSERT_TRUE(s.startJit());
     std::string error;
     ASSERT_TRUE(s.jit().compile({s.model().dStep.get(), s.model().gStep.get()}, {}, fns, error))
