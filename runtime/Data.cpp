@@ -1,6 +1,7 @@
 //===- Data.cpp - training data: loading, shuffling, batching -------------===//
 #include "Data.h"
 
+#include "Mixture.h"
 #include "Random.h"
 #include "Tensor.h"
 #include "io/Idx.h"
@@ -15,6 +16,12 @@ Dataset::Dataset(std::vector<float> rows, int64_t rowSize)
       count_(rowSize > 0 ? static_cast<int64_t>(data_.size()) / rowSize : 0) {}
 
 Dataset Dataset::load(const DataSpec &spec) {
+  if (spec.kind == "ring" || spec.kind == "grid") {
+    // A fixed sample of the mixture, drawn from the data's own stream: large enough that
+    // a run sees fresh points for many epochs.
+    const int64_t count = 100000;
+    return Dataset(Mixture::fromSpec(spec).sample(count, streamId("data:" + spec.name)), 2);
+  }
   std::string path = spec.kind == "mnist" ? findIdxFile(spec.path, "train-images-idx3-ubyte")
                                           : spec.path;
   IdxArray idx = readIdxU8(path);

@@ -28,10 +28,12 @@ struct OptimizerSpec {
 
 struct DataSpec {
   std::string name;
-  std::string kind; ///< "mnist" (path: folder of train-images-idx3-ubyte[.gz]) or "idx" (path: file)
+  std::string kind; ///< "mnist" (path: folder of train-images-idx3-ubyte[.gz]), "idx" (path:
+                    ///< file), or a 2-D mixture: "ring", "grid" (see Mixture.h)
   std::string path;
   double lo = 0, hi = 1;
   Shape shape; ///< per sample
+  std::vector<double> params; ///< of a mixture
 };
 
 struct NoiseSpec {

@@ -1,10 +1,12 @@
 //===- Trainer.cpp - the alternating D/G training loop --------------------===//
 #include "Trainer.h"
 
+#include "Mixture.h"
 #include "Random.h"
 #include "io/IoError.h"
 #include "io/Png.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -249,18 +251,50 @@ void Trainer::writeSamples(std::ostream &log) {
     fillUniform(z->data(), z->numel(), spec_.seed, stream, static_cast<float>(n.a), static_cast<float>(n.b));
   sample_->run();
   const float *img = sample_->output("sample");
+  char name[64];
+  std::snprintf(name, sizeof name, "samples_%07lld.png", static_cast<long long>(step_));
+  std::string path = (std::filesystem::path(spec_.outDir) / name).string();
+  if (spec_.data.kind == "ring" || spec_.data.kind == "grid") {
+    writeScatter(path, img, z->shape[0]);
+    if (!spec_.interactive)
+      log << "wrote " << path << "\n";
+    return;
+  }
   int64_t per = numElements(spec_.data.shape);
   int64_t h = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(per))));
   int64_t w = h * h == per ? h : per;
   if (h * h != per)
     h = 1;
-  char name[64];
-  std::snprintf(name, sizeof name, "samples_%07lld.png", static_cast<long long>(step_));
-  std::string path = (std::filesystem::path(spec_.outDir) / name).string();
   writeGrayGridPng(path, img, spec_.sampleRows * spec_.sampleCols, h, w, spec_.sampleRows,
                    spec_.sampleCols, static_cast<float>(spec_.data.lo), static_cast<float>(spec_.data.hi));
   if (!spec_.interactive)
     log << "wrote " << path << "\n";
+}
+
+void Trainer::writeScatter(const std::string &path, const float *points, int64_t count) {
+  // Generated points in white over the mixture's modes in gray, on a square that holds
+  // every mode with a margin.
+  Mixture m = Mixture::fromSpec(spec_.data);
+  double extent = 0;
+  for (auto &mode : m.modes)
+    extent = std::max({extent, std::fabs(mode[0]), std::fabs(mode[1])});
+  extent = extent * 1.25 + 6 * m.std;
+  const int64_t side = 320;
+  std::vector<float> img(static_cast<size_t>(side * side), 0.f);
+  auto plot = [&](double x, double y, float v, int r) {
+    int64_t cx = static_cast<int64_t>((x + extent) / (2 * extent) * side);
+    int64_t cy = static_cast<int64_t>((extent - y) / (2 * extent) * side);
+    for (int64_t dy = -r; dy <= r; ++dy)
+      for (int64_t dx = -r; dx <= r; ++dx)
+        if (cx + dx >= 0 && cx + dx < side && cy + dy >= 0 && cy + dy < side)
+          img[(cy + dy) * side + cx + dx] = std::max(img[(cy + dy) * side + cx + dx], v);
+  };
+  for (auto &mode : m.modes)
+    plot(mode[0], mode[1], 0.35f, 3);
+  for (int64_t i = 0; i < count; ++i)
+    if (std::isfinite(points[2 * i]) && std::isfinite(points[2 * i + 1]))
+      plot(points[2 * i], points[2 * i + 1], 1.f, 0);
+  writeGrayGridPng(path, img.data(), 1, side, side, 1, 1, 0.f, 1.f);
 }
 
 void Trainer::writeCheckpoint(std::ostream &log) {

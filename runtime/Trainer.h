@@ -71,6 +71,7 @@ private:
   void setAdamScalars(const OptimizerSpec &o, const std::string &player, int64_t t);
   void writeSamples(std::ostream &log);
   void writeCheckpoint(std::ostream &log);
+  void writeScatter(const std::string &path, const float *points, int64_t count);
   void openMetrics(bool append);
 
   const TrainSpec &spec_;

@@ -156,7 +156,7 @@ rt::TrainSpec Session::trainSpec(const std::string &outDir) const {
     s.params.push_back({pi.name, pi.owner, pi.shape, pi.init.kind, pi.init.a, pi.init.b});
   s.state = model_->state;
   const sema::DataSpec &d = p.data.front();
-  s.data = {d.name, d.kind, d.path, d.lo, d.hi, d.shape};
+  s.data = {d.name, d.kind, d.path, d.lo, d.hi, d.shape, d.params};
   for (const sema::NoiseSpec &n : p.noise)
     s.noise.push_back({n.name, n.dist, n.a, n.b, n.shape});
   s.dPlayer = p.discriminator->name;

@@ -20,10 +20,11 @@ namespace ganc::sema {
 struct DataSpec {
   std::string name;
   SourceLoc loc;
-  std::string kind;       ///< "mnist" (a folder) or "idx" (one file)
+  std::string kind;       ///< "mnist" (a folder), "idx" (one file), "ring" or "grid"
   std::string path;       ///< resolved against the .gan file's folder
   double lo = 0, hi = 1;  ///< pixel values are scaled to [lo, hi]
   std::vector<int64_t> shape; ///< per-sample shape
+  std::vector<double> params; ///< ring: modes, radius, std; grid: n, spacing, std
 };
 
 /// A noise source: `noise z ~ uniform(-1, 1, [100])` or `normal(0, 1, [100])`.

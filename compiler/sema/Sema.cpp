@@ -389,9 +389,12 @@ private:
   /// folder; `idx("file", scale = [lo, hi], shape = [n])`: one IDX image file.
   std::optional<DataSpec> dataSource(const ast::CallExpr &c, const ast::SourceDecl &s,
                                      const std::string &dir) {
+    if (c.callee == "ring" || c.callee == "grid")
+      return mixtureSource(c, s);
     if (c.callee != "mnist" && c.callee != "idx") {
       diags_.error(c.calleeRange.begin, "unknown data source '" + c.callee +
-                                            "'; expected mnist(\"folder\") or idx(\"file\", shape = [n])",
+                                            "'; expected mnist(\"folder\"), idx(\"file\", shape = [n]), "
+                                            "ring(modes, radius, std) or grid(n, spacing, std)",
                    c.calleeRange.length);
       return std::nullopt;
     }
@@ -427,6 +430,37 @@ private:
       if (!sh)
         return std::nullopt;
       d.shape = *sh;
+    }
+    return d;
+  }
+
+  /// `ring(modes, radius, std)`: Gaussians on a circle; `grid(n, spacing, std)`: an n x n
+  /// grid of Gaussians centred on 0. Samples are 2-D points.
+  std::optional<DataSpec> mixtureSource(const ast::CallExpr &c, const ast::SourceDecl &s) {
+    bool ring = c.callee == "ring";
+    std::vector<std::string> names = ring ? std::vector<std::string>{"modes", "radius", "std"}
+                                          : std::vector<std::string>{"n", "spacing", "std"};
+    if (!checkArguments(c, names))
+      return std::nullopt;
+    DataSpec d{s.name, s.nameRange.begin, c.callee, "", 0, 1, {2}};
+    for (size_t i = 0; i < names.size(); ++i) {
+      const ast::Expr *e = argument(c, i, names[i].c_str());
+      if (!e) {
+        diags_.error(c.loc(), c.callee + "(...) needs " + names[0] + ", " + names[1] + " and " + names[2],
+                     c.range().length);
+        return std::nullopt;
+      }
+      auto v = number(e, names[i].c_str());
+      if (!v)
+        return std::nullopt;
+      bool count = i == 0;
+      if (*v <= 0 || (count && (*v != std::floor(*v) || *v > 1000))) {
+        diags_.error(e->loc(), "'" + names[i] + "' must be " +
+                                   (count ? "a positive integer (at most 1000)" : "greater than 0"),
+                     e->range().length);
+        return std::nullopt;
+      }
+      d.params.push_back(*v);
     }
     return d;
   }
