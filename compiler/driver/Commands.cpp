@@ -3,6 +3,9 @@
 //   ganc train  FILE.gan [--steps N] [--out DIR] [--seed S] [--threads T] [--batch B] [--profile]
 //               [--resume]
 //   ganc sample FILE.gan --checkpoint PATH -n N --out SAMPLES.npy [--seed S] [--grid G.png]
+//               [--z Z.npy] [--truncation T]
+//   ganc export FILE.gan --checkpoint PATH --out G.safetensors
+//   ganc eval   FILE.gan --checkpoint PATH [-n N] [--seed S] [--json OUT.json]
 //   ganc check  FILE.gan
 //   ganc emit   --stage=graph|grad|opt|kernels|llvm|asm FILE.gan
 //
@@ -20,10 +23,12 @@
 #include "io/IoError.h"
 #include "io/Npy.h"
 #include "io/Png.h"
+#include "io/SafeTensors.h"
 #include "ir/Printer.h"
 #include "support/Error.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -44,7 +49,11 @@ const char *const kUsage =
     "          to DIR (default out/<model>); --resume continues from DIR's checkpoint exactly;\n"
     "          Ctrl-C finishes the step, saves and stops; --profile prints time per kernel\n"
     "  sample  FILE.gan --checkpoint PATH -n N --out SAMPLES.npy [--seed S] [--grid G.png]\n"
-    "          write N generated samples as a float32 .npy array of shape [N, size]\n"
+    "          [--z Z.npy] [--truncation T]\n"
+    "          write N generated samples as a float32 .npy array of shape [N, size], from\n"
+    "          the given latent vectors or from noise drawn with the seed (truncated at T)\n"
+    "  export  FILE.gan --checkpoint PATH --out G.safetensors\n"
+    "          write the generator's parameters alone\n"
     "  eval    FILE.gan --checkpoint PATH [-n N] [--seed S] [--json OUT.json]\n"
     "          score a trained 2-D mixture model: modes covered, high-quality share, KL\n"
     "  check   FILE.gan\n"
@@ -369,8 +378,16 @@ struct Generated {
   rt::TrainSpec spec;
 };
 
+/// How to draw the generator's noise: from the seed, optionally truncated (resampling
+/// values beyond +-truncation, BigGAN's truncation trick), or given in a .npy file.
+struct NoiseChoice {
+  std::optional<int64_t> seed;
+  std::optional<double> truncation;
+  std::optional<std::string> zFile;
+};
+
 std::optional<Generated> generate(Session &s, const std::string &file, const std::string &ckpt,
-                                  int64_t n, std::optional<int64_t> seed, std::ostream &err) {
+                                  int64_t n, const NoiseChoice &noise, std::ostream &err) {
   if (!s.analyze(file) || !s.lower()) {
     reportUserError(s, err);
     return std::nullopt;
@@ -393,12 +410,40 @@ std::optional<Generated> generate(Session &s, const std::string &file, const std
   rt::Shape zShape{n};
   zShape.insert(zShape.end(), z.shape.begin(), z.shape.end());
   rt::Tensor &zt = store.get(z.name, zShape);
-  uint64_t stream = rt::streamId("sample");
-  uint64_t sd = seed ? static_cast<uint64_t>(*seed) : info.seed;
-  if (z.dist == "normal")
-    rt::fillNormal(zt.data(), zt.numel(), sd, stream, static_cast<float>(z.a), static_cast<float>(z.b));
-  else
-    rt::fillUniform(zt.data(), zt.numel(), sd, stream, static_cast<float>(z.a), static_cast<float>(z.b));
+  if (noise.zFile) {
+    rt::NpyArray given = rt::readNpyF32(*noise.zFile);
+    if (given.shape != zShape)
+      throw rt::IoError(*noise.zFile, "holds an array of shape " + ir::formatShape(given.shape) +
+                                          " but the generator takes " + ir::formatShape(zShape) + " for -n " +
+                                          std::to_string(n));
+    std::copy(given.data.begin(), given.data.end(), zt.data());
+  } else {
+    uint64_t sd = noise.seed ? static_cast<uint64_t>(*noise.seed) : info.seed;
+    auto draw = [&](float *dst, int64_t count, uint64_t stream) {
+      if (z.dist == "normal")
+        rt::fillNormal(dst, count, sd, stream, static_cast<float>(z.a), static_cast<float>(z.b));
+      else
+        rt::fillUniform(dst, count, sd, stream, static_cast<float>(z.a), static_cast<float>(z.b));
+    };
+    draw(zt.data(), zt.numel(), rt::streamId("sample"));
+    if (noise.truncation) {
+      // Redraw every value farther than T standard deviations from the mean, from fresh
+      // streams, until none is left (each round keeps most of what it draws).
+      const double lim = *noise.truncation * (z.dist == "normal" ? z.b : 1.0);
+      std::vector<float> fresh(static_cast<size_t>(zt.numel()));
+      for (uint64_t round = 1; round < 1000; ++round) {
+        bool any = false;
+        draw(fresh.data(), zt.numel(), rt::streamId("sample.truncation", round));
+        for (int64_t i = 0; i < zt.numel(); ++i)
+          if (std::fabs(zt.data()[i] - z.a) > lim) {
+            zt.data()[i] = fresh[static_cast<size_t>(i)];
+            any = true;
+          }
+        if (!any)
+          break;
+      }
+    }
+  }
   rt::Executable exe(fns[0], store);
   exe.run();
   out.perSample = rt::numElements(out.spec.data.shape);
@@ -410,13 +455,32 @@ std::optional<Generated> generate(Session &s, const std::string &file, const std
 int cmdSample(const Args &a, std::ostream &out, std::ostream &err) {
   auto n = intOption(a, "n", err), seed = intOption(a, "seed", err);
   auto ckpt = a.get("checkpoint"), outPath = a.get("out");
+  NoiseChoice noise{seed, std::nullopt, a.get("z")};
+  if (auto t = a.get("truncation")) {
+    char *end = nullptr;
+    double v = std::strtod(t->c_str(), &end);
+    if (end == t->c_str() || *end || !(v > 0)) {
+      err << "ganc: error: --truncation needs a positive number, got '" << *t << "'\n";
+      return kExitUsage;
+    }
+    noise.truncation = v;
+  }
+  if (noise.zFile && !n) {
+    // -n defaults to the number of latent vectors given.
+    try {
+      n = rt::readNpyF32(*noise.zFile).shape.at(0);
+    } catch (const std::exception &e) {
+      err << "ganc: error: " << e.what() << "\n";
+      return kExitUserError;
+    }
+  }
   if (a.positional.size() != 1 || !n || *n < 1 || !ckpt || !outPath) {
     err << "ganc: error: sample needs FILE.gan, --checkpoint PATH, -n N (at least 1) and --out SAMPLES.npy\n";
     return kExitUsage;
   }
   Session s;
   try {
-    std::optional<Generated> gen = generate(s, a.positional[0], *ckpt, *n, seed, err);
+    std::optional<Generated> gen = generate(s, a.positional[0], *ckpt, *n, noise, err);
     if (!gen)
       return kExitUserError;
     const float *samples = gen->samples.data();
@@ -444,6 +508,39 @@ int cmdSample(const Args &a, std::ostream &out, std::ostream &err) {
   return kExitOk;
 }
 
+/// `ganc export`: the generator's parameters alone, for use elsewhere (safetensors, named
+/// by their path in the model).
+int cmdExport(const Args &a, std::ostream &out, std::ostream &err) {
+  auto ckpt = a.get("checkpoint"), outPath = a.get("out");
+  if (a.positional.size() != 1 || !ckpt || !outPath) {
+    err << "ganc: error: export needs FILE.gan, --checkpoint PATH and --out G.safetensors\n";
+    return kExitUsage;
+  }
+  Session s;
+  if (!s.analyze(a.positional[0]) || !s.lower())
+    return reportUserError(s, err);
+  try {
+    rt::TrainSpec spec = s.trainSpec("");
+    rt::Store store;
+    rt::CheckpointInfo info = rt::loadCheckpoint(*ckpt, spec.params, {}, store);
+    std::vector<rt::NamedTensor> tensors;
+    for (const rt::ParamSpec &p : spec.params) {
+      if (p.owner != spec.gPlayer)
+        continue;
+      const rt::Tensor &t = store.all().at(p.name);
+      tensors.push_back({p.name, t.shape, std::vector<float>(t.data(), t.data() + t.numel())});
+    }
+    rt::writeSafeTensors(*outPath, tensors,
+                         {{"format", "ganc-generator-1"}, {"model", info.modelName}, {"player", spec.gPlayer},
+                          {"step", std::to_string(info.step)}, {"model_hash", info.modelHash}});
+    out << "wrote " << tensors.size() << " tensors of '" << spec.gPlayer << "' to " << *outPath << "\n";
+  } catch (const rt::IoError &e) {
+    err << "ganc: error: " << e.what() << "\n";
+    return kExitUserError;
+  }
+  return kExitOk;
+}
+
 int cmdEval(const Args &a, std::ostream &out, std::ostream &err) {
   auto n = intOption(a, "n", err), seed = intOption(a, "seed", err);
   auto ckpt = a.get("checkpoint");
@@ -463,7 +560,7 @@ int cmdEval(const Args &a, std::ostream &out, std::ostream &err) {
       return reportUserError(s, err);
     }
     Session gen;
-    std::optional<Generated> g = generate(gen, a.positional[0], *ckpt, n.value_or(2500), seed, err);
+    std::optional<Generated> g = generate(gen, a.positional[0], *ckpt, n.value_or(2500), {seed, {}, {}}, err);
     if (!g)
       return kExitUserError;
     rt::Mixture m = rt::Mixture::fromSpec(g->spec.data);
@@ -515,7 +612,8 @@ int runCommand(const std::vector<std::string> &argv, std::ostream &out, std::ost
   static const std::map<std::string, std::vector<std::string>> known = {
       {"train", {"steps", "out", "seed", "threads", "batch", "profile", "resume", "print-after",
                  "print-after-all", "verify-each", "time-passes"}},
-      {"sample", {"checkpoint", "n", "out", "seed", "grid"}},
+      {"sample", {"checkpoint", "n", "out", "seed", "grid", "z", "truncation"}},
+      {"export", {"checkpoint", "out"}},
       {"eval", {"checkpoint", "n", "seed", "json"}},
       {"check", {"print-after", "print-after-all", "verify-each", "time-passes"}},
       {"emit", {"stage", "batch", "print-after", "print-after-all", "verify-each", "time-passes"}}};
@@ -537,6 +635,8 @@ int runCommand(const std::vector<std::string> &argv, std::ostream &out, std::ost
     return cmdCheck(a, out, err);
   if (cmd == "eval")
     return cmdEval(a, out, err);
+  if (cmd == "export")
+    return cmdExport(a, out, err);
   return cmdEmit(a, out, err);
 }
 
