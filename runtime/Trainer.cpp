@@ -3,6 +3,7 @@
 
 #include "Mixture.h"
 #include "Random.h"
+#include "Report.h"
 #include "io/IoError.h"
 #include "io/Png.h"
 
@@ -126,11 +127,13 @@ void Trainer::openMetrics(bool append) {
     kept = header + "\n";
     while (std::getline(in, line)) {
       long long s = 0;
-      if (std::sscanf(line.c_str(), "%lld,", &s) == 1 && s <= step_)
-        kept += line + "\n";
       double t = 0;
-      if (std::sscanf(line.c_str(), "%lld,%lf", &s, &t) == 2 && s <= step_)
-        elapsed_ = t;
+      float d = 0, g = 0, dn = 0, gn = 0;
+      if (std::sscanf(line.c_str(), "%lld,%lf,%f,%f,%f,%f", &s, &t, &d, &g, &dn, &gn) < 2 || s > step_)
+        continue;
+      kept += line + "\n";
+      elapsed_ = t;
+      rows_.push_back({s, t, d, g, dn, gn});
     }
     in.close();
     std::ofstream(path, std::ios::trunc) << kept;
@@ -139,7 +142,7 @@ void Trainer::openMetrics(bool append) {
   if (!metrics_)
     throw IoError(path, "cannot open for writing");
   if (fresh)
-    metrics_ << "step,time_s,d_loss,g_loss\n";
+    metrics_ << "step,time_s,d_loss,g_loss,d_grad_norm,g_grad_norm\n";
 }
 
 void Trainer::fillNoise(uint64_t phase, uint64_t counter) {
@@ -163,14 +166,21 @@ void Trainer::setAdamScalars(const OptimizerSpec &o, const std::string &player, 
   store_.get(adamEps(player), {}).data()[0] = static_cast<float>(o.eps * std::sqrt(bc2));
 }
 
+float Trainer::gradNorm(const Executable &e) {
+  const float *n = e.output("grad_norm");
+  return n ? n[0] : 0.f;
+}
+
 float Trainer::stepD() {
   batches_.fill(x_->data(), spec_.batch, batchIndex_++);
   fillNoise(kNoiseD, static_cast<uint64_t>(dUpdates_));
   setAdamScalars(spec_.optD, spec_.dPlayer, dUpdates_ + 1);
   d_->run();
   float loss = d_->output("loss")[0];
-  if (!std::isfinite(loss))
-    throw DivergenceError(step_ + 1, spec_.dPlayer, loss);
+  dGradNorm_ = gradNorm(*d_);
+  if (!std::isfinite(loss) || !std::isfinite(dGradNorm_))
+    throw DivergenceError(step_ + 1, spec_.dPlayer, std::isfinite(loss) ? dGradNorm_ : loss,
+                          !std::isfinite(loss));
   d_->commit();
   ++dUpdates_;
   return loss;
@@ -181,8 +191,10 @@ float Trainer::stepG() {
   setAdamScalars(spec_.optG, spec_.gPlayer, gUpdates_ + 1);
   g_->run();
   float loss = g_->output("loss")[0];
-  if (!std::isfinite(loss))
-    throw DivergenceError(step_ + 1, spec_.gPlayer, loss);
+  gGradNorm_ = gradNorm(*g_);
+  if (!std::isfinite(loss) || !std::isfinite(gGradNorm_))
+    throw DivergenceError(step_ + 1, spec_.gPlayer, std::isfinite(loss) ? gGradNorm_ : loss,
+                          !std::isfinite(loss));
   g_->commit();
   ++gUpdates_;
   return loss;
@@ -203,9 +215,10 @@ bool Trainer::run(int64_t until, std::ostream &log) {
     ++step_;
     auto now = Clock::now();
     elapsed_ = elapsedBefore + std::chrono::duration<double>(now - start).count();
+    rows_.push_back({step_, elapsed_, dLoss, gLoss, dGradNorm_, gGradNorm_});
     if (metrics_.is_open()) {
-      std::snprintf(line, sizeof line, "%lld,%.3f,%.9g,%.9g\n", static_cast<long long>(step_), elapsed_,
-                    dLoss, gLoss);
+      std::snprintf(line, sizeof line, "%lld,%.3f,%.9g,%.9g,%.9g,%.9g\n", static_cast<long long>(step_),
+                    elapsed_, dLoss, gLoss, dGradNorm_, gGradNorm_);
       metrics_ << line;
     }
     bool lastOne = step_ == until;
@@ -224,8 +237,10 @@ bool Trainer::run(int64_t until, std::ostream &log) {
       last = now;
       lastStep = step_;
     }
-    if (sample_ && spec_.sampleEvery > 0 && step_ % spec_.sampleEvery == 0)
+    if (sample_ && spec_.sampleEvery > 0 && step_ % spec_.sampleEvery == 0) {
       writeSamples(log);
+      writeReport(true);
+    }
     if (spec_.checkpointEvery > 0 && step_ % spec_.checkpointEvery == 0)
       writeCheckpoint(log);
     if (stopRequested.load()) {
@@ -305,10 +320,17 @@ void Trainer::writeCheckpoint(std::ostream &log) {
     log << "wrote " << checkpointPath() << " (step " << step_ << ")\n";
 }
 
+void Trainer::writeReport(bool live) {
+  if (spec_.outDir.empty())
+    return;
+  rt::writeReport({spec_.modelName, spec_.outDir, rows_, step_, spec_.steps, live});
+}
+
 void Trainer::finish(std::ostream &log) {
   if (sample_ && (spec_.sampleEvery <= 0 || step_ % spec_.sampleEvery != 0))
     writeSamples(log);
   writeCheckpoint(log);
+  writeReport(false);
   if (spec_.interactive)
     log << "wrote " << checkpointPath() << " (step " << step_ << ")\n";
 }

@@ -13,6 +13,7 @@
 
 #include "Checkpoint.h"
 #include "Data.h"
+#include "Report.h"
 #include "Tensor.h"
 #include "TrainSpec.h"
 
@@ -29,14 +30,16 @@ struct StepStats {
   double stepsPerSecond = 0;
 };
 
-/// A loss became NaN or infinite; the step that produced it was not applied.
+/// A loss or a gradient became NaN or infinite; the step that produced it was not applied.
 class DivergenceError : public std::runtime_error {
 public:
-  DivergenceError(int64_t step, std::string player, float value)
-      : std::runtime_error("diverged"), step(step), player(std::move(player)), value(value) {}
+  DivergenceError(int64_t step, std::string player, float value, bool inLoss)
+      : std::runtime_error("diverged"), step(step), player(std::move(player)), value(value),
+        inLoss(inLoss) {}
   int64_t step;
   std::string player;
   float value;
+  bool inLoss; ///< else in the gradient
 };
 
 class Trainer {
@@ -72,7 +75,9 @@ private:
   void writeSamples(std::ostream &log);
   void writeCheckpoint(std::ostream &log);
   void writeScatter(const std::string &path, const float *points, int64_t count);
+  void writeReport(bool live);
   void openMetrics(bool append);
+  static float gradNorm(const Executable &e);
 
   const TrainSpec &spec_;
   Store store_;
@@ -82,6 +87,8 @@ private:
   std::vector<Tensor *> noise_;
   int64_t step_ = 0, dUpdates_ = 0, gUpdates_ = 0, batchIndex_ = 0;
   double elapsed_ = 0; ///< seconds of training so far, over resumes
+  float dGradNorm_ = 0, gGradNorm_ = 0;
+  std::vector<MetricRow> rows_; ///< metrics.csv, in memory for the report
   std::vector<StepStats> history_;
   std::ofstream metrics_;
 };

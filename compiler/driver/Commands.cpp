@@ -352,8 +352,9 @@ int cmdTrain(const Args &a, std::ostream &out, std::ostream &err) {
                              ? "; the last checkpoint, " + trainer.checkpointPath() + ", is kept"
                              : "";
       s.diags().error(o.stmt->expr->loc(),
-                      "training diverged at step " + std::to_string(d.step) + ": the loss of '" + d.player +
-                          "' became " + std::to_string(d.value) + " and the step was not applied" + kept,
+                      "training diverged at step " + std::to_string(d.step) + ": the " +
+                          (d.inLoss ? "loss" : "gradient") + " of '" + d.player + "' became " +
+                          std::to_string(d.value) + " and the step was not applied" + kept,
                       o.stmt->expr->range().length);
       return reportUserError(s, err);
     }

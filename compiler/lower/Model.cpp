@@ -77,6 +77,16 @@ bool addTraining(Model &m, const sema::Program &p, DiagnosticEngine &diags) {
       ok = false;
       continue;
     }
+    // The norm of the player's whole gradient, for metrics and the divergence guard.
+    Builder nb(pl.g, pl.obj.stmt->expr->loc());
+    Node *sq = nullptr;
+    for (Node *gr : grads) {
+      if (gr->is(OpKind::Const))
+        continue;
+      Node *t = nb.sumAll(nb.mul(gr, gr));
+      sq = sq ? nb.add(sq, t) : t;
+    }
+    pl.g.addOutput(names::kGradNorm, nb.unary(OpKind::Sqrt, sq));
     for (size_t i = 0; i < wrt.size(); ++i) {
       Builder b(pl.g, wrt[i]->loc);
       addUpdate(b, pl.opt, who, wrt[i], grads[i], m.state);

@@ -52,6 +52,7 @@ inline std::string state(const std::string &param, const char *slot) { return pa
 inline std::string adamLr(const std::string &player) { return player + "@adam.lr_t"; }
 inline std::string adamEps(const std::string &player) { return player + "@adam.eps_t"; }
 inline const char *kLoss = "loss";
+inline const char *kGradNorm = "grad_norm";
 inline const char *kSample = "sample";
 } // namespace names
 
