@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
 #include <sstream>
 
 using namespace ganc;
@@ -111,6 +112,28 @@ TEST(Train, LossesAreFiniteAndMove) {
 
   EXPECT_TRUE(std::filesystem::exists(dir + "/out/samples_0000150.png"));
   EXPECT_TRUE(std::filesystem::exists(dir + "/out/samples_0000300.png"));
+  // The report: two charts of 300 steps and both grids, inline; finished, so no reload.
+  std::ifstream rep(dir + "/out/report.html");
+  std::string html((std::istreambuf_iterator<char>(rep)), {});
+  auto count = [&](const std::string &what) {
+    size_t n = 0;
+    for (size_t at = html.find(what); at != std::string::npos; at = html.find(what, at + 1))
+      ++n;
+    return n;
+  };
+  EXPECT_EQ(count("<svg"), 2u);
+  EXPECT_EQ(count("<polyline"), 4u);
+  EXPECT_EQ(count("src='data:image/png;base64,iVBORw0KGgo"), 2u); // PNG signature
+  EXPECT_EQ(count("http-equiv='refresh'"), 0u);
+  // metrics.csv: a header and a row per step, with both gradient norms.
+  std::ifstream csv(dir + "/out/metrics.csv");
+  std::string header;
+  std::getline(csv, header);
+  EXPECT_EQ(header, "step,time_s,d_loss,g_loss,d_grad_norm,g_grad_norm");
+  size_t rows = 0;
+  for (std::string line; std::getline(csv, line);)
+    ++rows;
+  EXPECT_EQ(rows, 300u);
   rt::SafeTensorsFile ck = rt::readSafeTensors(dir + "/out/checkpoint.safetensors");
   ASSERT_NE(ck.find("G.dense_1.W"), nullptr);
   EXPECT_EQ(ck.find("G.dense_1.W")->shape, (std::vector<int64_t>{16, 32}));
