@@ -27,6 +27,7 @@ void saveCheckpoint(const std::string &path, const TrainSpec &spec, const Store 
                     {"d_updates", std::to_string(info.dUpdates)},
                     {"g_updates", std::to_string(info.gUpdates)},
                     {"batches", std::to_string(info.batches)},
+                    {"batch", std::to_string(info.batch)},
                     {"seed", std::to_string(info.seed)}});
 }
 
@@ -58,6 +59,7 @@ CheckpointInfo loadCheckpoint(const std::string &path, const std::vector<ParamSp
   info.dUpdates = number("d_updates");
   info.gUpdates = number("g_updates");
   info.batches = number("batches");
+  info.batch = number("batch");
   info.seed = static_cast<uint64_t>(number("seed"));
   auto restore = [&](const std::string &name, const Shape &shape, const char *what) {
     const NamedTensor *t = f.find(name);

@@ -21,6 +21,7 @@ struct CheckpointInfo {
   int64_t step = 0;                ///< completed iterations
   int64_t dUpdates = 0, gUpdates = 0; ///< optimizer steps taken by each player
   int64_t batches = 0;             ///< data batches drawn
+  int64_t batch = 0;               ///< samples per batch
   uint64_t seed = 0;
 };
 

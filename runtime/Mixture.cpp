@@ -2,7 +2,9 @@
 #include "Mixture.h"
 
 #include "Random.h"
+#include "io/Png.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace ganc::rt {
@@ -71,6 +73,31 @@ MixtureScore scoreMixture(const Mixture &m, const float *p, int64_t count) {
         s.klToUniform += q * std::log(q * static_cast<double>(s.modes));
       }
   return s;
+}
+
+void writeScatterPng(const std::string &path, const Mixture &m, const float *points, int64_t count) {
+  // Generated points in white over the mixture's modes in gray, on a square that holds
+  // every mode with a margin.
+  double extent = 0;
+  for (auto &mode : m.modes)
+    extent = std::max({extent, std::fabs(mode[0]), std::fabs(mode[1])});
+  extent = extent * 1.25 + 6 * m.std;
+  const int64_t side = 320;
+  std::vector<float> img(static_cast<size_t>(side * side), 0.f);
+  auto plot = [&](double x, double y, float v, int r) {
+    int64_t cx = static_cast<int64_t>((x + extent) / (2 * extent) * side);
+    int64_t cy = static_cast<int64_t>((extent - y) / (2 * extent) * side);
+    for (int64_t dy = -r; dy <= r; ++dy)
+      for (int64_t dx = -r; dx <= r; ++dx)
+        if (cx + dx >= 0 && cx + dx < side && cy + dy >= 0 && cy + dy < side)
+          img[(cy + dy) * side + cx + dx] = std::max(img[(cy + dy) * side + cx + dx], v);
+  };
+  for (auto &mode : m.modes)
+    plot(mode[0], mode[1], 0.35f, 3);
+  for (int64_t i = 0; i < count; ++i)
+    if (std::isfinite(points[2 * i]) && std::isfinite(points[2 * i + 1]))
+      plot(points[2 * i], points[2 * i + 1], 1.f, 0);
+  writeGrayGridPng(path, img.data(), 1, side, side, 1, 1, 0.f, 1.f);
 }
 
 } // namespace ganc::rt

@@ -37,4 +37,7 @@ struct MixtureScore {
 /// Scores `count` 2-D points (x0, y0, x1, y1, ...) against the mixture.
 MixtureScore scoreMixture(const Mixture &m, const float *points, int64_t count);
 
+/// A scatter plot PNG: the points in white over the modes in gray. Throws IoError.
+void writeScatterPng(const std::string &path, const Mixture &m, const float *points, int64_t count);
+
 } // namespace ganc::rt

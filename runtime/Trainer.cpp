@@ -100,6 +100,9 @@ void Trainer::restore(const std::string &path) {
     throw IoError(path, "was written by a different version of the model (hash " + info.modelHash +
                             ", this model has " + spec_.modelHash +
                             "); resuming would mix two models. Train from scratch or restore the .gan file");
+  if (info.batch != spec_.batch)
+    throw IoError(path, "was trained with batch " + std::to_string(info.batch) + ", not " +
+                            std::to_string(spec_.batch) + "; resume with --batch " + std::to_string(info.batch));
   if (info.seed != spec_.seed)
     throw IoError(path, "was trained with seed " + std::to_string(info.seed) + ", not " +
                             std::to_string(spec_.seed) + "; resume with --seed " + std::to_string(info.seed));
@@ -201,6 +204,16 @@ float Trainer::stepG() {
 }
 
 bool Trainer::run(int64_t until, std::ostream &log) {
+  try {
+    return runSteps(until, log);
+  } catch (const DivergenceError &) {
+    metrics_.flush();
+    writeReport(false); // the run is over: the report stops reloading
+    throw;
+  }
+}
+
+bool Trainer::runSteps(int64_t until, std::ostream &log) {
   using Clock = std::chrono::steady_clock;
   auto start = Clock::now(), last = start;
   const double elapsedBefore = elapsed_;
@@ -270,7 +283,7 @@ void Trainer::writeSamples(std::ostream &log) {
   std::snprintf(name, sizeof name, "samples_%07lld.png", static_cast<long long>(step_));
   std::string path = (std::filesystem::path(spec_.outDir) / name).string();
   if (spec_.data.kind == "ring" || spec_.data.kind == "grid") {
-    writeScatter(path, img, z->shape[0]);
+    writeScatterPng(path, Mixture::fromSpec(spec_.data), img, z->shape[0]);
     if (!spec_.interactive)
       log << "wrote " << path << "\n";
     return;
@@ -286,36 +299,11 @@ void Trainer::writeSamples(std::ostream &log) {
     log << "wrote " << path << "\n";
 }
 
-void Trainer::writeScatter(const std::string &path, const float *points, int64_t count) {
-  // Generated points in white over the mixture's modes in gray, on a square that holds
-  // every mode with a margin.
-  Mixture m = Mixture::fromSpec(spec_.data);
-  double extent = 0;
-  for (auto &mode : m.modes)
-    extent = std::max({extent, std::fabs(mode[0]), std::fabs(mode[1])});
-  extent = extent * 1.25 + 6 * m.std;
-  const int64_t side = 320;
-  std::vector<float> img(static_cast<size_t>(side * side), 0.f);
-  auto plot = [&](double x, double y, float v, int r) {
-    int64_t cx = static_cast<int64_t>((x + extent) / (2 * extent) * side);
-    int64_t cy = static_cast<int64_t>((extent - y) / (2 * extent) * side);
-    for (int64_t dy = -r; dy <= r; ++dy)
-      for (int64_t dx = -r; dx <= r; ++dx)
-        if (cx + dx >= 0 && cx + dx < side && cy + dy >= 0 && cy + dy < side)
-          img[(cy + dy) * side + cx + dx] = std::max(img[(cy + dy) * side + cx + dx], v);
-  };
-  for (auto &mode : m.modes)
-    plot(mode[0], mode[1], 0.35f, 3);
-  for (int64_t i = 0; i < count; ++i)
-    if (std::isfinite(points[2 * i]) && std::isfinite(points[2 * i + 1]))
-      plot(points[2 * i], points[2 * i + 1], 1.f, 0);
-  writeGrayGridPng(path, img.data(), 1, side, side, 1, 1, 0.f, 1.f);
-}
-
 void Trainer::writeCheckpoint(std::ostream &log) {
   metrics_.flush();
   saveCheckpoint(checkpointPath(), spec_, store_,
-                 {spec_.modelName, spec_.modelHash, step_, dUpdates_, gUpdates_, batchIndex_, spec_.seed});
+                 {spec_.modelName, spec_.modelHash, step_, dUpdates_, gUpdates_, batchIndex_, spec_.batch,
+                  spec_.seed});
   if (!spec_.interactive)
     log << "wrote " << checkpointPath() << " (step " << step_ << ")\n";
 }

@@ -74,8 +74,8 @@ private:
   void setAdamScalars(const OptimizerSpec &o, const std::string &player, int64_t t);
   void writeSamples(std::ostream &log);
   void writeCheckpoint(std::ostream &log);
-  void writeScatter(const std::string &path, const float *points, int64_t count);
   void writeReport(bool live);
+  bool runSteps(int64_t until, std::ostream &log);
   void openMetrics(bool append);
   static float gradNorm(const Executable &e);
 

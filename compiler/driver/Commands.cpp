@@ -45,7 +45,8 @@ const char *const kUsage =
     "commands:\n"
     "  train   FILE.gan [--steps N] [--out DIR] [--seed S] [--threads T] [--batch B] [--profile]\n"
     "          [--resume]\n"
-    "          train the model; prints losses, writes sample grids, metrics.csv and a checkpoint\n"
+    "          train the model; prints losses, writes sample grids, metrics.csv, report.html\n"
+    "          and a checkpoint\n"
     "          to DIR (default out/<model>); --resume continues from DIR's checkpoint exactly;\n"
     "          Ctrl-C finishes the step, saves and stops; --profile prints time per kernel\n"
     "  sample  FILE.gan --checkpoint PATH -n N --out SAMPLES.npy [--seed S] [--grid G.png]\n"
@@ -296,6 +297,11 @@ int cmdTrain(const Args &a, std::ostream &out, std::ostream &err) {
   if (seed)
     spec.seed = static_cast<uint64_t>(*seed);
 
+  if (resume && !std::filesystem::exists(std::filesystem::path(outDir) / "checkpoint.safetensors")) {
+    err << "ganc: error: nothing to resume: " << (std::filesystem::path(outDir) / "checkpoint.safetensors").string()
+        << " does not exist\n";
+    return kExitUserError;
+  }
   // Data first: a missing file should not wait for the compiler.
   std::optional<rt::Dataset> data;
   try {
@@ -316,7 +322,7 @@ int cmdTrain(const Args &a, std::ostream &out, std::ostream &err) {
   std::vector<rt::StepFunction> fns =
       s.compile({s.model().dStep.get(), s.model().gStep.get(), grid.get()});
   if (s.pipelineOptions().timePasses)
-    s.printTimes(out);
+    s.printTimes(err);
 
   std::error_code ec;
   std::filesystem::create_directories(outDir, ec);
@@ -332,10 +338,6 @@ int cmdTrain(const Args &a, std::ostream &out, std::ostream &err) {
   try {
     rt::Trainer trainer(spec, fns[0], fns[1], &fns[2], *data);
     if (resume) {
-      if (!std::filesystem::exists(trainer.checkpointPath())) {
-        err << "ganc: error: nothing to resume: " << trainer.checkpointPath() << " does not exist\n";
-        return kExitUserError;
-      }
       trainer.restore(trainer.checkpointPath());
       out << "ganc: resuming from step " << trainer.step() << " of " << trainer.checkpointPath() << "\n";
     } else {
@@ -361,9 +363,13 @@ int cmdTrain(const Args &a, std::ostream &out, std::ostream &err) {
     if (profile)
       rt::stopProfile(out);
     trainer.finish(out);
-    if (stopped)
-      out << "ganc: stopped; continue with: ganc train " << a.positional[0] << " --resume --out " << outDir
-          << "\n";
+    if (stopped) {
+      out << "ganc: stopped; continue with: ganc train " << a.positional[0];
+      for (const auto &[key, value] : a.options)
+        if (key != "resume" && key != "out")
+          out << " --" << key << (isFlag(key) ? "" : " " + value);
+      out << " --out " << outDir << " --resume\n";
+    }
   } catch (const rt::IoError &e) {
     err << "ganc: error: " << e.what() << "\n";
     return kExitUserError;
@@ -428,21 +434,29 @@ std::optional<Generated> generate(Session &s, const std::string &file, const std
     };
     draw(zt.data(), zt.numel(), rt::streamId("sample"));
     if (noise.truncation) {
-      // Redraw every value farther than T standard deviations from the mean, from fresh
-      // streams, until none is left (each round keeps most of what it draws).
-      const double lim = *noise.truncation * (z.dist == "normal" ? z.b : 1.0);
+      // Redraw every value farther than T from the centre (T standard deviations for
+      // normal noise, T half-widths for uniform noise), from fresh streams, until none is
+      // left: each round keeps most of what it draws.
+      const double centre = z.dist == "normal" ? z.a : (z.a + z.b) / 2;
+      const double lim = *noise.truncation * (z.dist == "normal" ? z.b : (z.b - z.a) / 2);
+      bool done = false;
       std::vector<float> fresh(static_cast<size_t>(zt.numel()));
       for (uint64_t round = 1; round < 1000; ++round) {
         bool any = false;
         draw(fresh.data(), zt.numel(), rt::streamId("sample.truncation", round));
         for (int64_t i = 0; i < zt.numel(); ++i)
-          if (std::fabs(zt.data()[i] - z.a) > lim) {
+          if (std::fabs(zt.data()[i] - centre) > lim) {
             zt.data()[i] = fresh[static_cast<size_t>(i)];
             any = true;
           }
-        if (!any)
+        if (!any) {
+          done = true;
           break;
+        }
       }
+      if (!done)
+        throw rt::IoError(ckpt, "--truncation " + std::to_string(*noise.truncation) +
+                                    " keeps too little of the noise distribution to draw from");
     }
   }
   rt::Executable exe(fns[0], store);
@@ -488,7 +502,10 @@ int cmdSample(const Args &a, std::ostream &out, std::ostream &err) {
     int64_t per = gen->perSample;
     rt::writeNpyF32(*outPath, samples, {*n, per});
     out << "wrote " << *n << " samples to " << *outPath << "\n";
-    if (auto gridPath = a.get("grid")) {
+    if (auto gridPath = a.get("grid"); gridPath && (gen->spec.data.kind == "ring" || gen->spec.data.kind == "grid")) {
+      rt::writeScatterPng(*gridPath, rt::Mixture::fromSpec(gen->spec.data), samples, *n);
+      out << "wrote " << *gridPath << "\n";
+    } else if (gridPath) {
       int64_t side = 1;
       while ((side + 1) * (side + 1) <= *n && side < 32)
         ++side;
@@ -542,6 +559,21 @@ int cmdExport(const Args &a, std::ostream &out, std::ostream &err) {
   return kExitOk;
 }
 
+std::string jsonEscape(const std::string &s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\')
+      out += '\\', out += static_cast<char>(c);
+    else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else
+      out += static_cast<char>(c);
+  }
+  return out;
+}
+
 int cmdEval(const Args &a, std::ostream &out, std::ostream &err) {
   auto n = intOption(a, "n", err), seed = intOption(a, "seed", err);
   auto ckpt = a.get("checkpoint");
@@ -579,7 +611,8 @@ int cmdEval(const Args &a, std::ostream &out, std::ostream &err) {
       std::ofstream js(*json);
       if (!js)
         throw rt::IoError(*json, "cannot open for writing");
-      js << "{\n  \"model\": \"" << s.program().modelName << "\",\n  \"checkpoint\": \"" << *ckpt
+      js << "{\n  \"model\": \"" << jsonEscape(s.program().modelName) << "\",\n  \"checkpoint\": \""
+         << jsonEscape(*ckpt)
          << "\",\n  \"protocol\": \"nearest mode; high quality within 3 std; covered with >= 1 high-quality "
             "sample (PacGAN)\",\n  \"samples\": " << sc.samples << ",\n  \"modes\": " << sc.modes
          << ",\n  \"modes_covered\": " << sc.covered << ",\n  \"high_quality_fraction\": "

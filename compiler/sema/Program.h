@@ -67,7 +67,7 @@ struct Program {
   std::map<std::string, const ast::ConstDecl *> consts;
   std::map<std::string, const ast::GameStmt *> values;
   std::vector<DataSpec> data;
-  std::vector<NoiseSpec> noise;
+  std::vector<NoiseSpec> noise; ///< the generator's input first
   const ast::FuncDecl *generator = nullptr;
   const ast::FuncDecl *discriminator = nullptr;
   Objective dObjective, gObjective;

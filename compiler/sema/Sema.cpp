@@ -55,6 +55,7 @@ public:
     checkConstants();
     checkFunctions();
     checkSources();
+    pickGeneratorNoise();
     checkGame();
     checkPlan();
     if (diags_.hasErrors())
@@ -463,6 +464,31 @@ private:
       d.params.push_back(*v);
     }
     return d;
+  }
+
+  /// Sampling feeds the generator one noise source: the one whose per-sample shape is the
+  /// generator's input shape. It goes first in Program::noise.
+  void pickGeneratorNoise() {
+    const ast::FuncDecl *g = p_->generator;
+    if (!g || g->params.size() != 1 || !g->params[0].isTensor || p_->noise.empty())
+      return;
+    const ast::ShapeSpec &want = g->params[0].shape;
+    for (size_t i = 0; i < p_->noise.size(); ++i) {
+      const std::vector<int64_t> &have = p_->noise[i].shape;
+      bool match = have.size() == want.dims.size();
+      for (size_t d = 0; match && d < have.size(); ++d) {
+        auto v = evalConstant(*want.dims[d], *p_);
+        match = !v || static_cast<int64_t>(*v) == have[d]; // a size variable matches any size
+      }
+      if (match) {
+        std::rotate(p_->noise.begin(), p_->noise.begin() + static_cast<long>(i),
+                    p_->noise.begin() + static_cast<long>(i) + 1);
+        return;
+      }
+    }
+    diags_.error(g->params[0].range.begin, "no noise source has the shape '" + g->name +
+                                               "' takes; declare one, e.g. `noise z ~ normal(0, 1, [...])`",
+                 g->params[0].range.length);
   }
 
   void checkSources() {

@@ -184,12 +184,22 @@ TEST(Resume, ChangedModelIsRefused) {
   EXPECT_NE(r.err.find("checkpoint.safetensors"), std::string::npos) << r.err;
 }
 
+TEST(Resume, ADifferentBatchIsRefused) {
+  std::string dir = test::freshDir("batch");
+  std::string model = setUp(dir);
+  ASSERT_EQ(ganc({"train", model, "--steps", "50", "--out", dir + "/run"}).code, 0);
+  CommandResult r = ganc({"train", model, "--steps", "60", "--batch", "8", "--out", dir + "/run", "--resume"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("was trained with batch 16, not 8"), std::string::npos) << r.err;
+}
+
 TEST(Resume, NothingToResume) {
   std::string dir = test::freshDir("nothing");
   std::string model = setUp(dir);
   CommandResult r = ganc({"train", model, "--steps", "10", "--out", dir + "/none", "--resume"});
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("nothing to resume"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/none")); // nothing created either
 }
 
 TEST(Resume, DivergenceStopsWithTheObjectiveLine) {
