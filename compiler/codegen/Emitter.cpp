@@ -46,6 +46,7 @@ struct KernelSite {
   std::vector<std::optional<size_t>> operandSlots; ///< none for a constant operand
   std::vector<double> operandConsts;
   size_t outSlot;
+  std::optional<size_t> scratchSlot; ///< OpInfo::scratch memory
 };
 
 /// Emits the loop nests of one node. Each outermost loop becomes a kernel function
@@ -126,7 +127,27 @@ public:
     work_ += multiplier_ * lanes_;
     b_.CreateAlignedStore(fv(v), gep(result(), flat), llvm::Align(4));
   }
+  void storeStrided(Idx flat, int64_t stride, Val v) override {
+    if (stride == 1)
+      return storeVector(flat, v);
+    work_ += multiplier_ * lanes_;
+    // llvm.masked.scatter: one instruction per vector with AVX-512, lane by lane elsewhere.
+    std::vector<llvm::Constant *> offsets;
+    for (int i = 0; i < lanes_; ++i)
+      offsets.push_back(b_.getInt64(i * stride));
+    Value *ptrs = b_.CreateInBoundsGEP(b_.getFloatTy(), gep(result(), flat),
+                                       llvm::ConstantVector::get(offsets));
+    b_.CreateMaskedScatter(fv(v), ptrs, llvm::Align(4));
+  }
   Val splat(Val s) override { return val(b_.CreateVectorSplat(lanes_, fv(s))); }
+  void storeScratch(Idx flat, Val v) override {
+    work_ += multiplier_;
+    b_.CreateStore(fv(v), gep(scratch(), flat));
+  }
+  Val loadScratchVector(Idx flat) override {
+    work_ += multiplier_ * lanes_;
+    return val(b_.CreateAlignedLoad(vecTy(), gep(scratch(), flat), llvm::Align(4)));
+  }
   Val fma(Val a, Val c, Val d) override {
     Value *r = b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {fv(a)->getType()}, {fv(a), fv(c), fv(d)});
     flop(r); // the multiply
@@ -254,6 +275,12 @@ private:
     requireKernel();
     return result_;
   }
+  Value *scratch() {
+    requireKernel();
+    if (!scratch_)
+      internalError("codegen", "'" + site_.baseName + "' uses scratch memory its op did not ask for");
+    return scratch_;
+  }
   void requireKernel() const {
     if (!fn_)
       internalError("codegen", "'" + site_.baseName + "' accesses memory outside a loop");
@@ -281,6 +308,7 @@ private:
                               ? slotPtr(*site_.operandSlots[k])
                               : llvm::ConstantFP::get(b_.getFloatTy(), site_.operandConsts[k]));
     result_ = slotPtr(site_.outSlot);
+    scratch_ = site_.scratchSlot ? slotPtr(*site_.scratchSlot) : nullptr;
     work_ = flops_ = 0;
   }
 
@@ -349,6 +377,7 @@ private:
   llvm::Function *fn_ = nullptr;
   std::vector<Value *> operands_;
   Value *result_ = nullptr;
+  Value *scratch_ = nullptr;
   int depth_ = 0;
   int kernels_ = 0;
   double multiplier_ = 1; ///< iterations of the current loop body per outermost iteration
@@ -405,7 +434,8 @@ public:
       const OpInfo &info = opInfo(n->op);
       if (!info.isElementwise()) {
         emitNode(eb, step, *n, slotOf_[n->id], info.mnemonic, {n->operands.begin(), n->operands.end()},
-                 [&](KernelBuilder &k) { info.lower(k, *n); }, describe(*n, {}));
+                 [&](KernelBuilder &k) { info.lower(k, *n); }, describe(*n, {}),
+                 info.scratch ? info.scratch(*n) : 0);
         continue;
       }
       // An elementwise node with the chain of single-use elementwise producers fused into
@@ -539,7 +569,8 @@ private:
   /// function. With `self`, the node itself is operand 0 (copying it into `out`).
   void emitNode(llvm::IRBuilder<> &eb, StepFunction &step, const Node &n, size_t out,
                 const std::string &label, std::vector<const Node *> ins,
-                const std::function<void(KernelBuilder &)> &lower, const std::string &body) {
+                const std::function<void(KernelBuilder &)> &lower, const std::string &body,
+                int64_t scratchFloats = 0) {
     KernelSite site;
     site.baseName = g_.name() + "." + std::to_string(counter_++) + "." + label;
     site.body = body;
@@ -558,6 +589,12 @@ private:
       if (slot)
         lifetime_[*slot].second = order_;
     lifetime_.emplace(out, std::pair<int64_t, int64_t>{order_, order_});
+    if (scratchFloats > 0) {
+      // Live only while this node's kernels run; planned like any temporary.
+      site.scratchSlot = addSlot(step, {"", Slot::Kind::Temp, {scratchFloats}});
+      step.tempBytes += scratchFloats * 4;
+      lifetime_.emplace(*site.scratchSlot, std::pair<int64_t, int64_t>{order_, order_});
+    }
     ++order_;
     LlvmKernelBuilder k(m_, kernelTy_, site, lanes_,
                         [&](KernelInfo ki, llvm::Function *fn, int64_t extent, double work) {

@@ -13,8 +13,9 @@ namespace {
 /// KernelBuilder that computes immediately, in double.
 class RefBuilder final : public KernelBuilder {
 public:
-  RefBuilder(std::vector<const std::vector<double> *> in, std::vector<double> &out)
-      : in_(std::move(in)), out_(out) {}
+  RefBuilder(std::vector<const std::vector<double> *> in, std::vector<double> &out,
+             int64_t scratch = 0)
+      : in_(std::move(in)), out_(out), scratch_(static_cast<size_t>(scratch)) {}
 
   Idx index(int64_t c) override { return {nullptr, c}; }
   Idx add(Idx a, Idx b) override { return {nullptr, a.num + b.num}; }
@@ -44,6 +45,9 @@ public:
   int lanes() override { return 1; }
   Val loadVector(unsigned operand, Idx flat) override { return load(operand, flat); }
   void storeVector(Idx flat, Val v) override { store(flat, v); }
+  void storeStrided(Idx flat, int64_t, Val v) override { store(flat, v); }
+  void storeScratch(Idx flat, Val v) override { scratch_.at(flat.num) = v.num; }
+  Val loadScratchVector(Idx flat) override { return f(scratch_.at(flat.num)); }
   Val splat(Val s) override { return s; }
   Val fma(Val a, Val b, Val c) override { return f(a.num * b.num + c.num); }
   void store(Idx flat, Val v) override { out_.at(flat.num) = v.num; }
@@ -64,6 +68,7 @@ private:
   static Val f(double d) { return {nullptr, d}; }
   std::vector<const std::vector<double> *> in_;
   std::vector<double> &out_;
+  std::vector<double> scratch_;
 };
 
 } // namespace
@@ -98,7 +103,7 @@ std::vector<std::vector<double>> evaluate(const Graph &g, const LeafValues &leav
     for (Node *o : n->operands)
       in.push_back(&values.at(o->id));
     out.assign(n->numel(), 0.0);
-    RefBuilder rb(in, out);
+    RefBuilder rb(in, out, info.scratch ? info.scratch(*n) : 0);
     if (info.isElementwise())
       lowerElementwise(rb, *n);
     else

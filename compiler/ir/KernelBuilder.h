@@ -38,7 +38,8 @@ public:
 
   virtual ~KernelBuilder() = default;
 
-  // Indices.
+  // Indices. Every index a kernel computes, intermediate ones included, is >= 0: the JIT
+  // marks index arithmetic as not wrapping, so a negative constant or factor is poison.
   virtual Idx index(int64_t c) = 0;
   virtual Idx add(Idx a, Idx b) = 0;
   virtual Idx mul(Idx a, Idx b) = 0;
@@ -81,10 +82,20 @@ public:
   /// Elements [flat, flat + lanes()) of operand k.
   virtual Val loadVector(unsigned operand, Idx flat) = 0;
   virtual void storeVector(Idx flat, Val v) = 0;
+  /// Stores lane i of v at flat + i * stride of the result (a scatter: a vector along
+  /// an axis that is not the innermost, such as the channels of an NCHW tensor).
+  virtual void storeStrided(Idx flat, int64_t stride, Val v) = 0;
   /// A vector with every lane `s`.
   virtual Val splat(Val s) = 0;
   /// a * b + c, fused where the hardware has it.
   virtual Val fma(Val a, Val b, Val c) = 0;
+
+  // Scratch: OpInfo::scratch(node) floats of the node being lowered, say an operand
+  // repacked by one outermost loop so that the next ones read it as vectors. Like the
+  // result, it starts undefined.
+  virtual void storeScratch(Idx flat, Val v) = 0;
+  /// Elements [flat, flat + lanes()) of the scratch memory.
+  virtual Val loadScratchVector(Idx flat) = 0;
 };
 
 } // namespace ganc::ir

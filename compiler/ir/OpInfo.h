@@ -49,6 +49,15 @@ struct OpInfo {
   LowerFn lower;     ///< set for non-elementwise, non-leaf ops
   /// Work per result element, used to pick parallel grain sizes.
   double costPerElement = 1;
+  /// Names of attrs.ints for calls from .gan, which give them after the operands, by
+  /// position or by name (`conv2d(x, w, stride = 2, padding = 1)`); empty when lowering
+  /// sets the attributes itself (matmul's transposes, axes, leaf shapes).
+  std::vector<std::string> attrNames = {};
+  /// Values of the last attrDefaults.size() attributes when a call leaves them out.
+  std::vector<int64_t> attrDefaults = {};
+  /// Floats of scratch memory the lowering uses while computing the node (see
+  /// KernelBuilder::storeScratch); empty: none.
+  std::function<int64_t(const Node &)> scratch = {};
 
   bool isLeaf() const { return traits & kLeaf; }
   bool isElementwise() const { return traits & kElementwise; }

@@ -6,6 +6,7 @@
 #include "sema/Builtins.h"
 #include "sema/Sema.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -28,6 +29,88 @@ std::string formatNumber(double v) {
   std::ostringstream os;
   os << v;
   return os.str();
+}
+
+/// A call of an op by its mnemonic, split into tensor operands and integer attributes.
+struct OpCall {
+  std::vector<Value> operands;
+  std::vector<int64_t> attrs;
+};
+/// The first `arity` positional arguments are the operands; the op's attributes
+/// (OpInfo::attrNames) follow by position or by name, trailing ones defaulting to
+/// OpInfo::attrDefaults. On a mistake, returns nullopt with the message and its place.
+std::optional<OpCall> splitOpCall(const ast::CallExpr &e, const OpInfo &info,
+                                  const std::vector<Value> &args, SourceRange &where,
+                                  std::string &why) {
+  const std::string &name = e.callee;
+  const std::vector<std::string> &names = info.attrNames;
+  const size_t arity = static_cast<size_t>(info.arity), total = arity + names.size();
+  auto countError = [&] {
+    why = names.empty() ? "'" + name + "' takes " + std::to_string(arity) + " argument" +
+                              (arity == 1 ? "" : "s") + ", got " + std::to_string(args.size())
+                        : "'" + name + "' takes " + std::to_string(arity) + " tensor" +
+                              (arity == 1 ? "" : "s") + ", then the attributes " + join(names) +
+                              "; got " + std::to_string(args.size()) + " arguments";
+    return std::nullopt;
+  };
+  std::vector<const Value *> bound(total, nullptr);
+  std::vector<SourceRange> boundAt(total, where);
+  size_t pos = 0;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const ast::Arg *a = i < e.args.size() ? &e.args[i] : nullptr;
+    size_t slot = pos;
+    if (a && !a->name.empty()) {
+      auto it = std::find(names.begin(), names.end(), a->name);
+      if (it == names.end()) {
+        where = at(a->nameLoc, len(a->name));
+        why = "'" + name + "' has no attribute '" + a->name + "'" +
+              (names.empty() ? "" : "; its attributes are " + join(names));
+        return std::nullopt;
+      }
+      slot = arity + static_cast<size_t>(it - names.begin());
+    } else {
+      ++pos;
+    }
+    if (slot >= total)
+      return countError();
+    if (bound[slot]) {
+      where = a && !a->name.empty() ? at(a->nameLoc, len(a->name)) : a ? a->value->range() : where;
+      why = "attribute '" + names[slot - arity] + "' is given twice";
+      return std::nullopt;
+    }
+    bound[slot] = &args[i];
+    if (a)
+      boundAt[slot] = a->value->range();
+  }
+  OpCall call;
+  for (size_t k = 0; k < arity; ++k) {
+    if (!bound[k])
+      return countError();
+    call.operands.push_back(*bound[k]);
+  }
+  const size_t firstDefault = names.size() - info.attrDefaults.size();
+  for (size_t k = 0; k < names.size(); ++k) {
+    const Value *v = bound[arity + k];
+    if (!v) {
+      if (k < firstDefault) {
+        why = "missing attribute '" + names[k] + "' in the call to '" + name + "'";
+        return std::nullopt;
+      }
+      call.attrs.push_back(info.attrDefaults[k - firstDefault]);
+      continue;
+    }
+    if (v->kind != Kind::Number || !v->isInt) {
+      where = boundAt[arity + k];
+      why = "'" + name + "' expects an integer for '" + names[k] + "', got " +
+            (v->kind == Kind::Number   ? formatNumber(v->num)
+             : v->kind == Kind::Tensor ? std::string("a tensor")
+             : v->kind == Kind::List   ? std::string("a list")
+                                       : std::string("a string"));
+      return std::nullopt;
+    }
+    call.attrs.push_back(static_cast<int64_t>(v->num));
+  }
+  return call;
 }
 
 } // namespace
@@ -445,11 +528,17 @@ std::optional<Value> Elaborator::callBuiltin(const ast::CallExpr &e, std::vector
   }
   if (sema::isCallableOp(name)) {
     OpKind op = *opByMnemonic(name);
-    if (!want(static_cast<size_t>(opInfo(op).arity)))
+    const OpInfo &info = opInfo(op);
+    SourceRange errorAt = where;
+    std::string why;
+    std::optional<OpCall> call = splitOpCall(e, info, args, errorAt, why);
+    if (!call) {
+      error(errorAt, why);
       return std::nullopt;
-    if (opInfo(op).arity == 2)
-      return arith(op, args[0], args[1], where, name.c_str());
-    return make(op, args, where, name);
+    }
+    if (info.isElementwise() && info.arity == 2)
+      return arith(op, call->operands[0], call->operands[1], where, name.c_str());
+    return make(op, call->operands, where, name, {call->attrs, 0, ""});
   }
   error(e.calleeRange, "unknown function '" + name + "'");
   return std::nullopt;

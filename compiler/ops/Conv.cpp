@@ -9,18 +9,21 @@
 // same kernel taps from input positions moving by a fixed step (AxisRun): the interior,
 // and the border positions whose taps padding cuts; a transposed convolution has one
 // interior run per phase (output position mod stride). So no loop tests bounds and no
-// padded copy is made. Vectors run along output channels (filters, for the filter
-// gradient): GAN images are small (a 7x7 or 14x14 row is shorter than a 16-float vector)
-// and with stride 2 a row is not contiguous in the input anyway. The channel axis of NCHW
-// is strided, so each kernel tap costs one gathered load, shared by a register tile of
-// output positions (kernel taps, for the filter gradient) whose accumulators stay in
-// registers across the whole reduction. Channels left over after the last full vector run
-// the same loops with scalars.
+// padded copy is made. Vectors run along filters, not along image rows: GAN images are
+// small (a 7- or 14-wide row is shorter than a 16-float vector), and with stride 2 a row
+// is not contiguous in the input anyway. Filters are far apart in NCHW and OIHW, so a
+// first outermost loop packs the vector operand (the filters, or the output gradient for
+// conv2d_filter_grad) into scratch memory with the lanes side by side; gathering them
+// instead costs four times as much. A register tile of output positions (kernel taps, for
+// the filter gradient) then keeps its accumulators in registers through the whole
+// reduction. Filters left over after the last full vector go one by one as scalars; a
+// layer with fewer filters than lanes puts samples in the lanes instead.
 //
 //===----------------------------------------------------------------------===//
 #include "ops/Common.h"
 
 #include <algorithm>
+#include <map>
 
 namespace ganc::ops {
 namespace {
@@ -47,18 +50,19 @@ bool validStridePadding(const char *op, const Attrs &a, size_t count, std::strin
     return false;
   }
   if (a.ints[0] < 1) {
-    err = std::string("'") + op + "' needs a stride of at least 1, got " + std::to_string(a.ints[0]);
+    err =
+        std::string("'") + op + "' needs a stride of at least 1, got " + std::to_string(a.ints[0]);
     return false;
   }
   if (a.ints[1] < 0) {
-    err = std::string("'") + op + "' needs a padding of at least 0, got " + std::to_string(a.ints[1]);
+    err =
+        std::string("'") + op + "' needs a padding of at least 0, got " + std::to_string(a.ints[1]);
     return false;
   }
   return true;
 }
 
-bool bothRank4(const char *op, const Shape &x, const Shape &w, const char *what,
-               std::string &err) {
+bool bothRank4(const char *op, const Shape &x, const Shape &w, const char *what, std::string &err) {
   if (x.size() == 4 && w.size() == 4)
     return true;
   err = std::string("'") + op + "' needs 4-D operands " + what + ", got " + formatType(x) +
@@ -117,8 +121,9 @@ std::vector<AxisRun> axisRuns(int64_t outSize, int64_t inSize, int64_t K, int64_
       }
       if (!runs.empty()) {
         AxisRun &last = runs.back();
-        bool next = last.out0 + last.count * step == o && last.taps == r.taps &&
-                    (r.taps == 0 || (last.k0 == r.k0 && last.in0 + last.count * last.inStep == r.in0));
+        bool next =
+            last.out0 + last.count * step == o && last.taps == r.taps &&
+            (r.taps == 0 || (last.k0 == r.k0 && last.in0 + last.count * last.inStep == r.in0));
         if (next) {
           ++last.count;
           continue;
@@ -129,23 +134,71 @@ std::vector<AxisRun> axisRuns(int64_t outSize, int64_t inSize, int64_t K, int64_
   return runs;
 }
 
-/// `V` channels at once: a vector of lanes() channels along an axis `stride` floats
-/// apart, or one channel as a scalar.
-struct Channels {
-  KernelBuilder &k;
-  int64_t V;
-  Val zero() { return V > 1 ? k.splat(k.constant(0)) : k.constant(0); }
-  Val spread(Val s) { return V > 1 ? k.splat(s) : s; }
-  Val load(unsigned operand, Idx flat, int64_t stride) {
-    return V > 1 ? k.loadStrided(operand, flat, stride) : k.load(operand, flat);
-  }
-  void store(Idx flat, int64_t stride, Val v) {
-    if (V > 1)
-      k.storeStrided(flat, stride, v);
-    else
-      k.store(flat, v);
-  }
+/// One output position along an axis and its taps: (kernel index, input position).
+struct AxisPos {
+  int64_t out;
+  std::vector<std::pair<int64_t, int64_t>> taps;
 };
+
+AxisPos position(const AxisRun &r, int64_t t) {
+  AxisPos p{r.out0 + t * r.outStep, {}};
+  for (int64_t j = 0; j < r.taps; ++j)
+    p.taps.push_back({r.k0 + j * r.kStep, r.in0 + t * r.inStep + j * r.inTap});
+  return p;
+}
+
+/// Positions along one axis that share a register tile. A looped slice is iteration
+/// t < loopCount of a loop along a run, its positions moved by t * outStep and reading
+/// t * inStep further on; a static slice (loopCount 0) is computed once, as it is.
+struct Slice {
+  std::vector<AxisPos> pos;
+  int64_t loopCount = 0, outStep = 0, inStep = 0;
+};
+
+/// Slices of at most `most` positions covering an axis. In each phase (one, or stride
+/// many for a transposed convolution), whole chunks of the longest run make one looped
+/// slice; the other positions, borders included, share static slices of balanced size,
+/// so a border position does not leave a tile nearly empty.
+std::vector<Slice> axisSlices(const std::vector<AxisRun> &runs, int64_t most) {
+  std::vector<Slice> slices;
+  auto phase = [](const AxisRun &r) { return r.out0 % r.outStep; };
+  for (size_t first = 0, last; first < runs.size(); first = last) {
+    for (last = first + 1; last < runs.size() && phase(runs[last]) == phase(runs[first]);)
+      ++last;
+    size_t longest = first;
+    for (size_t i = first; i < last; ++i)
+      if (runs[i].count > runs[longest].count)
+        longest = i;
+    const AxisRun &L = runs[longest];
+    const int64_t chunks = L.count / most;
+    if (chunks) {
+      Slice looped{{}, chunks, most * L.outStep, most * L.inStep};
+      for (int64_t t = 0; t < most; ++t)
+        looped.pos.push_back(position(L, t));
+      slices.push_back(looped);
+    }
+    std::vector<AxisPos> rest;
+    for (size_t i = first; i < last; ++i)
+      for (int64_t t = i == longest ? chunks * most : 0; t < runs[i].count; ++t)
+        rest.push_back(position(runs[i], t));
+    const size_t n = rest.size(), parts = (n + most - 1) / most;
+    for (size_t j = 0; j < parts; ++j)
+      slices.push_back({{rest.begin() + j * n / parts, rest.begin() + (j + 1) * n / parts}});
+  }
+  return slices;
+}
+
+/// body(t) for each iteration of a looped slice, or once with t = 0.
+void overSlice(KernelBuilder &k, const Slice &s, const std::function<void(Idx)> &body) {
+  if (s.loopCount)
+    k.loop(s.loopCount, body);
+  else
+    body(k.index(0));
+}
+
+/// Inputs with fewer channels (grayscale and RGB images) loop over the channels once,
+/// around all kernel taps.
+constexpr int64_t kFewChannels = 4;
 
 /// Accumulators per register tile: with the tap's vector and a broadcast they fill the 32
 /// vector registers of AVX-512, or the 16 of AVX2.
@@ -160,113 +213,189 @@ void loop2(KernelBuilder &k, int64_t n1, int64_t n2, const std::function<void(Id
     k.loop(n2, [&](Idx j) { k.loop(n1, [&](Idx i) { body(i, j); }); });
 }
 
-/// Runs `body(first, channels)` over all channels [0, n): blocks of lanes() as vectors,
-/// then the rest one by one, each with its index `i < n2` of a second loop.
-void overChannels(KernelBuilder &k, int64_t n, int64_t n2,
-                  const std::function<void(Idx, Idx, Channels)> &body) {
-  const int64_t L = k.lanes(), blocks = n / L, rest = n % L;
-  if (blocks)
-    loop2(k, blocks, n2, [&](Idx ob, Idx i) { body(k.mul(ob, L), i, Channels{k, L}); });
-  if (rest)
-    loop2(k, rest, n2, [&](Idx r, Idx i) { body(k.add(r, blocks * L), i, Channels{k, 1}); });
-}
-
 /// conv2d(x, w) and conv_transpose2d(x, w), gathering: each output position sums its
 /// taps over all input channels.
 ///   conv2d:           y[b,o,i,j] = sum_{c,kh,kw} x[b,c, i s - p + kh, j s - p + kw] w[o,c,kh,kw]
 ///   conv_transpose2d: y[b,o,i,j] = sum over i = h s - p + kh, j = v s - p + kw of
 ///                                  x[b,c,h,v] w[c,o,kh,kw]
+/// The vector lanes of a tile hold lanes() filters of one sample, or, with fewer filters
+/// than lanes (an RGB or grayscale output layer), lanes() samples of one filter. Their
+/// operand (w, or x) is first packed into scratch memory, the lanes side by side.
 void lowerConv(KernelBuilder &k, const Node &n, bool transposed) {
   const Shape &xs = n.operands[0]->shape, &ws = n.operands[1]->shape;
   const int64_t B = xs[0], C = xs[1], H = xs[2], W = xs[3];
   const int64_t O = n.shape[1], Ho = n.shape[2], Wo = n.shape[3], KH = ws[2], KW = ws[3];
   const int64_t s = n.attrs.ints[0], p = n.attrs.ints[1], budget = tileBudget(k);
-  const std::vector<AxisRun> rows = axisRuns(Ho, H, KH, s, p, transposed);
-  const std::vector<AxisRun> cols = axisRuns(Wo, W, KW, s, p, transposed);
-  const int64_t wFilterStride = transposed ? KH * KW : C * KH * KW;
-  auto xAt = [&](Idx b, Idx c, Idx h, Idx w) {
-    return k.add(k.mul(k.add(k.mul(k.add(k.mul(b, C), c), H), h), W), w);
-  };
-  auto wAt = [&](Idx o, Idx c, Idx kh, Idx kw) {
-    Idx oc = transposed ? k.add(k.mul(c, O), o) : k.add(k.mul(o, C), c);
-    return k.add(k.mul(k.add(k.mul(oc, KH), kh), KW), kw);
-  };
-  auto yAt = [&](Idx b, Idx o, Idx i, Idx j) {
-    return k.add(k.mul(k.add(k.mul(k.add(k.mul(b, O), o), Ho), i), Wo), j);
-  };
+  const int64_t L = k.lanes(), taps = KH * KW;
+  enum class Lanes { Filters, Samples, One };
+  const Lanes wide = O >= L || B < L ? Lanes::Filters : Lanes::Samples;
+  const int64_t blocks = wide == Lanes::Filters ? O / L : B / L;
 
-  // Output positions (t0 + r, u0 + q), r < nr, q < nc, of the runs R x Q, for the
-  // channels ch.V starting at o0.
-  auto tile = [&](Idx b, Idx o0, Channels ch, const AxisRun &R, Idx t0, int64_t nr,
-                  const AxisRun &Q, Idx u0, int64_t nc) {
-    std::vector<Val> acc(static_cast<size_t>(nr * nc), ch.zero());
-    if (R.taps && Q.taps)
-      acc = k.loopCarry(C, acc, [&](Idx c, const Vals &perChannel) {
-        return k.loopCarry(R.taps, perChannel, [&](Idx ti, const Vals &perRow) {
-          return k.loopCarry(Q.taps, perRow, [&](Idx tj, const Vals &a) {
-            Val wv = ch.load(1, wAt(o0, c, k.add(k.mul(ti, R.kStep), R.k0), k.add(k.mul(tj, Q.kStep), Q.k0)),
-                             wFilterStride);
-            Vals next(a);
-            for (int64_t r = 0; r < nr; ++r) {
-              Idx h = k.add(k.add(k.mul(k.add(t0, r), R.inStep), k.mul(ti, R.inTap)), R.in0);
-              for (int64_t q = 0; q < nc; ++q) {
-                Idx w = k.add(k.add(k.mul(k.add(u0, q), Q.inStep), k.mul(tj, Q.inTap)), Q.in0);
-                Val xv = ch.spread(k.load(0, xAt(b, c, h, w)));
-                next[r * nc + q] = k.fma(xv, wv, a[r * nc + q]);
-              }
-            }
-            return next;
-          });
+  auto xAt = [&](Idx b, Idx c, Idx hw) { return k.add(k.mul(k.add(k.mul(b, C), c), H * W), hw); };
+  auto wAt = [&](Idx o, Idx c, Idx tap) {
+    Idx oc = transposed ? k.add(k.mul(c, O), o) : k.add(k.mul(o, C), c);
+    return k.add(k.mul(oc, taps), tap);
+  };
+  auto yAt = [&](Idx b, Idx o, Idx ij) { return k.add(k.mul(k.add(k.mul(b, O), o), Ho * Wo), ij); };
+  // Packed: filters [o0, o0 + L) at o0 C taps + (c taps + tap) L + lane, or samples
+  // [b0, b0 + L) at b0 C H W + (c H W + hw) L + lane.
+  auto packedW = [&](Idx o0, Idx c, Idx tap) {
+    return k.add(k.mul(o0, C * taps), k.mul(k.add(k.mul(c, taps), tap), L));
+  };
+  auto packedX = [&](Idx b0, Idx c, Idx hw) {
+    return k.add(k.mul(b0, C * H * W), k.mul(k.add(k.mul(c, H * W), hw), L));
+  };
+  if (blocks && wide == Lanes::Filters)
+    loop2(k, blocks, C, [&](Idx ob, Idx c) {
+      k.loop(L, [&](Idx lane) {
+        k.loop(taps, [&](Idx tap) {
+          Idx o0 = k.mul(ob, L);
+          k.storeScratch(k.add(packedW(o0, c, tap), lane), k.load(1, wAt(k.add(o0, lane), c, tap)));
         });
       });
-    for (int64_t r = 0; r < nr; ++r)
-      for (int64_t q = 0; q < nc; ++q) {
-        Idx i = k.add(k.mul(k.add(t0, r), R.outStep), R.out0);
-        Idx j = k.add(k.mul(k.add(u0, q), Q.outStep), Q.out0);
-        ch.store(yAt(b, o0, i, j), Ho * Wo, acc[r * nc + q]);
+    });
+  if (blocks && wide == Lanes::Samples)
+    loop2(k, blocks, C, [&](Idx bb, Idx c) {
+      k.loop(L, [&](Idx lane) {
+        k.loop(H * W, [&](Idx hw) {
+          Idx b0 = k.mul(bb, L);
+          k.storeScratch(k.add(packedX(b0, c, hw), lane), k.load(0, xAt(k.add(b0, lane), c, hw)));
+        });
+      });
+    });
+
+  const std::vector<Slice> colSlices = axisSlices(axisRuns(Wo, W, KW, s, p, transposed), budget);
+  int64_t widest = 1;
+  for (const Slice &cs : colSlices)
+    widest = std::max<int64_t>(widest, static_cast<int64_t>(cs.pos.size()));
+  const std::vector<Slice> rowSlices =
+      axisSlices(axisRuns(Ho, H, KH, s, p, transposed), std::max<int64_t>(1, budget / widest));
+
+  // The positions RS x CS (iterations t and u of their loops) of sample b and filter o
+  // (the first of the lanes): one loop over the input channels per kernel tap, one
+  // multiply-add per tap and position it reaches. (With all taps in one loop body, the
+  // loads of an input element for different taps would be merged and kept live,
+  // spilling registers.) An image with fewer than kFewChannels channels has one loop
+  // with all taps instead: LLVM would unroll the short loops, and compiling the
+  // unrolled code takes longer than running it.
+  auto tile = [&](Idx b, Idx o, Lanes lanes, const Slice &RS, Idx t, const Slice &CS, Idx u) {
+    auto spread = [&](Val v) { return lanes == Lanes::One ? v : k.splat(v); };
+    const size_t nc = CS.pos.size();
+    std::map<int64_t, std::vector<std::pair<size_t, int64_t>>> rowsOf, colsOf; // tap -> (slot, in)
+    for (size_t r = 0; r < RS.pos.size(); ++r)
+      for (auto [kh, in] : RS.pos[r].taps)
+        rowsOf[kh].push_back({r, in});
+    for (size_t q = 0; q < nc; ++q)
+      for (auto [kw, in] : CS.pos[q].taps)
+        colsOf[kw].push_back({q, in});
+    std::vector<Val> acc(RS.pos.size() * nc, spread(k.constant(0)));
+    // Tap (kh, kw) of input channel c added to the accumulators a.
+    auto addTap = [&](Idx c, int64_t kh, const std::vector<std::pair<size_t, int64_t>> &rs,
+                      int64_t kw, const std::vector<std::pair<size_t, int64_t>> &cs, Vals a) {
+      Idx tap = k.index(kh * KW + kw);
+      Val wv = lanes == Lanes::Filters ? k.loadScratchVector(packedW(o, c, tap))
+                                       : spread(k.load(1, wAt(o, c, tap)));
+      for (auto [r, ih] : rs) {
+        Idx row = k.mul(k.add(k.mul(t, RS.inStep), ih), W);
+        for (auto [q, iw] : cs) {
+          Idx hw = k.add(k.add(row, k.mul(u, CS.inStep)), iw);
+          Val xv = lanes == Lanes::Samples ? k.loadScratchVector(packedX(b, c, hw))
+                                           : spread(k.load(0, xAt(b, c, hw)));
+          a[r * nc + q] = k.fma(xv, wv, a[r * nc + q]);
+        }
+      }
+      return a;
+    };
+    if (C >= kFewChannels)
+      for (auto &[kh, rs] : rowsOf)
+        for (auto &[kw, cs] : colsOf)
+          acc = k.loopCarry(C, acc,
+                            [&](Idx c, const Vals &a) { return addTap(c, kh, rs, kw, cs, a); });
+    else
+      acc = k.loopCarry(C, acc, [&](Idx c, const Vals &a) {
+        Vals next(a);
+        for (auto &[kh, rs] : rowsOf)
+          for (auto &[kw, cs] : colsOf)
+            next = addTap(c, kh, rs, kw, cs, next);
+        return next;
+      });
+    const int64_t stride = lanes == Lanes::Filters ? Ho * Wo : O * Ho * Wo;
+    for (size_t r = 0; r < RS.pos.size(); ++r)
+      for (size_t q = 0; q < nc; ++q) {
+        Idx i = k.add(k.mul(t, RS.outStep), RS.pos[r].out);
+        Idx j = k.add(k.mul(u, CS.outStep), CS.pos[q].out);
+        Idx at = yAt(b, o, k.add(k.mul(i, Wo), j));
+        if (lanes == Lanes::One)
+          k.store(at, acc[r * nc + q]);
+        else
+          k.storeStrided(at, stride, acc[r * nc + q]);
       }
   };
-  // All positions of R x Q in tiles of at most `budget` positions, rows of Q first.
-  auto runs = [&](Idx b, Idx o0, Channels ch, const AxisRun &R, const AxisRun &Q) {
-    const int64_t nc = std::min(Q.count, budget), nr = std::min(R.count, std::max<int64_t>(1, budget / nc));
-    auto rowOfTiles = [&](Idx t0, int64_t rows) {
-      if (Q.count / nc)
-        k.loop(Q.count / nc, [&](Idx u) { tile(b, o0, ch, R, t0, rows, Q, k.mul(u, nc), nc); });
-      if (Q.count % nc)
-        tile(b, o0, ch, R, t0, rows, Q, k.index(Q.count / nc * nc), Q.count % nc);
-    };
-    if (R.count / nr)
-      k.loop(R.count / nr, [&](Idx t) { rowOfTiles(k.mul(t, nr), nr); });
-    if (R.count % nr)
-      rowOfTiles(k.index(R.count / nr * nr), R.count % nr);
+  auto plane = [&](Idx b, Idx o, Lanes lanes) {
+    for (const Slice &RS : rowSlices)
+      overSlice(k, RS, [&](Idx t) {
+        for (const Slice &CS : colSlices)
+          overSlice(k, CS, [&](Idx u) { tile(b, o, lanes, RS, t, CS, u); });
+      });
   };
-  overChannels(k, O, B, [&](Idx o0, Idx b, Channels ch) {
-    for (const AxisRun &R : rows)
-      for (const AxisRun &Q : cols)
-        runs(b, o0, ch, R, Q);
-  });
+  // Blocks of lanes, then what is left of their axis one by one.
+  if (wide == Lanes::Filters) {
+    if (blocks)
+      loop2(k, blocks, B, [&](Idx ob, Idx b) { plane(b, k.mul(ob, L), Lanes::Filters); });
+    if (O % L)
+      loop2(k, O % L, B, [&](Idx r, Idx b) { plane(b, k.add(r, blocks * L), Lanes::One); });
+    return;
+  }
+  loop2(k, blocks, O, [&](Idx bb, Idx o) { plane(k.mul(bb, L), o, Lanes::Samples); });
+  if (B % L)
+    loop2(k, B % L, O, [&](Idx r, Idx o) { plane(k.add(r, blocks * L), o, Lanes::One); });
+}
+
+/// Scratch of conv2d and conv_transpose2d: their weights or their input, packed.
+int64_t packedOperand(const Node &n) {
+  return std::max(n.operands[0]->numel(), n.operands[1]->numel());
 }
 
 /// dw[o,c,kh,kw] = sum_{b,i,j} g[b,o,i,j] x[b,c, i s - p + kh, j s - p + kw]: each output
-/// is a reduction over the batch and the positions of g; a tile is a band of kernel rows
-/// for one input channel and lanes() filters.
+/// is a reduction over the batch and the positions of g. A tile is a band of kernel rows
+/// of one input channel for lanes() filters, whose g is first packed into scratch memory,
+/// the lanes side by side; filters left over after the last block go one by one.
 void lowerFilterGrad(KernelBuilder &k, const Node &n) {
   const Shape &xs = n.operands[0]->shape, &gs = n.operands[1]->shape;
   const int64_t B = xs[0], C = xs[1], H = xs[2], W = xs[3], O = gs[1], Ho = gs[2], Wo = gs[3];
-  const int64_t s = n.attrs.ints[0], p = n.attrs.ints[1], KH = n.attrs.ints[2], KW = n.attrs.ints[3];
+  const int64_t s = n.attrs.ints[0], p = n.attrs.ints[1], KH = n.attrs.ints[2],
+                KW = n.attrs.ints[3];
   const std::vector<AxisRun> rows = axisRuns(Ho, H, KH, s, p, false);
   const std::vector<AxisRun> cols = axisRuns(Wo, W, KW, s, p, false);
   const int64_t bandRows = std::max<int64_t>(1, tileBudget(k) / KW);
   auto xAt = [&](Idx b, Idx c, Idx h, Idx w) {
     return k.add(k.mul(k.add(k.mul(k.add(k.mul(b, C), c), H), h), W), w);
   };
-  auto gAt = [&](Idx b, Idx o, Idx i, Idx j) {
-    return k.add(k.mul(k.add(k.mul(k.add(k.mul(b, O), o), Ho), i), Wo), j);
+  auto gAt = [&](Idx b, Idx o, Idx pos) {
+    return k.add(k.mul(k.add(k.mul(b, O), o), Ho * Wo), pos);
   };
+  // g's filters [o0, o0 + L) of a block packed as vectors, packed[(b blocks L + o0) Ho Wo
+  // + pos L + lane]: in g, they are Ho Wo floats apart.
+  const int64_t L = k.lanes(), blocks = O / L;
+  auto packedAt = [&](Idx b, Idx o0, Idx pos) {
+    return k.add(k.mul(k.add(k.mul(b, blocks * L), o0), Ho * Wo), k.mul(pos, L));
+  };
+  if (blocks)
+    loop2(k, B, blocks, [&](Idx b, Idx ob) {
+      k.loop(L, [&](Idx lane) {
+        k.loop(Ho * Wo, [&](Idx pos) {
+          Idx o0 = k.mul(ob, L);
+          k.storeScratch(k.add(packedAt(b, o0, pos), lane),
+                         k.load(1, gAt(b, k.add(o0, lane), pos)));
+        });
+      });
+    });
 
-  // Kernel rows [kh0, kh0 + nh) of filters ch.V from o0 and input channel c.
-  auto band = [&](Idx o0, Idx c, Channels ch, int64_t kh0, int64_t nh) {
-    std::vector<Val> acc(static_cast<size_t>(nh * KW), ch.zero());
+  // Kernel rows [kh0, kh0 + nh) of input channel c, for the block of filters from o0 or
+  // for filter o0 alone.
+  auto band = [&](Idx o0, Idx c, bool block, int64_t kh0, int64_t nh) {
+    auto spread = [&](Val v) { return block ? k.splat(v) : v; };
+    std::vector<Val> acc(static_cast<size_t>(nh * KW), spread(k.constant(0)));
     acc = k.loopCarry(B, acc, [&](Idx b, const Vals &perSample) {
       Vals sum(perSample);
       for (const AxisRun &R : rows)
@@ -278,14 +407,16 @@ void lowerFilterGrad(KernelBuilder &k, const Node &n) {
           sum = k.loopCarry(R.count, sum, [&](Idx t, const Vals &perRow) {
             return k.loopCarry(Q.count, perRow, [&](Idx u, const Vals &a) {
               Idx i = k.add(k.mul(t, R.outStep), R.out0), j = k.add(k.mul(u, Q.outStep), Q.out0);
-              Val gv = ch.load(1, gAt(b, o0, i, j), Ho * Wo);
+              Idx pos = k.add(k.mul(i, Wo), j);
+              Val gv =
+                  block ? k.loadScratchVector(packedAt(b, o0, pos)) : k.load(1, gAt(b, o0, pos));
               Vals next(a);
               for (int64_t kh = lo; kh < hi; ++kh) {
                 Idx h = k.add(k.mul(t, R.inStep), R.in0 + (kh - R.k0) * R.inTap);
                 for (int64_t tj = 0; tj < Q.taps; ++tj) {
                   Idx w = k.add(k.mul(u, Q.inStep), Q.in0 + tj * Q.inTap);
                   size_t at = static_cast<size_t>((kh - kh0) * KW + Q.k0 + tj * Q.kStep);
-                  next[at] = k.fma(gv, ch.spread(k.load(0, xAt(b, c, h, w))), a[at]);
+                  next[at] = k.fma(gv, spread(k.load(0, xAt(b, c, h, w))), a[at]);
                 }
               }
               return next;
@@ -297,13 +428,21 @@ void lowerFilterGrad(KernelBuilder &k, const Node &n) {
     for (int64_t kh = kh0; kh < kh0 + nh; ++kh)
       for (int64_t kw = 0; kw < KW; ++kw) {
         Idx at = k.add(k.mul(k.add(k.mul(o0, C), c), KH * KW), kh * KW + kw);
-        ch.store(at, C * KH * KW, acc[static_cast<size_t>((kh - kh0) * KW + kw)]);
+        Val v = acc[static_cast<size_t>((kh - kh0) * KW + kw)];
+        if (block)
+          k.storeStrided(at, C * KH * KW, v);
+        else
+          k.store(at, v);
       }
   };
-  overChannels(k, O, C, [&](Idx o0, Idx c, Channels ch) {
+  auto bands = [&](Idx o0, Idx c, bool block) {
     for (int64_t kh0 = 0; kh0 < KH; kh0 += bandRows)
-      band(o0, c, ch, kh0, std::min(bandRows, KH - kh0));
-  });
+      band(o0, c, block, kh0, std::min(bandRows, KH - kh0));
+  };
+  if (blocks)
+    loop2(k, blocks, C, [&](Idx ob, Idx c) { bands(k.mul(ob, L), c, true); });
+  if (O % L)
+    loop2(k, O % L, C, [&](Idx r, Idx c) { bands(k.add(r, blocks * L), c, false); });
 }
 
 } // namespace
@@ -317,23 +456,26 @@ using namespace ganc::ops;
 //   dx = conv_transpose2d(g, w) back to H x W;  dw = conv2d_filter_grad(x, g)
 const OpInfo &opInfo_Conv2d() {
   static const OpInfo info{
-      "conv2d", 2, kNone,
+      "conv2d",
+      2,
+      kNone,
       [](const std::vector<const Node *> &in, const Attrs &a,
          std::string &err) -> std::optional<Shape> {
         const Shape &x = in[0]->shape, &w = in[1]->shape;
         if (!validStridePadding("conv2d", a, 2, err) ||
-            !bothRank4("conv2d", x, w, "x [batch, channels, height, width] and w [filters, channels, kh, kw]", err))
+            !bothRank4("conv2d", x, w,
+                       "x [batch, channels, height, width] and w [filters, channels, kh, kw]", err))
           return std::nullopt;
         const int64_t s = a.ints[0], p = a.ints[1];
         if (x[1] != w[1]) {
-          err = "'conv2d' expects " + std::to_string(w[1]) + " input channels (w is " + formatType(w) +
-                "), got " + std::to_string(x[1]);
+          err = "'conv2d' expects " + std::to_string(w[1]) + " input channels (w is " +
+                formatType(w) + "), got " + std::to_string(x[1]);
           return std::nullopt;
         }
         int64_t ho = convOut(x[2], w[2], s, p), wo = convOut(x[3], w[3], s, p);
         if (!ho || !wo) {
-          err = "'conv2d' kernel " + dims(w[2], w[3]) + " does not fit the input " + dims(x[2], x[3]) +
-                " with padding " + std::to_string(p);
+          err = "'conv2d' kernel " + dims(w[2], w[3]) + " does not fit the input " +
+                dims(x[2], x[3]) + " with padding " + std::to_string(p);
           return std::nullopt;
         }
         return Shape{x[0], w[0], ho, wo};
@@ -347,7 +489,9 @@ const OpInfo &opInfo_Conv2d() {
       nullptr,
       [](KernelBuilder &k, const Node &n) { lowerConv(k, n, false); },
       0,
-      {"stride", "padding"}};
+      {"stride", "padding"},
+      {},
+      packedOperand};
   return info;
 }
 
@@ -359,7 +503,9 @@ const OpInfo &opInfo_Conv2d() {
 //   dx = conv2d(g, w);  dw = conv2d_filter_grad(g, x)
 const OpInfo &opInfo_ConvTranspose2d() {
   static const OpInfo info{
-      "conv_transpose2d", 2, kNone,
+      "conv_transpose2d",
+      2,
+      kNone,
       [](const std::vector<const Node *> &in, const Attrs &a,
          std::string &err) -> std::optional<Shape> {
         const Shape &x = in[0]->shape, &w = in[1]->shape;
@@ -382,8 +528,9 @@ const OpInfo &opInfo_ConvTranspose2d() {
         int64_t ho = (x[2] - 1) * s - 2 * p + w[2] + a.ints[2];
         int64_t wo = (x[3] - 1) * s - 2 * p + w[3] + a.ints[3];
         if (ho < 1 || wo < 1) {
-          err = "'conv_transpose2d' padding " + std::to_string(p) + " leaves no output for the input " +
-                dims(x[2], x[3]) + " and kernel " + dims(w[2], w[3]);
+          err = "'conv_transpose2d' padding " + std::to_string(p) +
+                " leaves no output for the input " + dims(x[2], x[3]) + " and kernel " +
+                dims(w[2], w[3]);
           return std::nullopt;
         }
         return Shape{x[0], w[1], ho, wo};
@@ -397,7 +544,8 @@ const OpInfo &opInfo_ConvTranspose2d() {
       [](KernelBuilder &k, const Node &n) { lowerConv(k, n, true); },
       0,
       {"stride", "padding", "output_padding_h", "output_padding_w"},
-      {0, 0}};
+      {0, 0},
+      packedOperand};
   return info;
 }
 
@@ -408,13 +556,16 @@ const OpInfo &opInfo_ConvTranspose2d() {
 //   dx = conv_transpose2d(g, v) back to H x W;  dg = conv2d(x, v)
 const OpInfo &opInfo_Conv2dFilterGrad() {
   static const OpInfo info{
-      "conv2d_filter_grad", 2, kNone,
+      "conv2d_filter_grad",
+      2,
+      kNone,
       [](const std::vector<const Node *> &in, const Attrs &a,
          std::string &err) -> std::optional<Shape> {
         const Shape &x = in[0]->shape, &g = in[1]->shape;
         if (!validStridePadding("conv2d_filter_grad", a, 4, err) ||
             !bothRank4("conv2d_filter_grad", x, g,
-                       "x [batch, channels, height, width] and g [batch, filters, height, width]", err))
+                       "x [batch, channels, height, width] and g [batch, filters, height, width]",
+                       err))
           return std::nullopt;
         const int64_t s = a.ints[0], p = a.ints[1], kh = a.ints[2], kw = a.ints[3];
         if (kh < 1 || kw < 1) {
@@ -433,12 +584,15 @@ const OpInfo &opInfo_Conv2dFilterGrad() {
       [](Builder &b, const Node &n, Node *v) {
         Node *x = n.operands[0], *g = n.operands[1];
         const int64_t s = n.attrs.ints[0], p = n.attrs.ints[1];
-        return Grads{convTranspose2d(b, g, v, s, p, x->shape[2], x->shape[3]), conv2d(b, x, v, s, p)};
+        return Grads{convTranspose2d(b, g, v, s, p, x->shape[2], x->shape[3]),
+                     conv2d(b, x, v, s, p)};
       },
       nullptr,
       lowerFilterGrad,
       0,
-      {"stride", "padding", "kernel_h", "kernel_w"}};
+      {"stride", "padding", "kernel_h", "kernel_w"},
+      {},
+      [](const Node &n) { return n.operands[1]->numel(); }}; // g, packed
   return info;
 }
 

@@ -55,6 +55,39 @@ std::vector<Instance> instances(OpKind op) {
             // Big enough for the register tiles, with row, vector and column tails.
             {"tiled-nn", {{13, 9}, {9, 53}}, make({{0, 0}, 0, ""})},
             {"tiled-tn", {{9, 13}, {9, 53}}, make({{1, 0}, 0, ""})}};
+  // Convolutions: attrs {stride, padding} (+ output padding h, w; + kernel h, w). The
+  // "vector" and "wide" cases have 17 filters, a full vector and a scalar tail in the JIT,
+  // and runs longer than a register tile; "samples" has few filters and 17 samples, which
+  // the JIT puts in vector lanes; "channels" has enough input channels for a loop over
+  // them per kernel tap; "zero-taps" has outputs no tap reaches.
+  case OpKind::Conv2d:
+    return {{"s1p0", {{2, 3, 5, 5}, {4, 3, 3, 3}}, make({{1, 0}, 0, ""})},
+            {"s1p1", {{2, 3, 5, 5}, {4, 3, 3, 3}}, make({{1, 1}, 0, ""})},
+            {"s2p1-uneven", {{2, 3, 6, 5}, {4, 3, 3, 3}}, make({{2, 1}, 0, ""})},
+            {"k4s2p1", {{1, 2, 8, 8}, {3, 2, 4, 4}}, make({{2, 1}, 0, ""})},
+            {"zero-taps", {{1, 2, 3, 3}, {2, 2, 2, 2}}, make({{1, 2}, 0, ""})},
+            {"stride-3", {{1, 2, 7, 7}, {2, 2, 2, 2}}, make({{3, 0}, 0, ""})},
+            {"vector", {{1, 2, 9, 7}, {17, 2, 3, 3}}, make({{1, 1}, 0, ""})},
+            {"wide", {{1, 1, 3, 30}, {17, 1, 3, 3}}, make({{1, 1}, 0, ""})},
+            {"samples", {{17, 2, 4, 4}, {2, 2, 3, 3}}, make({{1, 1}, 0, ""})},
+            {"channels", {{1, 4, 3, 3}, {17, 4, 3, 3}}, make({{1, 1}, 0, ""})}};
+  case OpKind::ConvTranspose2d:
+    return {{"s1p0", {{2, 3, 3, 3}, {3, 4, 3, 3}}, make({{1, 0, 0, 0}, 0, ""})},
+            {"s1p1", {{2, 3, 3, 3}, {3, 4, 3, 3}}, make({{1, 1, 0, 0}, 0, ""})},
+            {"k4s2p1", {{2, 3, 3, 3}, {3, 2, 4, 4}}, make({{2, 1, 0, 0}, 0, ""})},
+            {"output-padding", {{1, 2, 3, 4}, {2, 3, 3, 3}}, make({{2, 1, 1, 0}, 0, ""})},
+            {"zero-taps", {{1, 2, 3, 3}, {2, 2, 2, 2}}, make({{3, 0, 0, 0}, 0, ""})},
+            {"vector", {{1, 3, 4, 3}, {3, 17, 4, 4}}, make({{2, 1, 0, 0}, 0, ""})},
+            {"wide", {{1, 1, 2, 28}, {1, 17, 3, 3}}, make({{1, 1, 0, 0}, 0, ""})},
+            {"samples", {{17, 2, 3, 3}, {2, 1, 4, 4}}, make({{2, 1, 0, 0}, 0, ""})},
+            {"channels", {{1, 4, 2, 2}, {4, 17, 4, 4}}, make({{2, 1, 0, 0}, 0, ""})}};
+  case OpKind::Conv2dFilterGrad:
+    return {{"s1p0", {{2, 3, 5, 5}, {2, 4, 3, 3}}, make({{1, 0, 3, 3}, 0, ""})},
+            {"s2p1-uneven", {{2, 3, 6, 5}, {2, 4, 3, 3}}, make({{2, 1, 3, 3}, 0, ""})},
+            {"k4s2p1", {{1, 2, 8, 8}, {1, 3, 4, 4}}, make({{2, 1, 4, 4}, 0, ""})},
+            {"zero-taps", {{1, 2, 3, 3}, {1, 2, 6, 6}}, make({{1, 2, 2, 2}, 0, ""})},
+            {"vector", {{1, 2, 5, 5}, {1, 17, 5, 5}}, make({{1, 1, 3, 3}, 0, ""})},
+            {"bands", {{1, 2, 7, 7}, {1, 17, 4, 5}}, make({{1, 1, 6, 5}, 0, ""})}};
   case OpKind::Broadcast:
     return {{"leading", {{4}}, make({{0, 1, 3, 4}, 0, ""})},
             {"middle", {{2, 4}}, make({{1, 2, 2, 3, 4}, 0, ""})},
