@@ -21,8 +21,9 @@ ganc_rate() { # threads
     --benchmark_min_time=2 --benchmark_format=csv 2>/dev/null |
     awk -F, '/MnistIteration/ { printf "%.1f\n", 1000 / $3 }' | tail -1
 }
-torch_rate() { # threads
-  OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-Cooperlake}" /usr/bin/python3 bench/pytorch/mnist_gan.py \
+torch_rate() { # threads: for PyTorch's own (OpenMP) pool and for OpenBLAS's
+  OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-Cooperlake}" OPENBLAS_NUM_THREADS="$1" OMP_NUM_THREADS="$1" \
+    /usr/bin/python3 bench/pytorch/mnist_gan.py \
     --data data/mnist --steps "$steps" --threads "$1" | sed -E 's/.* ([0-9.]+) it\/s.*/\1/'
 }
 best() { printf '%s\n' "$@" | sort -g | tail -1; }

@@ -169,39 +169,28 @@ void Trainer::setAdamScalars(const OptimizerSpec &o, const std::string &player, 
   store_.get(adamEps(player), {}).data()[0] = static_cast<float>(o.eps * std::sqrt(bc2));
 }
 
-float Trainer::gradNorm(const Executable &e) {
-  const float *n = e.output("grad_norm");
-  return n ? n[0] : 0.f;
+float Trainer::update(Executable &e, const OptimizerSpec &opt, const std::string &player,
+                      uint64_t phase, int64_t &updates, float &gradNorm) {
+  fillNoise(phase, static_cast<uint64_t>(updates));
+  setAdamScalars(opt, player, updates + 1);
+  e.run();
+  float loss = e.output("loss")[0];
+  const float *norm = e.output("grad_norm");
+  gradNorm = norm ? norm[0] : 0.f;
+  // Checked before commit: a step that produced NaN or inf is never applied.
+  if (!std::isfinite(loss) || !std::isfinite(gradNorm))
+    throw DivergenceError(step_ + 1, player, std::isfinite(loss) ? gradNorm : loss, !std::isfinite(loss));
+  e.commit();
+  ++updates;
+  return loss;
 }
 
 float Trainer::stepD() {
   batches_.fill(x_->data(), spec_.batch, batchIndex_++);
-  fillNoise(kNoiseD, static_cast<uint64_t>(dUpdates_));
-  setAdamScalars(spec_.optD, spec_.dPlayer, dUpdates_ + 1);
-  d_->run();
-  float loss = d_->output("loss")[0];
-  dGradNorm_ = gradNorm(*d_);
-  if (!std::isfinite(loss) || !std::isfinite(dGradNorm_))
-    throw DivergenceError(step_ + 1, spec_.dPlayer, std::isfinite(loss) ? dGradNorm_ : loss,
-                          !std::isfinite(loss));
-  d_->commit();
-  ++dUpdates_;
-  return loss;
+  return update(*d_, spec_.optD, spec_.dPlayer, kNoiseD, dUpdates_, dGradNorm_);
 }
 
-float Trainer::stepG() {
-  fillNoise(kNoiseG, static_cast<uint64_t>(gUpdates_));
-  setAdamScalars(spec_.optG, spec_.gPlayer, gUpdates_ + 1);
-  g_->run();
-  float loss = g_->output("loss")[0];
-  gGradNorm_ = gradNorm(*g_);
-  if (!std::isfinite(loss) || !std::isfinite(gGradNorm_))
-    throw DivergenceError(step_ + 1, spec_.gPlayer, std::isfinite(loss) ? gGradNorm_ : loss,
-                          !std::isfinite(loss));
-  g_->commit();
-  ++gUpdates_;
-  return loss;
-}
+float Trainer::stepG() { return update(*g_, spec_.optG, spec_.gPlayer, kNoiseG, gUpdates_, gGradNorm_); }
 
 bool Trainer::run(int64_t until, std::ostream &log) {
   try {

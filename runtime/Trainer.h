@@ -77,7 +77,9 @@ private:
   void writeReport(bool live);
   bool runSteps(int64_t until, std::ostream &log);
   void openMetrics(bool append);
-  static float gradNorm(const Executable &e);
+  /// One optimizer step of a player: noise, per-step scalars, run, check, commit.
+  float update(Executable &e, const OptimizerSpec &opt, const std::string &player, uint64_t phase,
+               int64_t &updates, float &gradNorm);
 
   const TrainSpec &spec_;
   Store store_;

@@ -1,8 +1,11 @@
 //===- TestUtil.h - shared helpers of the unit tests ------------*- C++ -*-===//
 #pragma once
 
+#include "driver/Commands.h"
+
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <random>
 #include <string>
 #include <unistd.h>
@@ -28,6 +31,19 @@ inline std::string writeFile(const std::string &path, const std::string &text) {
 /// The repository's examples and stdlib, for tests that compile real models.
 inline std::string sourcePath(const std::string &rel) {
   return std::string(GANC_SOURCE_DIR) + "/" + rel;
+}
+
+/// What a `ganc` command printed and returned.
+struct CommandResult {
+  int code;
+  std::string out, err;
+};
+
+/// Runs `ganc args...` in this process, as the command line would.
+inline CommandResult ganc(const std::vector<std::string> &args) {
+  std::ostringstream out, err;
+  int code = driver::runCommand(args, out, err);
+  return {code, out.str(), err.str()};
 }
 
 } // namespace ganc::test

@@ -61,16 +61,8 @@ train {
 )");
 }
 
-struct CommandResult {
-  int code;
-  std::string out, err;
-};
-
-CommandResult ganc(const std::vector<std::string> &args) {
-  std::ostringstream out, err;
-  int code = driver::runCommand(args, out, err);
-  return {code, out.str(), err.str()};
-}
+using test::CommandResult;
+using test::ganc;
 
 struct Losses {
   std::vector<double> d, g;
