@@ -19,7 +19,15 @@
 #include <llvm/TargetParser/Host.h>
 #include <llvm/Transforms/Utils/Cloning.h>
 
+#include <llvm/Config/llvm-config.h>
+#include <llvm/Support/MemoryBuffer.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
+#include <unistd.h>
 
 namespace ganc::codegen {
 
@@ -30,7 +38,20 @@ struct Jit::Impl {
   std::unique_ptr<llvm::TargetMachine> tm;
   std::string ir, assembly;
   int modules = 0;
+  int cacheHits = 0;
 };
+
+int Jit::cacheHits() const { return impl_->cacheHits; }
+
+std::string Jit::defaultCacheDir() {
+  if (const char *d = std::getenv("GANC_CACHE_DIR"))
+    return d; // empty: no cache
+  if (const char *x = std::getenv("XDG_CACHE_HOME"); x && *x)
+    return std::string(x) + "/ganc";
+  if (const char *h = std::getenv("HOME"); h && *h)
+    return std::string(h) + "/.cache/ganc";
+  return "";
+}
 
 Jit::Jit() : impl_(std::make_unique<Impl>()) {}
 Jit::~Jit() = default;
@@ -124,6 +145,33 @@ bool Jit::compile(const std::vector<const ir::Graph *> &graphs, const JitOptions
   if (llvm::verifyModule(*m, &vos))
     internalError("codegen", "invalid LLVM IR: " + vos.str());
 
+  // The object cache: keyed by the module before optimization, the CPU and its
+  // features, and the LLVM version, so a hit skips O3 and code generation entirely.
+  const bool cacheable = !opts.cacheDir.empty() && !opts.keepIr && !opts.keepAsm;
+  std::string cachePath;
+  if (cacheable) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    m->print(os, nullptr);
+    os << tm.getTargetCPU() << '\n' << tm.getTargetFeatureString() << '\n' << LLVM_VERSION_STRING;
+    uint64_t h = 0xCBF29CE484222325ull; // FNV-1a
+    for (unsigned char c : os.str())
+      h = (h ^ c) * 0x100000001B3ull;
+    char name[32];
+    std::snprintf(name, sizeof name, "%016llx.o", static_cast<unsigned long long>(h));
+    cachePath = opts.cacheDir + "/" + name;
+    if (auto buf = llvm::MemoryBuffer::getFile(cachePath)) {
+      if (link(std::move(*buf), steps, out, error)) {
+        impl_->cacheHits++;
+        return true;
+      }
+      // A damaged entry: drop it and compile afresh.
+      std::error_code ec;
+      std::filesystem::remove(cachePath, ec);
+      error.clear();
+    }
+  }
+
   // O3 for the host: the loop vectorizer sees the real vector width through the TTI.
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
@@ -159,11 +207,57 @@ bool Jit::compile(const std::vector<const ir::Graph *> &graphs, const JitOptions
     impl_->assembly = std::string(buf.str());
   }
 
+  if (cacheable) {
+    // Compile to an object file ourselves, keep it, and link that.
+    llvm::SmallVector<char, 0> obj;
+    llvm::raw_svector_ostream os(obj);
+    llvm::legacy::PassManager pm;
+    if (tm.addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile)) {
+      error = "this target cannot emit object files";
+      return false;
+    }
+    pm.run(*m);
+    storeInCache(cachePath, obj);
+    return link(llvm::MemoryBuffer::getMemBufferCopy(llvm::StringRef(obj.data(), obj.size()), cachePath),
+                std::move(steps), out, error);
+  }
+
   llvm::orc::LLJIT &J = *impl_->jit;
   if (auto e = J.addIRModule(llvm::orc::ThreadSafeModule(std::move(m), std::move(ctx)))) {
     error = llvm::toString(std::move(e));
     return false;
   }
+  return lookupAll(std::move(steps), out, error);
+}
+
+void Jit::storeInCache(const std::string &path, const llvm::SmallVectorImpl<char> &obj) {
+  // Written to a private temporary and renamed into place, so processes sharing the cache
+  // never see a partial file. A cache that cannot be written only costs speed.
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream f(tmp, std::ios::binary);
+    f.write(obj.data(), static_cast<std::streamsize>(obj.size()));
+    if (!f)
+      return;
+  }
+  std::filesystem::rename(tmp, path, ec);
+  if (ec)
+    std::filesystem::remove(tmp, ec);
+}
+
+bool Jit::link(std::unique_ptr<llvm::MemoryBuffer> object, std::vector<StepFunction> steps,
+               std::vector<StepFunction> &out, std::string &error) {
+  if (auto e = impl_->jit->addObjectFile(std::move(object))) {
+    error = llvm::toString(std::move(e));
+    return false;
+  }
+  return lookupAll(std::move(steps), out, error);
+}
+
+bool Jit::lookupAll(std::vector<StepFunction> steps, std::vector<StepFunction> &out, std::string &error) {
+  llvm::orc::LLJIT &J = *impl_->jit;
   for (StepFunction &s : steps) {
     auto addr = J.lookup(s.name);
     if (!addr) {

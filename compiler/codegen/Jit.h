@@ -16,6 +16,11 @@
 #include <string>
 #include <vector>
 
+namespace llvm {
+class MemoryBuffer;
+template <typename T> class SmallVectorImpl;
+} // namespace llvm
+
 namespace ganc::codegen {
 
 using rt::Slot;
@@ -25,6 +30,9 @@ struct JitOptions {
   bool keepIr = false;  ///< keep the optimized LLVM IR text (`emit --stage=llvm`)
   bool keepAsm = false; ///< keep the assembly text (`emit --stage=asm`)
   const SourceManager *sources = nullptr; ///< names .gan lines in kernel attributes
+  /// Where compiled objects are kept between runs (empty: no cache). Safe to share
+  /// between processes.
+  std::string cacheDir;
 };
 
 class Jit {
@@ -43,9 +51,18 @@ public:
   std::string hostDescription() const;
   /// Floats per vector register of the host: 16 with AVX-512, 8 with AVX, else 4.
   int vectorLanes() const;
+  /// Compilations served from the object cache so far.
+  int cacheHits() const;
+  /// $GANC_CACHE_DIR (empty turns the cache off), else $XDG_CACHE_HOME/ganc, else
+  /// ~/.cache/ganc.
+  static std::string defaultCacheDir();
 
 private:
   Jit();
+  bool link(std::unique_ptr<llvm::MemoryBuffer> object, std::vector<StepFunction> steps,
+            std::vector<StepFunction> &out, std::string &error);
+  bool lookupAll(std::vector<StepFunction> steps, std::vector<StepFunction> &out, std::string &error);
+  static void storeInCache(const std::string &path, const llvm::SmallVectorImpl<char> &obj);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -90,9 +90,14 @@ std::vector<rt::StepFunction> Session::compile(const std::vector<const ir::Graph
   std::string error;
   if (!options.sources)
     options.sources = &sm_;
+  if (options.cacheDir.empty())
+    options.cacheDir = codegen::Jit::defaultCacheDir();
+  int hits = jit_->cacheHits();
   bool ok = timed("codegen", [&] { return jit_->compile(graphs, options, fns, error); });
   if (!ok)
     internalError("codegen", error);
+  if (jit_->cacheHits() > hits)
+    times_.back().first = "codegen (from the object cache)";
   return fns;
 }
 
