@@ -435,6 +435,22 @@ std::optional<Value> Elaborator::callBuiltin(const ast::CallExpr &e, std::vector
       s = b_.mul(s, static_cast<double>(s->numel()) / static_cast<double>(x.node->numel()));
     return Value::tensor(s, x.batched);
   }
+  if (name == "clip") {
+    // clip(x, low, high) = min(max(x, low), high)
+    if (!want(3) || !tensorArg(0))
+      return std::nullopt;
+    for (size_t i = 1; i < 3; ++i)
+      if (args[i].kind != Value::Kind::Number) {
+        error(e.args[i].value->range(), "'clip' takes numbers for its bounds");
+        return std::nullopt;
+      }
+    if (args[1].num > args[2].num) {
+      error(where, "'clip' needs low <= high");
+      return std::nullopt;
+    }
+    Node *lo = b_.make(OpKind::Maximum, {args[0].node, b_.scalar(args[1].num)});
+    return Value::tensor(b_.make(OpKind::Minimum, {lo, b_.scalar(args[2].num)}), args[0].batched);
+  }
   if (name == "norm") {
     // The L2 norm of each sample (of the whole tensor when not batched).
     if (!want(1) || !tensorArg(0))

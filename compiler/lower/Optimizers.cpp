@@ -12,6 +12,18 @@ using namespace ir;
 
 void addUpdate(Builder &b, const sema::OptimizerSpec &o, const std::string &player,
                Node *p, Node *g, std::vector<std::pair<std::string, Shape>> &state) {
+  addRawUpdate(b, o, player, p, g, state);
+  if (o.clip <= 0)
+    return;
+  // WGAN's weight clipping: p' = min(max(p', -c), c), in the same step program.
+  Graph &graph = b.graph();
+  for (auto &[name, n] : graph.outputs())
+    if (name == p->attrs.name)
+      n = b.make(OpKind::Minimum, {b.make(OpKind::Maximum, {n, b.scalar(-o.clip)}), b.scalar(o.clip)});
+}
+
+void addRawUpdate(Builder &b, const sema::OptimizerSpec &o, const std::string &player,
+                  Node *p, Node *g, std::vector<std::pair<std::string, Shape>> &state) {
   Graph &graph = b.graph();
   const std::string &name = p->attrs.name;
   auto stateIn = [&](const char *slot) {

@@ -20,4 +20,9 @@ void addUpdate(ir::Builder &b, const sema::OptimizerSpec &opt, const std::string
                ir::Node *param, ir::Node *grad,
                std::vector<std::pair<std::string, ir::Shape>> &state);
 
+/// The optimizer's own update, before weight clipping.
+void addRawUpdate(ir::Builder &b, const sema::OptimizerSpec &opt, const std::string &player,
+                  ir::Node *param, ir::Node *grad,
+                  std::vector<std::pair<std::string, ir::Shape>> &state);
+
 } // namespace ganc::lower

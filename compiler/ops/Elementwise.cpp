@@ -192,6 +192,28 @@ const OpInfo &opInfo_Div() {
   return info;
 }
 
+// max(a, b);  d/da = [a > b], d/db = [a <= b] (ties go to b)
+const OpInfo &opInfo_Maximum() {
+  static const OpInfo info = binary(
+      "maximum", [](KernelBuilder &k, const Vals &a) { return k.max(a[0], a[1]); },
+      [](Builder &b, const Node &n, Node *g) {
+        Node *aWins = b.unary(OpKind::Step, b.sub(n.operands[0], n.operands[1]));
+        return Grads{b.mul(g, aWins), b.mul(g, b.sub(b.scalar(1), aWins))};
+      });
+  return info;
+}
+
+// min(a, b) = -max(-a, -b);  d/da = [a < b], d/db = [a >= b] (ties go to b)
+const OpInfo &opInfo_Minimum() {
+  static const OpInfo info = binary(
+      "minimum", [](KernelBuilder &k, const Vals &a) { return k.neg(k.max(k.neg(a[0]), k.neg(a[1]))); },
+      [](Builder &b, const Node &n, Node *g) {
+        Node *aWins = b.unary(OpKind::Step, b.sub(n.operands[1], n.operands[0]));
+        return Grads{b.mul(g, aWins), b.mul(g, b.sub(b.scalar(1), aWins))};
+      });
+  return info;
+}
+
 // a * b;  d/da = b, d/db = a
 const OpInfo &opInfo_Mul() {
   static const OpInfo info = binary(

@@ -25,7 +25,7 @@ bool isCallableOp(const std::string &name) {
 
 bool isBuiltin(const std::string &name) {
   return isCallableOp(name) || name == "mean" || name == "sum" || name == "reshape" ||
-         name == "flatten" || name == "norm" || name == "grad";
+         name == "flatten" || name == "norm" || name == "grad" || name == "clip";
 }
 
 } // namespace ganc::sema

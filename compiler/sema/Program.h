@@ -39,6 +39,7 @@ struct NoiseSpec {
 struct OptimizerSpec {
   std::string kind = "adam"; ///< sgd, momentum, rmsprop, adam
   double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, momentum = 0.9, alpha = 0.99;
+  double clip = 0; ///< > 0: weights clipped to [-clip, clip] after each update (WGAN)
   SourceLoc loc;
 };
 

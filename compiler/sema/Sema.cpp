@@ -749,7 +749,8 @@ private:
       o.lr = 1e-2;
     if (o.kind == "rmsprop")
       o.lr = 1e-2, o.eps = 1e-8;
-    std::map<std::string, double *> fields = {{"lr", &o.lr}, {"eps", &o.eps}};
+    // clip (by name only) applies to every optimizer: WGAN's weight clipping.
+    std::map<std::string, double *> fields = {{"lr", &o.lr}, {"eps", &o.eps}, {"clip", &o.clip}};
     std::vector<std::string> order = {"lr"};
     if (o.kind == "adam") {
       fields["beta1"] = &o.beta1, fields["beta2"] = &o.beta2;
@@ -782,7 +783,7 @@ private:
       if (!n)
         continue;
       // The ranges torch.optim accepts: outside them the update is NaN or diverges.
-      bool isRate = key == "lr" || key == "eps";
+      bool isRate = key == "lr" || key == "eps" || key == "clip";
       bool inRange = isRate ? *n > 0 : *n >= 0 && *n < 1;
       if (!inRange) {
         diags_.error(a.value->loc(), o.kind + "'s " + key + " must be " +
