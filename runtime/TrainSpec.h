@@ -45,7 +45,8 @@ struct NoiseSpec {
 struct TrainSpec {
   std::string modelName, modelHash;
   std::vector<ParamSpec> params;
-  std::vector<std::pair<std::string, Shape>> state;
+  std::vector<std::pair<std::string, Shape>> state; ///< optimizer state, running statistics
+  std::vector<std::string> stateOnes;                ///< state that starts at 1, not 0
   DataSpec data;
   std::vector<NoiseSpec> noise; ///< the first is the generator's input
   bool interactive = false;     ///< progress as one live line (a terminal)

@@ -88,7 +88,8 @@ void Trainer::initialize() {
   }
   for (const auto &[name, shape] : spec_.state) {
     Tensor &t = store_.get(name, shape);
-    std::fill(t.data(), t.data() + t.numel(), 0.f);
+    bool one = std::find(spec_.stateOnes.begin(), spec_.stateOnes.end(), name) != spec_.stateOnes.end();
+    std::fill(t.data(), t.data() + t.numel(), one ? 1.f : 0.f);
   }
   step_ = dUpdates_ = gUpdates_ = batchIndex_ = 0;
   openMetrics(false);

@@ -410,7 +410,12 @@ std::optional<Generated> generate(Session &s, const std::string &file, const std
   Generated out;
   out.spec = s.trainSpec("");
   rt::Store store;
-  rt::CheckpointInfo info = rt::loadCheckpoint(ckpt, out.spec.params, {}, store);
+  // Parameters, and the state the generator reads when sampling (batch-norm statistics).
+  std::vector<std::pair<std::string, rt::Shape>> running;
+  for (const auto &st : out.spec.state)
+    if (st.first.find('@') == std::string::npos)
+      running.push_back(st);
+  rt::CheckpointInfo info = rt::loadCheckpoint(ckpt, out.spec.params, running, store);
   if (info.modelName != p.modelName)
     err << "ganc: warning: " << ckpt << " was trained from model '" << info.modelName << "', used with '"
         << p.modelName << "'\n";

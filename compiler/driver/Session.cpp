@@ -160,6 +160,8 @@ rt::TrainSpec Session::trainSpec(const std::string &outDir) const {
   for (const lower::ParamInfo &pi : model_->params.params)
     s.params.push_back({pi.name, pi.owner, pi.shape, pi.init.kind, pi.init.a, pi.init.b});
   s.state = model_->state;
+  s.state.insert(s.state.end(), model_->running.tensors.begin(), model_->running.tensors.end());
+  s.stateOnes = model_->running.ones;
   const sema::DataSpec &d = p.data.front();
   s.data = {d.name, d.kind, d.path, d.lo, d.hi, d.shape, d.params};
   for (const sema::NoiseSpec &n : p.noise)

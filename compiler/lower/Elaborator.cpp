@@ -116,8 +116,10 @@ std::optional<OpCall> splitOpCall(const ast::CallExpr &e, const OpInfo &info,
 } // namespace
 
 Elaborator::Elaborator(const sema::Program &p, Graph &g, ParamTable &params, int64_t batch,
-                       DiagnosticEngine &diags)
-    : p_(p), g_(g), b_(g), params_(params), batch_(batch), diags_(diags) {
+                       DiagnosticEngine &diags, bool training, std::string stepPlayer,
+                       RunningStats *running)
+    : p_(p), g_(g), b_(g), params_(params), batch_(batch), diags_(diags), training_(training),
+      stepPlayer_(std::move(stepPlayer)), running_(running) {
   for (const sema::DataSpec &d : p.data) {
     Shape s{batch};
     s.insert(s.end(), d.shape.begin(), d.shape.end());
@@ -371,10 +373,65 @@ std::optional<Value> Elaborator::evalCall(const ast::CallExpr &e, Frame &f) {
   }
   if (auto it = p_.funcs.find(e.callee); it != p_.funcs.end())
     return callUser(e, *it->second, std::move(args), f);
-  return callBuiltin(e, std::move(args));
+  return callBuiltin(e, std::move(args), f);
 }
 
-std::optional<Value> Elaborator::callBuiltin(const ast::CallExpr &e, std::vector<Value> args) {
+std::optional<Value> Elaborator::batchNorm(const ast::CallExpr &e, const Value &x, Frame &f) {
+  // y = (x - mean) / sqrt(var + eps) per channel (axis 0 of the sample), over the batch and
+  // every other axis; in training the statistics of the batch (and the gradient flows
+  // through them), in sampling the running statistics.
+  const Shape &s = x.node->shape;
+  if (!x.batched || s.size() < 2) {
+    error(e.range(), "'batch_norm' normalizes batched values with a channel axis, e.g. [c] or [c, h, w] per sample");
+    return std::nullopt;
+  }
+  if (f.player.empty()) {
+    error(e.range(), "'batch_norm' keeps running statistics, so it must be called inside a player");
+    return std::nullopt;
+  }
+  const double eps = 1e-5, momentum = 0.1;
+  const int64_t channels = s[1];
+  const double count = static_cast<double>(x.node->numel()) / static_cast<double>(channels);
+  std::string prefix = f.prefix + "batch_norm_" + std::to_string(++f.calls["batch_norm"]) + ".";
+  std::string meanName = prefix + "running_mean", varName = prefix + "running_var";
+  Shape perChannel{channels};
+  Shape shaped{channels}; // [c, 1, 1] against [B, c, h, w]
+  shaped.insert(shaped.end(), s.size() - 2, 1);
+  auto spread = [&](Node *v) { return broadcastTo(shaped.size() > 1 ? b_.reshape(v, shaped) : v, s); };
+  Node *mean, *var;
+  if (training_) {
+    std::vector<int64_t> axes{0};
+    for (int64_t a = 2; a < static_cast<int64_t>(s.size()); ++a)
+      axes.push_back(a);
+    mean = b_.mul(reduceAxes(x.node, axes), 1.0 / count);
+    Node *centered = b_.sub(x.node, spread(mean));
+    var = b_.mul(reduceAxes(b_.mul(centered, centered), axes), 1.0 / count);
+    if (running_ && f.player == stepPlayer_) {
+      // running = (1 - momentum) running + momentum batch statistic (unbiased variance),
+      // chained when the layer runs twice in one step (D on real, then on fake samples).
+      auto update = [&](const std::string &name, Node *stat) {
+        auto it = runningNow_.find(name);
+        Node *cur = it != runningNow_.end() ? it->second : g_.input(name, perChannel, e.loc());
+        runningNow_[name] = b_.add(b_.mul(cur, 1 - momentum), b_.mul(stat, momentum));
+        auto &t = running_->tensors;
+        if (std::none_of(t.begin(), t.end(), [&](auto &p) { return p.first == name; }))
+          t.push_back({name, perChannel});
+      };
+      update(meanName, mean);
+      update(varName, b_.mul(var, count > 1 ? count / (count - 1) : 1.0));
+      if (std::find(running_->ones.begin(), running_->ones.end(), varName) == running_->ones.end())
+        running_->ones.push_back(varName);
+    }
+    Node *y = b_.div(centered, spread(b_.unary(OpKind::Sqrt, b_.add(var, eps))));
+    return Value::tensor(y, true);
+  }
+  mean = g_.input(meanName, perChannel, e.loc());
+  var = g_.input(varName, perChannel, e.loc());
+  Node *y = b_.div(b_.sub(x.node, spread(mean)), spread(b_.unary(OpKind::Sqrt, b_.add(var, eps))));
+  return Value::tensor(y, true);
+}
+
+std::optional<Value> Elaborator::callBuiltin(const ast::CallExpr &e, std::vector<Value> args, Frame &f) {
   SourceRange where = e.range();
   const std::string &name = e.callee;
   auto want = [&](size_t n) {
@@ -434,6 +491,11 @@ std::optional<Value> Elaborator::callBuiltin(const ast::CallExpr &e, std::vector
     if (name == "mean")
       s = b_.mul(s, static_cast<double>(s->numel()) / static_cast<double>(x.node->numel()));
     return Value::tensor(s, x.batched);
+  }
+  if (name == "batch_norm") {
+    if (!want(1) || !tensorArg(0))
+      return std::nullopt;
+    return batchNorm(e, args[0], f);
   }
   if (name == "clip") {
     // clip(x, low, high) = min(max(x, low), high)

@@ -48,8 +48,14 @@ struct Value {
 
 class Elaborator {
 public:
+  /// `training`: batch norm normalizes with batch statistics and, for the layers of
+  /// `stepPlayer`, updates the running statistics registered in `running`; otherwise it
+  /// uses the running statistics.
   Elaborator(const sema::Program &p, ir::Graph &g, ParamTable &params, int64_t batch,
-             DiagnosticEngine &diags);
+             DiagnosticEngine &diags, bool training = true, std::string stepPlayer = "",
+             RunningStats *running = nullptr);
+  /// The new values of the running statistics this graph updates, by name.
+  const std::map<std::string, ir::Node *> &runningUpdates() const { return runningNow_; }
 
   /// Evaluates an expression of the game block (data, noise and values in scope).
   std::optional<Value> evalGame(const ast::Expr &e);
@@ -72,7 +78,8 @@ private:
   std::optional<Value> callUser(const ast::CallExpr &e, const ast::FuncDecl &callee,
                                 std::vector<Value> args, Frame &f);
   std::optional<Value> runBody(const ast::FuncDecl &fn, Frame &callee, SourceLoc callLoc);
-  std::optional<Value> callBuiltin(const ast::CallExpr &e, std::vector<Value> args);
+  std::optional<Value> callBuiltin(const ast::CallExpr &e, std::vector<Value> args, Frame &f);
+  std::optional<Value> batchNorm(const ast::CallExpr &e, const Value &x, Frame &f);
   bool declareParam(const ast::Stmt &s, Frame &f);
 
   /// `a op b` with numbers folded, rank-0 broadcast by the op, and a shape that is a
@@ -103,6 +110,10 @@ private:
   /// Call sites of the functions being inlined, innermost last, for notes.
   std::vector<std::pair<SourceRange, std::string>> stack_;
   std::map<std::string, Value> valueCache_;
+  bool training_;
+  std::string stepPlayer_;
+  RunningStats *running_;
+  std::map<std::string, ir::Node *> runningNow_;
 };
 
 } // namespace ganc::lower

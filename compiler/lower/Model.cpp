@@ -13,8 +13,8 @@ namespace {
 
 /// Lowers one player's objective into `g` as output "loss" (negated when maximized).
 bool lowerObjective(const sema::Program &p, const sema::Objective &obj, Graph &g,
-                    ParamTable &params, int64_t batch, DiagnosticEngine &diags) {
-  Elaborator el(p, g, params, batch, diags);
+                    ParamTable &params, RunningStats &running, int64_t batch, DiagnosticEngine &diags) {
+  Elaborator el(p, g, params, batch, diags, true, obj.player->name, &running);
   auto v = el.evalGame(*obj.stmt->expr);
   if (!v)
     return false;
@@ -34,6 +34,8 @@ bool lowerObjective(const sema::Program &p, const sema::Objective &obj, Graph &g
   }
   Builder b(g, e.loc());
   g.addOutput(names::kLoss, obj.stmt->maximizes ? b.neg(v->node) : v->node);
+  for (const auto &[name, node] : el.runningUpdates())
+    g.addOutput(name, node);
   return true;
 }
 
@@ -44,8 +46,8 @@ std::unique_ptr<Model> lowerObjectives(const sema::Program &p, int64_t batch,
   auto m = std::make_unique<Model>();
   m->dStep = std::make_unique<Graph>("d_step");
   m->gStep = std::make_unique<Graph>("g_step");
-  bool ok = lowerObjective(p, p.dObjective, *m->dStep, m->params, batch, diags);
-  ok &= lowerObjective(p, p.gObjective, *m->gStep, m->params, batch, diags);
+  bool ok = lowerObjective(p, p.dObjective, *m->dStep, m->params, m->running, batch, diags);
+  ok &= lowerObjective(p, p.gObjective, *m->gStep, m->params, m->running, batch, diags);
   if (!ok)
     return nullptr;
   return m;
@@ -107,7 +109,7 @@ std::unique_ptr<Graph> lowerSampler(const sema::Program &p, int64_t count,
   const sema::NoiseSpec &z = p.noise.front();
   Shape s{count};
   s.insert(s.end(), z.shape.begin(), z.shape.end());
-  Elaborator el(p, *g, params, count, diags);
+  Elaborator el(p, *g, params, count, diags, /*training=*/false);
   auto v = el.callPlayer(G, Value::tensor(g->input(noiseInput, s, z.loc), true), G.nameRange.begin);
   if (!v)
     return nullptr;

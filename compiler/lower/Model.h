@@ -56,8 +56,16 @@ inline const char *kGradNorm = "grad_norm";
 inline const char *kSample = "sample";
 } // namespace names
 
+/// Running statistics of batch-norm layers: state the forward pass updates (not the
+/// optimizer), read by the sampler. Running variances start at 1, means at 0.
+struct RunningStats {
+  std::vector<std::pair<std::string, ir::Shape>> tensors;
+  std::vector<std::string> ones;
+};
+
 struct Model {
   ParamTable params;
+  RunningStats running;
   std::unique_ptr<ir::Graph> dStep, gStep;
   /// Optimizer-state tensors (Adam moments, momentum buffers) per step program, which
   /// the runtime zero-initializes.
@@ -73,7 +81,8 @@ std::unique_ptr<Model> lowerObjectives(const sema::Program &p, int64_t batch,
 /// player's objective does not depend on any of its parameters.
 bool addTraining(Model &m, const sema::Program &p, DiagnosticEngine &diags);
 
-/// Lowers the generator alone for `count` noise samples: output "sample".
+/// Lowers the generator alone for `count` noise samples: output "sample". Batch norm uses
+/// the running statistics.
 /// Its noise input is named `noiseInput`.
 std::unique_ptr<ir::Graph> lowerSampler(const sema::Program &p, int64_t count,
                                         const std::string &noiseInput, DiagnosticEngine &diags);

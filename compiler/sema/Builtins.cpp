@@ -25,7 +25,8 @@ bool isCallableOp(const std::string &name) {
 
 bool isBuiltin(const std::string &name) {
   return isCallableOp(name) || name == "mean" || name == "sum" || name == "reshape" ||
-         name == "flatten" || name == "norm" || name == "grad" || name == "clip";
+         name == "flatten" || name == "norm" || name == "grad" || name == "clip" ||
+         name == "batch_norm";
 }
 
 } // namespace ganc::sema

@@ -43,8 +43,7 @@ game {
 }
 )";
 
-void checkObjective(const std::string &objective) {
-  std::string text = kModel;
+void checkObjective(const std::string &objective, std::string text = kModel) {
   text.replace(text.find("OBJECTIVE"), 9, objective);
   std::string dir = test::freshDir("gp");
   driver::Session s;
@@ -105,6 +104,54 @@ TEST(GradientPenalty, WganGpObjectiveGradientsMatchFiniteDifferences) {
 
 TEST(GradientPenalty, R1ObjectiveGradientsMatchFiniteDifferences) {
   checkObjective("mean(log(sigmoid(D(x)))) + mean(log(1 - sigmoid(D(fake)))) - 5 * r1");
+}
+
+// Batch norm in training mode: the gradient flows through the batch's mean and variance.
+TEST(GradientPenalty, BatchNormGradientsMatchFiniteDifferences) {
+  std::string text = kModel;
+  text.replace(text.find("h = leaky_relu(dense(x, 5), 0.2)"), 32, "h = leaky_relu(bn(dense(x, 5)), 0.2)");
+  checkObjective("mean(log(sigmoid(D(x)))) + mean(log(1 - sigmoid(D(fake))))", text);
+}
+
+// Running statistics: one D step moves them 10% of the way to the batch's statistics.
+TEST(GradientPenalty, BatchNormRunningStatisticsFollowTheBatch) {
+  std::string text = kModel;
+  text.replace(text.find("h = leaky_relu(dense(x, 5), 0.2)"), 32, "h = leaky_relu(bn(dense(x, 5)), 0.2)");
+  text.replace(text.find("OBJECTIVE"), 9, "mean(log(sigmoid(D(x))))");
+  std::string dir = test::freshDir("bn");
+  driver::Session s;
+  ASSERT_TRUE(s.analyze(test::writeFile(dir + "/m.gan", text)));
+  ASSERT_TRUE(s.lower(3));
+  Graph &g = *s.model().dStep;
+  LeafValues values;
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<double> u(-1, 1);
+  for (const std::unique_ptr<Node> &n : g.nodes())
+    if (n->is(OpKind::Input) || n->is(OpKind::Param)) {
+      std::vector<double> v(n->numel());
+      for (double &d : v)
+        d = n->attrs.name.find("running_var") != std::string::npos ? 1.0 : u(rng);
+      values[n->attrs.name] = v;
+    }
+  // The dense layer's output for the batch, and its per-feature mean, by hand.
+  const auto &x = values["x"], &W = values["D.dense_1.W"], &b = values["D.dense_1.b"];
+  const auto &m0 = values["D.bn_1.batch_norm_1.running_mean"];
+  std::vector<double> mean(5, 0.0);
+  for (int r = 0; r < 3; ++r)
+    for (int o = 0; o < 5; ++o) {
+      double y = b[o];
+      for (int i = 0; i < 4; ++i)
+        y += x[r * 4 + i] * W[i * 5 + o];
+      mean[o] += y / 3;
+    }
+  std::vector<std::vector<double>> out = evaluate(g, values);
+  size_t k = 0;
+  for (; k < g.outputs().size(); ++k)
+    if (g.outputs()[k].first == "D.bn_1.batch_norm_1.running_mean")
+      break;
+  ASSERT_LT(k, g.outputs().size());
+  for (int o = 0; o < 5; ++o)
+    EXPECT_NEAR(out[k][o], 0.9 * m0[o] + 0.1 * mean[o], 1e-12) << o;
 }
 
 } // namespace
