@@ -59,7 +59,7 @@ CheckpointInfo loadCheckpoint(const std::string &path, const std::vector<ParamSp
   info.dUpdates = number("d_updates");
   info.gUpdates = number("g_updates");
   info.batches = number("batches");
-  info.batch = number("batch");
+  info.batch = meta("batch").empty() ? 0 : number("batch"); // 0: not recorded
   info.seed = static_cast<uint64_t>(number("seed"));
   auto restore = [&](const std::string &name, const Shape &shape, const char *what) {
     const NamedTensor *t = f.find(name);

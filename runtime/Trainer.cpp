@@ -101,7 +101,7 @@ void Trainer::restore(const std::string &path) {
     throw IoError(path, "was written by a different version of the model (hash " + info.modelHash +
                             ", this model has " + spec_.modelHash +
                             "); resuming would mix two models. Train from scratch or restore the .gan file");
-  if (info.batch != spec_.batch)
+  if (info.batch != 0 && info.batch != spec_.batch)
     throw IoError(path, "was trained with batch " + std::to_string(info.batch) + ", not " +
                             std::to_string(spec_.batch) + "; resume with --batch " + std::to_string(info.batch));
   if (info.seed != spec_.seed)

@@ -545,14 +545,22 @@ int cmdExport(const Args &a, std::ostream &out, std::ostream &err) {
   try {
     rt::TrainSpec spec = s.trainSpec("");
     rt::Store store;
-    rt::CheckpointInfo info = rt::loadCheckpoint(*ckpt, spec.params, {}, store);
+    // The generator's parameters and the state sampling reads (batch-norm statistics).
+    std::vector<std::pair<std::string, rt::Shape>> running;
+    for (const auto &st : spec.state)
+      if (st.first.find('@') == std::string::npos && st.first.rfind(spec.gPlayer + ".", 0) == 0)
+        running.push_back(st);
+    rt::CheckpointInfo info = rt::loadCheckpoint(*ckpt, spec.params, running, store);
     std::vector<rt::NamedTensor> tensors;
-    for (const rt::ParamSpec &p : spec.params) {
-      if (p.owner != spec.gPlayer)
-        continue;
-      const rt::Tensor &t = store.all().at(p.name);
-      tensors.push_back({p.name, t.shape, std::vector<float>(t.data(), t.data() + t.numel())});
-    }
+    auto add = [&](const std::string &name) {
+      const rt::Tensor &t = store.all().at(name);
+      tensors.push_back({name, t.shape, std::vector<float>(t.data(), t.data() + t.numel())});
+    };
+    for (const rt::ParamSpec &p : spec.params)
+      if (p.owner == spec.gPlayer)
+        add(p.name);
+    for (const auto &st : running)
+      add(st.first);
     rt::writeSafeTensors(*outPath, tensors,
                          {{"format", "ganc-generator-1"}, {"model", info.modelName}, {"player", spec.gPlayer},
                           {"step", std::to_string(info.step)}, {"model_hash", info.modelHash}});
