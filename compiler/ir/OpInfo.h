@@ -59,6 +59,10 @@ struct OpInfo {
   /// KernelBuilder::storeScratch); empty: none.
   std::function<int64_t(const Node &)> scratch = {};
 
+  /// How many leading operands may be per-sample values (carry the batch axis) when
+  /// .gan code calls the op; the rest are weights. -1: any.
+  int batchedOperands = -1;
+
   bool isLeaf() const { return traits & kLeaf; }
   bool isElementwise() const { return traits & kElementwise; }
 };

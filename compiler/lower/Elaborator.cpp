@@ -616,6 +616,14 @@ std::optional<Value> Elaborator::callBuiltin(const ast::CallExpr &e, std::vector
     }
     if (info.isElementwise() && info.arity == 2)
       return arith(op, call->operands[0], call->operands[1], where, name.c_str());
+    for (size_t i = 0; info.batchedOperands >= 0 && i < call->operands.size(); ++i)
+      if (static_cast<int>(i) >= info.batchedOperands && call->operands[i].batched) {
+        error(i < e.args.size() ? e.args[i].value->range() : where,
+              "'" + name + "' takes " + (info.batchedOperands == 0 ? "a tensor" : "weights") +
+                  " without a batch axis here (argument " + std::to_string(i + 1) +
+                  "), but this value is per sample");
+        return std::nullopt;
+      }
     return make(op, call->operands, where, name, {call->attrs, 0, ""});
   }
   error(e.calleeRange, "unknown function '" + name + "'");

@@ -491,7 +491,8 @@ const OpInfo &opInfo_Conv2d() {
       0,
       {"stride", "padding"},
       {},
-      packedOperand};
+      packedOperand,
+      /*batchedOperands=*/1};
   return info;
 }
 
@@ -545,7 +546,8 @@ const OpInfo &opInfo_ConvTranspose2d() {
       0,
       {"stride", "padding", "output_padding_h", "output_padding_w"},
       {0, 0},
-      packedOperand};
+      packedOperand,
+      /*batchedOperands=*/1};
   return info;
 }
 

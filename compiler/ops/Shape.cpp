@@ -159,7 +159,8 @@ const OpInfo &opInfo_Transpose() {
           k.loop(cols, [&](Idx j) { k.store(k.add(k.mul(i, cols), j), k.load(0, k.add(k.mul(j, rows), i))); });
         });
       },
-      0};
+      0, {}, {}, nullptr,
+      /*batchedOperands=*/0}; // a 2-D matrix, not a batch
   return info;
 }
 
