@@ -5,8 +5,7 @@
 // included: overflow to inf, underflow to 0, subnormals, 0, negatives, inf and NaN.
 //
 //===----------------------------------------------------------------------===//
-#include "Tensor.h"
-#include "codegen/Jit.h"
+#include "JitUtil.h"
 #include "ir/Builder.h"
 
 #include <gtest/gtest.h>
@@ -25,16 +24,7 @@ std::vector<float> runJit(ir::OpKind op, const std::vector<float> &xs) {
   ir::Builder b(g);
   ir::Node *x = g.input("x", {static_cast<int64_t>(xs.size())});
   g.addOutput("y", b.unary(op, x));
-  std::string error;
-  auto jit = codegen::Jit::create(error);
-  EXPECT_TRUE(jit) << error;
-  std::vector<rt::StepFunction> fns;
-  EXPECT_TRUE(jit->compile({&g}, {}, fns, error)) << error;
-  rt::Store store;
-  std::copy(xs.begin(), xs.end(), store.get("x", {static_cast<int64_t>(xs.size())}).data());
-  rt::Executable exe(fns[0], store);
-  exe.run();
-  return std::vector<float>(exe.output("y"), exe.output("y") + xs.size());
+  return test::runGraph(g, {{"x", xs}})["y"];
 }
 
 /// Distance in units in the last place between two finite floats of one sign.

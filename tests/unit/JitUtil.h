@@ -1,0 +1,45 @@
+//===- JitUtil.h - run a graph through the JIT in a test --------*- C++ -*-===//
+#pragma once
+
+#include "Tensor.h"
+#include "codegen/Jit.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace ganc::test {
+
+/// Compiles `g` for the host, runs it once with `leaves` (by name, flat) and returns
+/// every output by name. Compile failures fail the test.
+inline std::map<std::string, std::vector<float>>
+runGraph(const ir::Graph &g, const std::map<std::string, std::vector<float>> &leaves) {
+  std::string error;
+  auto jit = codegen::Jit::create(error);
+  EXPECT_TRUE(jit) << error;
+  std::vector<rt::StepFunction> fns;
+  if (!jit || !jit->compile({&g}, {}, fns, error)) {
+    ADD_FAILURE() << error;
+    return {};
+  }
+  rt::Store store;
+  for (const rt::Slot &s : fns[0].slots)
+    if (s.kind == rt::Slot::Kind::Leaf) {
+      rt::Tensor &t = store.get(s.name, s.shape);
+      const std::vector<float> &v = leaves.at(s.name);
+      std::copy(v.begin(), v.end(), t.data());
+    }
+  rt::Executable exe(fns[0], store);
+  exe.run();
+  std::map<std::string, std::vector<float>> out;
+  for (const rt::Slot &s : fns[0].slots)
+    if (s.kind == rt::Slot::Kind::Output) {
+      const float *p = exe.output(s.name);
+      out[s.name].assign(p, p + rt::numElements(s.shape));
+    }
+  return out;
+}
+
+} // namespace ganc::test
