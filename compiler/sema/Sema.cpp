@@ -311,6 +311,60 @@ private:
       }
       if (!returned)
         diags_.error(f->nameRange.begin, "'" + f->name + "' has no 'return'", f->nameRange.length);
+      else
+        warnUnused(*f);
+    }
+  }
+
+  /// Names an expression reads.
+  static void namesIn(const ast::Expr &e, std::set<std::string> &out) {
+    if (auto *n = ast::dynCast<ast::NameExpr>(&e))
+      out.insert(n->name);
+    else if (auto *c = ast::dynCast<ast::CallExpr>(&e))
+      for (const ast::Arg &a : c->args)
+        namesIn(*a.value, out);
+    else if (auto *l = ast::dynCast<ast::ListExpr>(&e))
+      for (auto &x : l->elems)
+        namesIn(*x, out);
+    else if (auto *u = ast::dynCast<ast::UnaryExpr>(&e))
+      namesIn(*u->operand, out);
+    else if (auto *b = ast::dynCast<ast::BinaryExpr>(&e)) {
+      namesIn(*b->lhs, out);
+      namesIn(*b->rhs, out);
+    }
+  }
+
+  /// Warns about a value computed and then never read (the tutorial's generator computes
+  /// a hidden layer and returns a layer of its input instead) and about a parameter no
+  /// expression reads, which no player can train. A value counts as read when a later
+  /// statement reads it before the name is assigned again.
+  void warnUnused(const ast::FuncDecl &f) {
+    const std::vector<ast::Stmt> &body = f.body;
+    for (size_t i = 0; i < body.size(); ++i) {
+      const ast::Stmt &s = body[i];
+      if (s.kind == ast::Stmt::Kind::Return)
+        break;
+      bool read = false;
+      for (size_t j = i + 1; j < body.size() && !read; ++j) {
+        std::set<std::string> names;
+        namesIn(*body[j].value, names);
+        for (auto &d : body[j].shape.dims)
+          namesIn(*d, names);
+        read = names.count(s.name) > 0;
+        if (!read && body[j].kind != ast::Stmt::Kind::Return && body[j].name == s.name)
+          break; // overwritten unread
+        if (body[j].kind == ast::Stmt::Kind::Return)
+          break;
+      }
+      if (read)
+        continue;
+      if (s.kind == ast::Stmt::Kind::Param)
+        diags_.warning(s.nameRange.begin, "parameter '" + s.name + "' is never used, so no player trains it",
+                       s.nameRange.length);
+      else
+        diags_.warning(s.nameRange.begin, "value '" + s.name + "' is computed but never used",
+                       s.nameRange.length);
+      diags_.note(f.nameRange.begin, "in '" + f.name + "'", f.nameRange.length);
     }
   }
 
@@ -601,6 +655,19 @@ private:
         continue;
       }
       o = {it->second, &g};
+    }
+    for (size_t i = 0; i < m.game.size(); ++i) {
+      if (!m.game[i].isValue)
+        continue;
+      bool read = false;
+      for (size_t j = i + 1; j < m.game.size() && !read; ++j) {
+        std::set<std::string> names;
+        namesIn(*m.game[j].expr, names);
+        read = names.count(m.game[i].name) > 0;
+      }
+      if (!read)
+        diags_.warning(m.game[i].nameRange.begin, "value '" + m.game[i].name + "' is computed but never used",
+                       m.game[i].nameRange.length);
     }
     for (auto [player, obj] : {std::pair{p_->generator, &p_->gObjective},
                                std::pair{p_->discriminator, &p_->dObjective}})
