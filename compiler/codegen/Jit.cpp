@@ -124,15 +124,18 @@ bool Jit::compile(const std::vector<const ir::Graph *> &graphs, const JitOptions
   m->setDataLayout(tm.createDataLayout());
   m->setTargetTriple(tm.getTargetTriple().str());
   std::vector<StepFunction> steps = emitGraphs(*m, graphs, opts.sources, vectorLanes());
-  // Names are unique per module, so one JIT can hold several compilations.
+  // Names are unique per module, so one JIT can hold several compilations. Kernel names
+  // may already end in a number (`pad.1` is a node's second kernel), so they are renamed
+  // last to first: `pad` becomes `pad.1` only after the kernel called that has moved on
+  // (renaming onto a taken name would make LLVM pick another).
   const std::string suffix = "." + std::to_string(impl_->modules - 1);
-  for (StepFunction &s : steps) {
-    for (KernelInfo &k : s.kernels) {
-      m->getFunction(k.name)->setName(k.name + suffix);
-      k.name += suffix;
+  for (auto s = steps.rbegin(); s != steps.rend(); ++s) {
+    for (auto k = s->kernels.rbegin(); k != s->kernels.rend(); ++k) {
+      m->getFunction(k->name)->setName(k->name + suffix);
+      k->name += suffix;
     }
-    m->getFunction(s.name)->setName(s.name + suffix);
-    s.name += suffix;
+    m->getFunction(s->name)->setName(s->name + suffix);
+    s->name += suffix;
   }
   for (llvm::Function &f : *m) {
     if (f.isDeclaration())

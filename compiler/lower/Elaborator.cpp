@@ -323,7 +323,7 @@ Node *Elaborator::broadcastTo(Node *x, const Shape &to) {
   return x;
 }
 
-Node *Elaborator::reduceAxes(Node *x, std::vector<int64_t> axes) {
+Node *Elaborator::reduceAxes(Node *x, std::vector<int64_t> axes, OpKind op) {
   // Contiguous runs of axes, reduced from the last run to the first so indices hold.
   std::sort(axes.begin(), axes.end());
   axes.erase(std::unique(axes.begin(), axes.end()), axes.end());
@@ -331,7 +331,7 @@ Node *Elaborator::reduceAxes(Node *x, std::vector<int64_t> axes) {
     size_t i = j - 1;
     while (i > 0 && axes[i - 1] == axes[i] - 1)
       --i;
-    x = b_.reduceSum(x, axes[i], axes[j - 1] + 1);
+    x = b_.make(op, {x}, {{axes[i], axes[j - 1] + 1}, 0, ""});
     j = i;
   }
   return x;
@@ -448,9 +448,11 @@ std::optional<Value> Elaborator::callBuiltin(const ast::CallExpr &e, std::vector
     return nullptr;
   };
 
-  if (name == "mean" || name == "sum") {
+  if (name == "mean" || name == "sum" || name == "max") {
     // sum(x): every axis, the batch too, to a scalar. sum(x, axes = [..]): the given
-    // per-sample axes (0 is the first axis after the batch), per sample.
+    // per-sample axes (0 is the first axis after the batch, -1 the last), per sample.
+    // max likewise.
+    const OpKind reduce = name == "max" ? OpKind::ReduceMax : OpKind::ReduceSum;
     const ast::Expr *axesArg = nullptr;
     std::optional<Value> av;
     std::vector<Value> positional;
@@ -468,7 +470,9 @@ std::optional<Value> Elaborator::callBuiltin(const ast::CallExpr &e, std::vector
       return std::nullopt;
     const Value &x = args[0];
     if (!axesArg) {
-      Node *s = b_.sumAll(x.node);
+      if (x.node->shape.empty())
+        return x;
+      Node *s = b_.make(reduce, {x.node}, {{0, static_cast<int64_t>(x.node->shape.size())}, 0, ""});
       if (name == "mean")
         s = b_.mul(s, 1.0 / static_cast<double>(x.node->numel()));
       return Value::tensor(s, false);
@@ -478,19 +482,63 @@ std::optional<Value> Elaborator::callBuiltin(const ast::CallExpr &e, std::vector
     bool ok = av && av->kind == Value::Kind::List && !av->list.empty();
     for (size_t i = 0; ok && i < av->list.size(); ++i) {
       const Value &d = av->list[i];
-      ok = d.kind == Value::Kind::Number && d.isInt && d.num >= 0 && d.num < static_cast<double>(rank);
+      ok = d.kind == Value::Kind::Number && d.isInt && d.num >= -static_cast<double>(rank) &&
+           d.num < static_cast<double>(rank);
       if (ok)
-        axes.push_back(static_cast<int64_t>(d.num) + off);
+        axes.push_back(static_cast<int64_t>(d.num < 0 ? d.num + static_cast<double>(rank) : d.num) + off);
     }
     if (!ok) {
-      error(axesArg->range(), "'axes' must be a list of per-sample axes, each from 0 to " +
-                                  std::to_string(rank - 1) + " for a value of shape " + formatShape(x.sampleShape()));
+      error(axesArg->range(), "'axes' must be a list of per-sample axes, each from " + std::to_string(-rank) +
+                                  " to " + std::to_string(rank - 1) + " for a value of shape " +
+                                  formatShape(x.sampleShape()));
       return std::nullopt;
     }
-    Node *s = reduceAxes(x.node, axes);
+    Node *s = reduceAxes(x.node, axes, reduce);
     if (name == "mean")
       s = b_.mul(s, static_cast<double>(s->numel()) / static_cast<double>(x.node->numel()));
     return Value::tensor(s, x.batched);
+  }
+  if (name == "softmax" || name == "log_softmax") {
+    if (!want(1) || !tensorArg(0))
+      return std::nullopt;
+    return softmax(e, args[0], name == "log_softmax");
+  }
+  if (name == "concat")
+    return concat(e, args);
+  if (name == "slice") {
+    // slice(x, axis, begin, end): indices [begin, end) of one per-sample axis.
+    if (!want(4) || !tensorArg(0))
+      return std::nullopt;
+    const Value &x = args[0];
+    auto axis = axisOf(x, args[1], e.args[1].value->range(), name);
+    if (!axis)
+      return std::nullopt;
+    const int64_t size = x.node->shape[*axis];
+    for (size_t i = 2; i < 4; ++i)
+      if (args[i].kind != Kind::Number || !args[i].isInt) {
+        error(e.args[i].value->range(), "'slice' takes integer bounds");
+        return std::nullopt;
+      }
+    const int64_t lo = static_cast<int64_t>(args[2].num), hi = static_cast<int64_t>(args[3].num);
+    if (lo < 0 || lo >= hi || hi > size) {
+      error(where, "'slice' needs 0 <= begin < end <= " + std::to_string(size) + " (the size of axis " +
+                       formatNumber(args[1].num) + " of " + formatShape(x.sampleShape()) + "), got " +
+                       std::to_string(lo) + " and " + std::to_string(hi));
+      return std::nullopt;
+    }
+    return Value::tensor(b_.make(OpKind::Slice, {x.node}, {{*axis, lo, hi}, 0, ""}), x.batched);
+  }
+  if (name == "transpose") {
+    // A 2-D matrix, or a 2-D matrix per sample.
+    if (!want(1) || !tensorArg(0))
+      return std::nullopt;
+    const Value &x = args[0];
+    if (x.sampleShape().size() != 2) {
+      error(where, "'transpose' needs a 2-D matrix" + std::string(x.batched ? " per sample" : "") + ", got " +
+                       formatShape(x.sampleShape()));
+      return std::nullopt;
+    }
+    return Value::tensor(b_.transpose(x.node), x.batched);
   }
   if (name == "batch_norm") {
     if (!want(1) || !tensorArg(0))
@@ -589,6 +637,15 @@ std::optional<Value> Elaborator::callBuiltin(const ast::CallExpr &e, std::vector
   if (name == "matmul") {
     if (!want(2) || !tensorArg(0) || !tensorArg(1))
       return std::nullopt;
+    if (args[0].batched && args[1].batched) {
+      // Two per-sample matrices: a product per sample (self-attention's).
+      if (args[0].sampleShape().size() != 2 || args[1].sampleShape().size() != 2) {
+        error(where, "'matmul' of two per-sample values needs a matrix per sample on each side, got " +
+                         formatShape(args[0].sampleShape()) + " and " + formatShape(args[1].sampleShape()));
+        return std::nullopt;
+      }
+      return make(OpKind::MatMul, args, where, name, {{0, 0}, 0, ""});
+    }
     // Leading axes of the left operand (the batch among them) fold into rows.
     Node *x = args[0].node;
     Shape lead(x->shape.begin(), x->shape.end() - (x->shape.empty() ? 0 : 1));
@@ -628,6 +685,98 @@ std::optional<Value> Elaborator::callBuiltin(const ast::CallExpr &e, std::vector
   }
   error(e.calleeRange, "unknown function '" + name + "'");
   return std::nullopt;
+}
+
+std::optional<int64_t> Elaborator::axisOf(const Value &x, const Value &axis, SourceRange where,
+                                          const std::string &fn) {
+  const int64_t rank = static_cast<int64_t>(x.sampleShape().size());
+  if (axis.kind != Kind::Number || !axis.isInt || axis.num < static_cast<double>(-rank) ||
+      axis.num >= static_cast<double>(rank)) {
+    error(where, "'" + fn + "' needs an axis from " + std::to_string(-rank) + " to " + std::to_string(rank - 1) +
+                     " for a value of shape " + formatShape(x.sampleShape()));
+    return std::nullopt;
+  }
+  int64_t a = static_cast<int64_t>(axis.num);
+  return (a < 0 ? a + rank : a) + (x.batched ? 1 : 0);
+}
+
+std::optional<Value> Elaborator::softmax(const ast::CallExpr &e, const Value &x, bool log) {
+  // Over the last axis, shifted by its maximum so exp never overflows; the shift cancels
+  // out of the result, so no gradient flows through it.
+  const int64_t rank = static_cast<int64_t>(x.node->shape.size());
+  if (x.sampleShape().empty()) {
+    error(e.range(), "'" + e.callee + "' normalizes over the last axis of a vector, got one value" +
+                         (x.batched ? " per sample" : ""));
+    return std::nullopt;
+  }
+  auto spread = [&](Node *v) { return b_.broadcast(v, x.node->shape, rank - 1, rank); };
+  Node *top = b_.unary(OpKind::StopGradient, b_.make(OpKind::ReduceMax, {x.node}, {{rank - 1, rank}, 0, ""}));
+  Node *shifted = b_.sub(x.node, spread(top));
+  Node *ex = b_.unary(OpKind::Exp, shifted);
+  Node *total = b_.reduceSum(ex, rank - 1, rank);
+  Node *y = log ? b_.sub(shifted, spread(b_.unary(OpKind::Log, total))) : b_.div(ex, spread(total));
+  return Value::tensor(y, x.batched);
+}
+
+std::optional<Value> Elaborator::concat(const ast::CallExpr &e, const std::vector<Value> &args) {
+  // concat([a, b, ...], axis = 0): along one per-sample axis; other axes must agree.
+  const Value *list = nullptr, *axisV = nullptr;
+  Value zero = Value::number(0, true);
+  SourceRange axisAt = e.range();
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (e.args[i].name == "axis" || (e.args[i].name.empty() && i == 1))
+      axisV = &args[i], axisAt = e.args[i].value->range();
+    else if (e.args[i].name.empty() && i == 0)
+      list = &args[i];
+    else {
+      error(e.args[i].value->range(), "'concat' takes a list of tensors and an axis");
+      return std::nullopt;
+    }
+  }
+  if (!list || list->kind != Kind::List || list->list.empty()) {
+    error(e.range(), "'concat' takes a list of tensors, e.g. concat([z, y], axis = 0)");
+    return std::nullopt;
+  }
+  const std::vector<Value> &parts = list->list;
+  for (const Value &v : parts)
+    if (v.kind != Kind::Tensor || v.batched != parts[0].batched) {
+      error(e.args[0].value->range(), v.kind != Kind::Tensor
+                                          ? "'concat' joins tensors, not numbers"
+                                          : "'concat' joins per-sample values with per-sample values and "
+                                            "weights with weights");
+      return std::nullopt;
+    }
+  auto axis = axisOf(parts[0], axisV ? *axisV : zero, axisAt, "concat");
+  if (!axis)
+    return std::nullopt;
+  int64_t total = 0;
+  for (const Value &v : parts) {
+    Shape a = v.node->shape, b = parts[0].node->shape;
+    if (a.size() != b.size()) {
+      error(e.args[0].value->range(), "'concat' needs values of one rank, got " + formatShape(parts[0].sampleShape()) +
+                                          " and " + formatShape(v.sampleShape()));
+      return std::nullopt;
+    }
+    a[*axis] = b[*axis] = 0;
+    if (a != b) {
+      error(e.args[0].value->range(), "'concat' along axis " + std::to_string(*axis - (v.batched ? 1 : 0)) +
+                                          " needs the other axes to agree, got " +
+                                          formatShape(parts[0].sampleShape()) + " and " + formatShape(v.sampleShape()));
+      return std::nullopt;
+    }
+    total += v.node->shape[*axis];
+  }
+  // Each part padded with zeros to its place, then summed.
+  Node *sum = nullptr;
+  int64_t before = 0;
+  for (const Value &v : parts) {
+    int64_t n = v.node->shape[*axis];
+    Node *placed = parts.size() == 1 ? v.node
+                                     : b_.make(OpKind::Pad, {v.node}, {{*axis, before, total - before - n}, 0, ""});
+    sum = sum ? b_.add(sum, placed) : placed;
+    before += n;
+  }
+  return Value::tensor(sum, parts[0].batched);
 }
 
 std::optional<std::vector<int64_t>> Elaborator::evalShape(const ast::ShapeSpec &s, Frame &f) {

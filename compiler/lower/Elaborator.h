@@ -93,8 +93,16 @@ private:
   static std::optional<ir::Shape> broadcastShape(const ir::Shape &a, const ir::Shape &b);
   /// `x` broadcast to `to` (a shape broadcastShape accepted) with reshapes and broadcasts.
   ir::Node *broadcastTo(ir::Node *x, const ir::Shape &to);
-  /// Sums over a set of axes, as contiguous reductions.
-  ir::Node *reduceAxes(ir::Node *x, std::vector<int64_t> axes);
+  /// Sums (or takes the maximum, with `op` ReduceMax) over a set of axes, as contiguous
+  /// reductions.
+  ir::Node *reduceAxes(ir::Node *x, std::vector<int64_t> axes, ir::OpKind op = ir::OpKind::ReduceSum);
+  /// softmax or log_softmax over the last axis.
+  std::optional<Value> softmax(const ast::CallExpr &e, const Value &x, bool log);
+  /// concat([a, b, ...], axis = k).
+  std::optional<Value> concat(const ast::CallExpr &e, const std::vector<Value> &args);
+  /// A per-sample axis argument (negative counts from the end) as an axis of x's node,
+  /// or nullopt after an error at `where`.
+  std::optional<int64_t> axisOf(const Value &x, const Value &axis, SourceRange where, const std::string &fn);
   std::optional<std::vector<int64_t>> evalShape(const ast::ShapeSpec &s, Frame &f);
 
   void error(SourceRange r, const std::string &msg);

@@ -1,7 +1,8 @@
 //===- Linalg.cpp - matrix multiplication ---------------------------------===//
 //
-// matmul(A, B) with optional transposes (attrs.ints = {transA, transB}) on 2-D operands;
-// the lowering layer flattens leading axes. With B not transposed (the simplifier makes
+// matmul(A, B) with optional transposes (attrs.ints = {transA, transB}) on 2-D operands,
+// or on 3-D operands as a batch of independent products ([b, m, k] x [b, k, n], the
+// per-sample matrices of self-attention); lowering flattens other leading axes of A. With B not transposed (the simplifier makes
 // that the common case), C is computed in register tiles of MR rows by 1 or 2 vectors:
 // each step of the K loop loads the tile's row of B once and updates every accumulator
 // with a fused multiply-add, so the loop runs at the FMA units' pace, not at the speed of
@@ -17,15 +18,17 @@ namespace {
 /// vectors of B and one broadcast of A fit the 16 vector registers of AVX2.
 constexpr int64_t kTileRows = 6;
 
-void lowerMatMul(KernelBuilder &k, const Node &n) {
+/// One product of the batch: A, B and C start at flat offsets a0, b0, c0.
+void lowerProduct(KernelBuilder &k, const Node &n, Idx a0, Idx b0, Idx c0) {
   const bool ta = n.attrs.ints[0], tb = n.attrs.ints[1];
   const Shape &x = n.operands[0]->shape;
-  const int64_t M = n.shape[0], N = n.shape[1], K = ta ? x[0] : x[1];
+  const size_t r = x.size() - 2; // the batch axis, if any, comes first
+  const int64_t M = n.shape[r], N = n.shape[r + 1], K = ta ? x[r] : x[r + 1];
   auto aAt = [&](Idx i, Idx p) {
-    return k.load(0, ta ? k.add(k.mul(p, M), i) : k.add(k.mul(i, K), p));
+    return k.load(0, k.add(a0, ta ? k.add(k.mul(p, M), i) : k.add(k.mul(i, K), p)));
   };
   auto bAt = [&](Idx p, Idx j) {
-    return k.load(1, tb ? k.add(k.mul(j, K), p) : k.add(k.mul(p, N), j));
+    return k.load(1, k.add(b0, tb ? k.add(k.mul(j, K), p) : k.add(k.mul(p, N), j)));
   };
   auto dot = [&](Idx i, Idx j) {
     return k.loopReduce(K, k.constant(0),
@@ -34,7 +37,7 @@ void lowerMatMul(KernelBuilder &k, const Node &n) {
   if (tb) {
     // B^T: both operands run along p; a dot product per element.
     k.loop(M, [&](Idx i) {
-      k.loop(N, [&](Idx j) { k.store(k.add(k.mul(i, N), j), dot(i, j)); });
+      k.loop(N, [&](Idx j) { k.store(k.add(c0, k.add(k.mul(i, N), j)), dot(i, j)); });
     });
     return;
   }
@@ -44,7 +47,7 @@ void lowerMatMul(KernelBuilder &k, const Node &n) {
   auto tile = [&](Idx i0, int64_t rows, Idx j0, int64_t vecs) {
     std::vector<Val> zero(static_cast<size_t>(rows * vecs), k.splat(k.constant(0)));
     std::vector<Val> acc = k.loopCarry(K, zero, [&](Idx p, const std::vector<Val> &a) {
-      Idx bRow = k.add(k.mul(p, N), j0);
+      Idx bRow = k.add(b0, k.add(k.mul(p, N), j0));
       std::vector<Val> b;
       for (int64_t v = 0; v < vecs; ++v)
         b.push_back(k.loadVector(1, k.add(bRow, v * W)));
@@ -58,7 +61,7 @@ void lowerMatMul(KernelBuilder &k, const Node &n) {
     });
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t v = 0; v < vecs; ++v)
-        k.storeVector(k.add(k.add(k.mul(k.add(i0, r), N), j0), v * W), acc[r * vecs + v]);
+        k.storeVector(k.add(c0, k.add(k.add(k.mul(k.add(i0, r), N), j0), v * W)), acc[r * vecs + v]);
   };
   // A band of rows: pairs of vectors, then one vector, then single columns.
   const int64_t pairs = N / (2 * W), single = (N % (2 * W)) / W, rest = N % W;
@@ -71,7 +74,7 @@ void lowerMatMul(KernelBuilder &k, const Node &n) {
       k.loop(rest, [&](Idx jr) {
         Idx j = k.add(jr, (pairs * 2 + single) * W);
         for (int64_t r = 0; r < rows; ++r)
-          k.store(k.add(k.mul(k.add(i0, r), N), j), dot(k.add(i0, r), j));
+          k.store(k.add(c0, k.add(k.mul(k.add(i0, r), N), j)), dot(k.add(i0, r), j));
       });
   };
   const int64_t bands = M / kTileRows, leftover = M % kTileRows;
@@ -79,6 +82,17 @@ void lowerMatMul(KernelBuilder &k, const Node &n) {
     k.loop(bands, [&](Idx ib) { band(k.mul(ib, kTileRows), kTileRows); });
   if (leftover)
     k.loop(leftover, [&](Idx ir) { band(k.add(ir, bands * kTileRows), 1); });
+}
+
+void lowerMatMul(KernelBuilder &k, const Node &n) {
+  const Shape &x = n.operands[0]->shape, &y = n.operands[1]->shape;
+  if (x.size() == 2) {
+    lowerProduct(k, n, k.index(0), k.index(0), k.index(0));
+    return;
+  }
+  // A batch: one outermost loop over the products, which split across threads.
+  const int64_t sa = x[1] * x[2], sb = y[1] * y[2], sc = n.shape[1] * n.shape[2];
+  k.loop(n.shape[0], [&](Idx i) { lowerProduct(k, n, k.mul(i, sa), k.mul(i, sb), k.mul(i, sc)); });
 }
 
 } // namespace
@@ -95,20 +109,28 @@ const OpInfo &opInfo_MatMul() {
       [](const std::vector<const Node *> &in, const Attrs &a,
          std::string &err) -> std::optional<Shape> {
         const Shape &x = in[0]->shape, &y = in[1]->shape;
-        if (a.ints.size() != 2 || x.size() != 2 || y.size() != 2) {
-          err = "'matmul' needs 2-D operands, got " + formatType(x) + " and " + formatType(y);
+        const bool batched = x.size() == 3 && y.size() == 3;
+        if (a.ints.size() != 2 || x.size() != y.size() || (x.size() != 2 && !batched)) {
+          err = "'matmul' needs 2-D operands (or two batches of them), got " + formatType(x) +
+                " and " + formatType(y);
           return std::nullopt;
         }
+        if (batched && x[0] != y[0]) {
+          err = "'matmul' of batches needs batches of one size, got " + formatType(x) + " and " +
+                formatType(y);
+          return std::nullopt;
+        }
+        const size_t r = batched ? 1 : 0;
         bool ta = a.ints.at(0), tb = a.ints.at(1);
-        int64_t m = ta ? x[1] : x[0], k1 = ta ? x[0] : x[1];
-        int64_t k2 = tb ? y[1] : y[0], n = tb ? y[0] : y[1];
+        int64_t m = ta ? x[r + 1] : x[r], k1 = ta ? x[r] : x[r + 1];
+        int64_t k2 = tb ? y[r + 1] : y[r], n = tb ? y[r] : y[r + 1];
         if (k1 != k2) {
           err = "shape mismatch in 'matmul': lhs " + formatType(x) + " has " +
                 std::to_string(k1) + " columns but rhs " + formatType(y) + " has " +
                 std::to_string(k2) + " rows";
           return std::nullopt;
         }
-        return Shape{m, n};
+        return batched ? Shape{x[0], m, n} : Shape{m, n};
       },
       [](Builder &b, const Node &n, Node *g) {
         Node *A = n.operands[0], *B = n.operands[1];

@@ -1,8 +1,8 @@
-//===- Shape.cpp - broadcast, reduce_sum, reshape, transpose --------------===//
+//===- Shape.cpp - broadcast, reductions, reshape, transpose, slice, pad ----===//
 //
 // Axis ops work on one contiguous range of axes [begin, end), which covers every use the
 // lowering and autodiff make of them: a tensor is viewed as [P, R, Q] with R the range.
-// broadcast and reduce_sum are each other's derivative.
+// broadcast and reduce_sum are each other's derivative, as are slice and pad.
 //
 //===----------------------------------------------------------------------===//
 #include "ops/Common.h"
@@ -114,6 +114,51 @@ const OpInfo &opInfo_ReduceSum() {
   return info;
 }
 
+// reduce_max(x, [b, e)): out[p, q] = max_r x[p, r, q];
+//   dx = broadcast(g) where x is the maximum (every tied maximum gets it), else 0
+const OpInfo &opInfo_ReduceMax() {
+  static const OpInfo info{
+      "reduce_max", 1, kNone,
+      [](const std::vector<const Node *> &in, const Attrs &a,
+         std::string &err) -> std::optional<Shape> {
+        if (!validRange(a, in[0]->shape.size()) || a.ints.size() != 2 || a.ints[0] == a.ints[1]) {
+          err = "'reduce_max' axes out of range for " + formatType(in[0]->shape);
+          return std::nullopt;
+        }
+        return without(in[0]->shape, a.ints[0], a.ints[1]);
+      },
+      [](Builder &b, const Node &n, Node *g) {
+        Node *x = n.operands[0];
+        int64_t lo = n.attrs.ints[0], hi = n.attrs.ints[1];
+        Node *top = b.broadcast(const_cast<Node *>(&n), x->shape, lo, hi);
+        // top - x is 0 at a maximum and > 0 elsewhere.
+        Node *isMax = b.sub(b.scalar(1), b.unary(OpKind::Step, b.sub(top, x)));
+        return Grads{b.mul(b.broadcast(g, x->shape, lo, hi), isMax)};
+      },
+      nullptr,
+      [](KernelBuilder &k, const Node &n) {
+        Split s = split(n.operands[0]->shape, n.attrs.ints[0], n.attrs.ints[1]);
+        auto at = [&](Idx p, Idx r, Idx q) {
+          return k.load(0, k.add(k.mul(k.add(k.mul(p, s.r), r), s.q), q));
+        };
+        // Each result element is one loop over its run, in order, inside one iteration.
+        auto maxOver = [&](Idx p, Idx q) {
+          if (s.r == 1)
+            return at(p, k.index(0), q);
+          return k.loopReduce(s.r - 1, at(p, k.index(0), q),
+                              [&](Idx r, Val acc) { return k.max(acc, at(p, k.add(r, 1), q)); });
+        };
+        if (s.p == 1)
+          k.loop(s.q, [&](Idx q) { k.store(q, maxOver(k.index(0), q)); });
+        else
+          k.loop(s.p, [&](Idx p) {
+            k.loop(s.q, [&](Idx q) { k.store(k.add(k.mul(p, s.q), q), maxOver(p, q)); });
+          });
+      },
+      0};
+  return info;
+}
+
 // reshape(x, shape): same elements, new shape;  dx = reshape(g, x.shape)
 const OpInfo &opInfo_Reshape() {
   static const OpInfo info{
@@ -138,29 +183,116 @@ const OpInfo &opInfo_Reshape() {
   return info;
 }
 
-// transpose(x)[j, i] = x[i, j] for 2-D x;  dx = transpose(g)
+// transpose(x)[j, i] = x[i, j] for 2-D x, or for each matrix of a 3-D batch;
+// dx = transpose(g)
 const OpInfo &opInfo_Transpose() {
   static const OpInfo info{
       "transpose", 1, kNone,
       [](const std::vector<const Node *> &in, const Attrs &,
          std::string &err) -> std::optional<Shape> {
-        const Shape &s = in[0]->shape;
-        if (s.size() != 2) {
-          err = "'transpose' needs a 2-D operand, got " + formatType(s);
+        Shape s = in[0]->shape;
+        if (s.size() != 2 && s.size() != 3) {
+          err = "'transpose' needs a 2-D operand (or a batch of them), got " + formatType(s);
           return std::nullopt;
         }
-        return Shape{s[1], s[0]};
+        std::swap(s[s.size() - 2], s[s.size() - 1]);
+        return s;
       },
       [](Builder &b, const Node &, Node *g) { return Grads{b.transpose(g)}; },
       nullptr,
       [](KernelBuilder &k, const Node &n) {
-        const int64_t rows = n.shape[0], cols = n.shape[1]; // of the result
-        k.loop(rows, [&](Idx i) {
-          k.loop(cols, [&](Idx j) { k.store(k.add(k.mul(i, cols), j), k.load(0, k.add(k.mul(j, rows), i))); });
-        });
+        const size_t r = n.shape.size() - 2;
+        const int64_t rows = n.shape[r], cols = n.shape[r + 1]; // of the result
+        auto matrix = [&](Idx base) {
+          k.loop(rows, [&](Idx i) {
+            k.loop(cols, [&](Idx j) {
+              k.store(k.add(base, k.add(k.mul(i, cols), j)), k.load(0, k.add(base, k.add(k.mul(j, rows), i))));
+            });
+          });
+        };
+        if (r == 0)
+          matrix(k.index(0));
+        else
+          k.loop(n.shape[0], [&](Idx b) { matrix(k.mul(b, rows * cols)); });
       },
       0, {}, {}, nullptr,
       /*batchedOperands=*/0}; // a 2-D matrix, not a batch
+  return info;
+}
+
+// slice(x, axis, begin, end): the indices [begin, end) of one axis;
+//   dx = pad(g, axis, begin, size - end)
+const OpInfo &opInfo_Slice() {
+  static const OpInfo info{
+      "slice", 1, kNone,
+      [](const std::vector<const Node *> &in, const Attrs &a,
+         std::string &err) -> std::optional<Shape> {
+        Shape s = in[0]->shape;
+        const int64_t rank = static_cast<int64_t>(s.size());
+        if (a.ints.size() != 3 || a.ints[0] < 0 || a.ints[0] >= rank || a.ints[1] < 0 ||
+            a.ints[1] >= a.ints[2] || a.ints[2] > s[a.ints[0]]) {
+          err = "'slice' needs an axis of " + formatType(s) + " and 0 <= begin < end <= its size";
+          return std::nullopt;
+        }
+        s[a.ints[0]] = a.ints[2] - a.ints[1];
+        return s;
+      },
+      [](Builder &b, const Node &n, Node *g) {
+        const int64_t axis = n.attrs.ints[0], size = n.operands[0]->shape[axis];
+        return Grads{b.make(OpKind::Pad, {g}, {{axis, n.attrs.ints[1], size - n.attrs.ints[2]}, 0, ""})};
+      },
+      nullptr,
+      [](KernelBuilder &k, const Node &n) {
+        const int64_t axis = n.attrs.ints[0], begin = n.attrs.ints[1];
+        Split in = split(n.operands[0]->shape, axis, axis + 1), out = split(n.shape, axis, axis + 1);
+        k.loop(out.p, [&](Idx p) {
+          k.loop(out.r, [&](Idx r) {
+            Idx to = k.mul(k.add(k.mul(p, out.r), r), out.q);
+            Idx from = k.mul(k.add(k.mul(p, in.r), k.add(r, begin)), in.q);
+            k.loop(out.q, [&](Idx q) { k.store(k.add(to, q), k.load(0, k.add(from, q))); });
+          });
+        });
+      },
+      0};
+  return info;
+}
+
+// pad(x, axis, before, after): `before` zeros, x, then `after` zeros along one axis;
+//   dx = slice(g, axis, before, before + size)
+const OpInfo &opInfo_Pad() {
+  static const OpInfo info{
+      "pad", 1, kNone,
+      [](const std::vector<const Node *> &in, const Attrs &a,
+         std::string &err) -> std::optional<Shape> {
+        Shape s = in[0]->shape;
+        if (a.ints.size() != 3 || a.ints[0] < 0 || a.ints[0] >= static_cast<int64_t>(s.size()) ||
+            a.ints[1] < 0 || a.ints[2] < 0) {
+          err = "'pad' needs an axis of " + formatType(s) + " and sizes >= 0";
+          return std::nullopt;
+        }
+        s[a.ints[0]] += a.ints[1] + a.ints[2];
+        return s;
+      },
+      [](Builder &b, const Node &n, Node *g) {
+        const int64_t axis = n.attrs.ints[0], before = n.attrs.ints[1];
+        const int64_t size = n.operands[0]->shape[axis];
+        return Grads{b.make(OpKind::Slice, {g}, {{axis, before, before + size}, 0, ""})};
+      },
+      nullptr,
+      [](KernelBuilder &k, const Node &n) {
+        const int64_t axis = n.attrs.ints[0], before = n.attrs.ints[1];
+        Split in = split(n.operands[0]->shape, axis, axis + 1), out = split(n.shape, axis, axis + 1);
+        // Zeros everywhere, then the operand in place (outermost loops run in order).
+        k.loop(n.numel(), [&](Idx i) { k.store(i, k.constant(0)); });
+        k.loop(in.p, [&](Idx p) {
+          k.loop(in.r, [&](Idx r) {
+            Idx to = k.mul(k.add(k.mul(p, out.r), k.add(r, before)), out.q);
+            Idx from = k.mul(k.add(k.mul(p, in.r), r), in.q);
+            k.loop(in.q, [&](Idx q) { k.store(k.add(to, q), k.load(0, k.add(from, q))); });
+          });
+        });
+      },
+      0};
   return info;
 }
 

@@ -43,6 +43,20 @@ const std::vector<Rule> &rules() {
          if (!isScalarConst(arg(s, 0), 1) || !arg(s, 1)->is(OpKind::Sigmoid)) return nullptr;
          return b.neg(b.unary(OpKind::Softplus, arg(arg(s, 1), 0)));
        }},
+      // log(exp(y) / b) -> y - log(b): with log-broadcast, log(softmax(x)) becomes
+      // log_softmax(x), finite however large the logits
+      {"log-exp-div", [](Builder &b, Node *n) -> Node * {
+         if (!n->is(OpKind::Log) || !arg(n, 0)->is(OpKind::Div) || !arg(arg(n, 0), 0)->is(OpKind::Exp))
+           return nullptr;
+         Node *d = arg(n, 0);
+         return b.sub(arg(arg(d, 0), 0), b.unary(OpKind::Log, arg(d, 1)));
+       }},
+      // log(broadcast(s)) -> broadcast(log(s)): one log per value, not per copy
+      {"log-broadcast", [](Builder &b, Node *n) -> Node * {
+         if (!n->is(OpKind::Log) || !arg(n, 0)->is(OpKind::Broadcast)) return nullptr;
+         Node *bc = arg(n, 0);
+         return b.make(OpKind::Broadcast, {b.unary(OpKind::Log, arg(bc, 0))}, bc->attrs);
+       }},
       // -(-x) -> x
       {"neg-neg", [](Builder &, Node *n) -> Node * {
          return n->is(OpKind::Neg) && arg(n, 0)->is(OpKind::Neg) ? arg(arg(n, 0), 0) : nullptr;

@@ -16,6 +16,10 @@ bool isCallableOp(const std::string &name) {
   case ir::OpKind::Const:
   case ir::OpKind::Broadcast:
   case ir::OpKind::ReduceSum:
+  case ir::OpKind::ReduceMax:
+  case ir::OpKind::Slice:
+  case ir::OpKind::Pad:
+  case ir::OpKind::Transpose:
   case ir::OpKind::Reshape:
     return false;
   default:
@@ -26,7 +30,8 @@ bool isCallableOp(const std::string &name) {
 bool isBuiltin(const std::string &name) {
   return isCallableOp(name) || name == "mean" || name == "sum" || name == "reshape" ||
          name == "flatten" || name == "norm" || name == "grad" || name == "clip" ||
-         name == "batch_norm";
+         name == "batch_norm" || name == "max" || name == "softmax" || name == "log_softmax" ||
+         name == "slice" || name == "concat" || name == "transpose";
 }
 
 } // namespace ganc::sema

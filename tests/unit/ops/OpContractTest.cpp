@@ -54,7 +54,11 @@ std::vector<Instance> instances(OpKind op) {
             {"tt", {{4, 3}, {5, 4}}, make({{1, 1}, 0, ""})},
             // Big enough for the register tiles, with row, vector and column tails.
             {"tiled-nn", {{13, 9}, {9, 53}}, make({{0, 0}, 0, ""})},
-            {"tiled-tn", {{9, 13}, {9, 53}}, make({{1, 0}, 0, ""})}};
+            {"tiled-tn", {{9, 13}, {9, 53}}, make({{1, 0}, 0, ""})},
+            // A batch of products (self-attention), tiled and not.
+            {"batch-nn", {{2, 7, 9}, {2, 9, 19}}, make({{0, 0}, 0, ""})},
+            {"batch-nt", {{3, 4, 5}, {3, 6, 5}}, make({{0, 1}, 0, ""})},
+            {"batch-tn", {{2, 5, 4}, {2, 5, 6}}, make({{1, 0}, 0, ""})}};
   // Convolutions: attrs {stride, padding} (+ output padding h, w; + kernel h, w). The
   // "vector" and "wide" cases have 17 filters, a full vector and a scalar tail in the JIT,
   // and runs longer than a register tile; "samples" has few filters and 17 samples, which
@@ -98,10 +102,27 @@ std::vector<Instance> instances(OpKind op) {
             {"middle", {{2, 3, 4}}, make({{1, 2}, 0, ""})},
             {"trailing", {{2, 3, 4}}, make({{1, 3}, 0, ""})},
             {"all", {{2, 3}}, make({{0, 2}, 0, ""})}};
+  case OpKind::ReduceMax:
+    return {{"leading", {{3, 4}}, make({{0, 1}, 0, ""})},
+            {"middle", {{2, 3, 4}}, make({{1, 2}, 0, ""})},
+            {"trailing", {{2, 3, 4}}, make({{1, 3}, 0, ""})},
+            {"all", {{2, 3}}, make({{0, 2}, 0, ""})}};
   case OpKind::Reshape:
     return {{"split", {{12}}, make({{3, 4}, 0, ""})}};
   case OpKind::Transpose:
-    return {{"2d", {{3, 4}}, make()}};
+    return {{"2d", {{3, 4}}, make()}, {"batch", {{2, 3, 4}}, make()}};
+  case OpKind::Slice:
+    return {{"leading", {{5, 3}}, make({{0, 1, 4}, 0, ""})},
+            {"middle", {{2, 5, 3}}, make({{1, 0, 2}, 0, ""})},
+            {"trailing", {{2, 6}}, make({{1, 3, 6}, 0, ""})}};
+  case OpKind::Pad:
+    return {{"leading", {{2, 3}}, make({{0, 1, 2}, 0, ""})},
+            {"middle", {{2, 2, 3}}, make({{1, 0, 3}, 0, ""})},
+            {"trailing", {{2, 3}}, make({{1, 2, 0}, 0, ""})}};
+  case OpKind::Upsample:
+    return {{"x2", {{2, 3, 2, 3}}, make({{2}, 0, ""})}, {"x3-2d", {{2, 2}}, make({{3}, 0, ""})}};
+  case OpKind::AvgPool:
+    return {{"k2", {{2, 3, 4, 6}}, make({{2}, 0, ""})}, {"k3-2d", {{3, 6}}, make({{3}, 0, ""})}};
   case OpKind::StopGradient:
     return {{"identity", {{3, 4}}, make()}};
   default:

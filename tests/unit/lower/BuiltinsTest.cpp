@@ -1,0 +1,161 @@
+//===- BuiltinsTest.cpp - the composite builtins compute what they say ----===//
+//
+// softmax, log_softmax, max, slice, concat, per-sample matmul and transpose, upsample and
+// avg_pool are elaborated from .gan into several graph ops. Each test lowers an
+// objective of the data `x` alone from .gan source, runs it through canonicalize,
+// simplify and the JIT, and compares the value with the same formula computed here in
+// double precision. (Each op's own derivative is checked by OpContractTest.)
+//
+//===----------------------------------------------------------------------===//
+#include "JitUtil.h"
+#include "TestUtil.h"
+#include "driver/Session.h"
+#include "opt/Simplify.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+using namespace ganc;
+
+namespace {
+
+/// Four samples of four values, one of them saturating any exp.
+const std::vector<float> kX = {1000, -1000, 0, 5, 1, 2, 3, 4, -1, 0.5f, 0.25f, -2, 7, 7, -3, 0};
+constexpr int kBatch = 4, kSize = 4;
+
+/// The value of `objective` (a scalar of x, x of shape [4] per sample) at kX.
+float objectiveAt(const std::string &objective) {
+  std::string text = R"(import std.nn
+data  x ~ idx("none", shape = [4])
+noise z ~ normal(0, 1, [3])
+generator G(z: [3]) -> [4] {
+    return dense(z, 4)
+}
+discriminator D(x: [4]) -> [1] {
+    return dense(x, 1)
+}
+game {
+    D minimizes )" + objective + R"(
+    G minimizes mean(D(G(z)))
+}
+)";
+  std::string dir = test::freshDir("builtins");
+  driver::Session s;
+  if (!s.analyze(test::writeFile(dir + "/m.gan", text)) || !s.lower(kBatch)) {
+    std::ostringstream os;
+    s.diags().print(os);
+    ADD_FAILURE() << objective << ":\n" << os.str();
+    return NAN;
+  }
+  s.canonicalize();
+  ir::Graph &g = *s.model().dStep;
+  opt::simplify(g);
+  auto out = test::runGraph(g, {{"x", kX}});
+  return out.at("loss").at(0);
+}
+
+double row(int i, int j) { return kX[static_cast<size_t>(i * kSize + j)]; }
+
+TEST(Builtins, LogSoftmaxIsFiniteForHugeLogits) {
+  // log(softmax(x)) is rewritten to log_softmax: finite although exp(1000) overflows.
+  double want = 0;
+  for (int i = 0; i < kBatch; ++i) {
+    double top = row(i, 0);
+    for (int j = 1; j < kSize; ++j)
+      top = std::max(top, row(i, j));
+    double s = 0;
+    for (int j = 0; j < kSize; ++j)
+      s += std::exp(row(i, j) - top);
+    for (int j = 0; j < kSize; ++j)
+      want += row(i, j) - top - std::log(s);
+  }
+  for (const char *form : {"sum(log(softmax(x)))", "sum(log_softmax(x))"}) {
+    float got = objectiveAt(form);
+    EXPECT_TRUE(std::isfinite(got)) << form;
+    EXPECT_NEAR(got, want, 1e-3 * std::fabs(want)) << form;
+  }
+}
+
+TEST(Builtins, SoftmaxRowsSumToOne) {
+  EXPECT_NEAR(objectiveAt("sum(softmax(x))"), kBatch, 1e-5);
+  // The first probability of each sample (1 for the first: 1000 dwarfs the rest).
+  double first = 0;
+  for (int i = 0; i < kBatch; ++i) {
+    double top = row(i, 0), s = 0;
+    for (int j = 1; j < kSize; ++j)
+      top = std::max(top, row(i, j));
+    for (int j = 0; j < kSize; ++j)
+      s += std::exp(row(i, j) - top);
+    first += std::exp(row(i, 0) - top) / s;
+  }
+  EXPECT_NEAR(objectiveAt("sum(slice(softmax(x), 0, 0, 1))"), first, 1e-5);
+}
+
+TEST(Builtins, MaxOverAxesAndEverything) {
+  double rows = 0, all = -1e30;
+  for (int i = 0; i < kBatch; ++i) {
+    double top = -1e30;
+    for (int j = 0; j < kSize; ++j)
+      top = std::max(top, row(i, j)), all = std::max(all, row(i, j));
+    rows += top;
+  }
+  EXPECT_NEAR(objectiveAt("sum(max(x, axes = [0]))"), rows, 1e-3);
+  EXPECT_NEAR(objectiveAt("sum(max(x, axes = [-1]))"), rows, 1e-3);
+  EXPECT_NEAR(objectiveAt("max(x)"), all, 1e-3);
+}
+
+TEST(Builtins, SliceAndConcat) {
+  double mid = 0, total = 0;
+  for (int i = 0; i < kBatch; ++i) {
+    mid += row(i, 1) * row(i, 1) + row(i, 2) * row(i, 2);
+    for (int j = 0; j < kSize; ++j)
+      total += row(i, j);
+  }
+  EXPECT_NEAR(objectiveAt("sum(slice(x, 0, 1, 3) * slice(x, 0, 1, 3))"), mid, 1e-3 * mid);
+  // concat([x, 2x]): the first half is x, the second 2x.
+  EXPECT_NEAR(objectiveAt("sum(slice(concat([x, 2 * x], axis = 0), 0, 0, 4))"), total, 1e-3);
+  EXPECT_NEAR(objectiveAt("sum(slice(concat([x, 2 * x], axis = -1), 0, 4, 8))"), 2 * total, 1e-3);
+  // Along the second axis of [2, 2] samples: [[a, b, a, b], [c, d, c, d]] weighted by position.
+  EXPECT_NEAR(objectiveAt("sum(slice(concat([reshape(x, [2, 2]), reshape(x, [2, 2])], axis = 1), 1, 1, 3))"),
+              [&] {
+                double s = 0;
+                for (int i = 0; i < kBatch; ++i)
+                  s += row(i, 1) + row(i, 0) + row(i, 3) + row(i, 2);
+                return s;
+              }(),
+              1e-3);
+}
+
+TEST(Builtins, PerSampleMatmulAndTranspose) {
+  // Each sample as a 2x2 matrix M: sum of the entries of M M^T and of M^T M.
+  double mmt = 0, mtm = 0;
+  for (int i = 0; i < kBatch; ++i) {
+    double a = row(i, 0), b = row(i, 1), c = row(i, 2), d = row(i, 3);
+    mmt += (a * a + b * b) + 2 * (a * c + b * d) + (c * c + d * d);
+    mtm += (a * a + c * c) + 2 * (a * b + c * d) + (b * b + d * d);
+  }
+  EXPECT_NEAR(objectiveAt("sum(matmul(reshape(x, [2, 2]), transpose(reshape(x, [2, 2]))))"), mmt, 1e-3 * mmt);
+  EXPECT_NEAR(objectiveAt("sum(matmul(transpose(reshape(x, [2, 2])), reshape(x, [2, 2])))"), mtm, 1e-3 * mtm);
+}
+
+TEST(Builtins, UpsampleAndAvgPool) {
+  double total = 0, squares = 0;
+  for (int i = 0; i < kBatch; ++i) {
+    double m = 0;
+    for (int j = 0; j < kSize; ++j)
+      total += row(i, j), m += row(i, j) / 4;
+    squares += m * m;
+  }
+  // Each pixel becomes a 2x2 block: four times the sum.
+  EXPECT_NEAR(objectiveAt("sum(upsample(reshape(x, [1, 2, 2]), factor = 2))"), 4 * total, 1e-2);
+  // One 2x2 block per sample: its mean.
+  EXPECT_NEAR(objectiveAt("sum(avg_pool(reshape(x, [1, 2, 2]), kernel = 2) ** 2)"), squares, 1e-2);
+  // Pooling undoes upsampling.
+  EXPECT_NEAR(objectiveAt("sum((avg_pool(upsample(reshape(x, [1, 2, 2]), factor = 2), kernel = 2) - reshape(x, [1, 2, 2])) ** 2)"),
+              0, 1e-6);
+}
+
+} // namespace
