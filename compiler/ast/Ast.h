@@ -108,11 +108,13 @@ struct ShapeSpec {
   std::vector<ExprPtr> dims;
 };
 
-/// A function parameter: a tensor with a per-sample shape, or an `int`/`float` scalar.
+/// A function parameter: a tensor with a per-sample shape, a tensor of any shape
+/// (`x: tensor`, for elementwise layers such as leaky_relu), or an `int`/`float` scalar.
 struct Param {
   std::string name;
   SourceRange range;
   bool isTensor = true;
+  bool anyShape = false;  // `tensor`
   std::string scalarType; // "int" or "float" when !isTensor
   ShapeSpec shape;
 };

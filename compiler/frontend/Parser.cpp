@@ -159,12 +159,17 @@ private:
         param.shape = shape(st->shape());
       } else {
         auto *sc = static_cast<G::ScalarTypeContext *>(p->typeSpec());
-        param.isTensor = false;
-        param.scalarType = sc->ID()->getText();
-        if (param.scalarType != "int" && param.scalarType != "float")
-          diags_.error(loc(sc), "unknown parameter type '" + param.scalarType +
-                                    "'; expected a shape like [784], 'int' or 'float'",
-                       static_cast<uint32_t>(param.scalarType.size()));
+        std::string type = sc->ID()->getText();
+        if (type == "tensor") {
+          param.anyShape = true;
+        } else {
+          param.isTensor = false;
+          param.scalarType = type;
+          if (type != "int" && type != "float")
+            diags_.error(loc(sc), "unknown parameter type '" + type +
+                                      "'; expected a shape like [784], 'tensor', 'int' or 'float'",
+                         static_cast<uint32_t>(type.size()));
+        }
       }
       f->params.push_back(std::move(param));
     }

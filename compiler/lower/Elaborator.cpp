@@ -889,6 +889,10 @@ std::optional<Value> Elaborator::callUser(const ast::CallExpr &e, const ast::Fun
       declared();
       return std::nullopt;
     }
+    if (prm.anyShape) {
+      inner.vars[prm.name] = v;
+      continue;
+    }
     // Per-sample shape against the declaration; bare names bind size variables.
     Shape actual = v.sampleShape();
     bool ok = actual.size() == prm.shape.dims.size();

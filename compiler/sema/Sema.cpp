@@ -281,6 +281,9 @@ private:
       Scope scope;
       for (const ast::Param &prm : f->params) {
         scope.insert(prm.name);
+        if (prm.anyShape && f->isPlayer())
+          diags_.error(prm.range.begin, "the inputs of '" + f->name + "' need a per-sample shape such as [784], not 'tensor'",
+                       prm.range.length);
         // Bare names in a parameter's shape are size variables bound by the call.
         for (auto &d : prm.shape.dims)
           if (auto *n = ast::dynCast<ast::NameExpr>(d.get()))
@@ -524,7 +527,7 @@ private:
   /// generator's input shape. It goes first in Program::noise.
   void pickGeneratorNoise() {
     const ast::FuncDecl *g = p_->generator;
-    if (!g || g->params.size() != 1 || !g->params[0].isTensor || p_->noise.empty())
+    if (!g || g->params.size() != 1 || !g->params[0].isTensor || g->params[0].anyShape || p_->noise.empty())
       return;
     const ast::ShapeSpec &want = g->params[0].shape;
     for (size_t i = 0; i < p_->noise.size(); ++i) {

@@ -4,7 +4,8 @@
 // avg_pool are elaborated from .gan into several graph ops. Each test lowers an
 // objective of the data `x` alone from .gan source, runs it through canonicalize,
 // simplify and the JIT, and compares the value with the same formula computed here in
-// double precision. (Each op's own derivative is checked by OpContractTest.)
+// double precision. (Each op's own derivative is checked by OpContractTest.) The stdlib's
+// parameter-free layers and losses are checked the same way.
 //
 //===----------------------------------------------------------------------===//
 #include "JitUtil.h"
@@ -29,6 +30,7 @@ constexpr int kBatch = 4, kSize = 4;
 /// The value of `objective` (a scalar of x, x of shape [4] per sample) at kX.
 float objectiveAt(const std::string &objective) {
   std::string text = R"(import std.nn
+import std.losses
 data  x ~ idx("none", shape = [4])
 noise z ~ normal(0, 1, [3])
 generator G(z: [3]) -> [4] {
@@ -156,6 +158,38 @@ TEST(Builtins, UpsampleAndAvgPool) {
   // Pooling undoes upsampling.
   EXPECT_NEAR(objectiveAt("sum((avg_pool(upsample(reshape(x, [1, 2, 2]), factor = 2), kernel = 2) - reshape(x, [1, 2, 2])) ** 2)"),
               0, 1e-6);
+}
+
+TEST(Stdlib, ElementwiseLayersTakeAnyShape) {
+  double leaky = 0, elu = 0;
+  for (float v : kX) {
+    leaky += v > 0 ? v : 0.2 * v;
+    elu += v > 0 ? v : 0.5 * (std::exp(double(v)) - 1);
+  }
+  EXPECT_NEAR(objectiveAt("sum(leaky_relu(reshape(x, [2, 2]), 0.2))"), leaky, 1e-3);
+  EXPECT_NEAR(objectiveAt("sum(leaky_relu(x, 0.2))"), leaky, 1e-3);
+  EXPECT_NEAR(objectiveAt("sum(elu(reshape(x, [1, 2, 2]), 0.5))"), elu, 1e-3);
+}
+
+TEST(Stdlib, Losses) {
+  // Real scores: the first value of each sample; fake scores: the second.
+  double hingeD = 0, hingeG = 0, lsD = 0, lsG = 0, w = 0, bce = 0;
+  for (int i = 0; i < kBatch; ++i) {
+    double r = row(i, 0) / 1000, f = row(i, 1) / 1000 + row(i, 2);
+    hingeD += (std::max(0.0, 1 - r) + std::max(0.0, 1 + f)) / kBatch;
+    hingeG += -f / kBatch;
+    lsD += 0.5 * ((r - 1) * (r - 1) + f * f) / kBatch;
+    lsG += 0.5 * (f - 1) * (f - 1) / kBatch;
+    w += (r - f) / kBatch;
+    bce += (std::log1p(std::exp(-r)) + std::log1p(std::exp(f))) / kBatch;
+  }
+  const std::string r = "slice(x, 0, 0, 1) / 1000", f = "(slice(x, 0, 1, 2) / 1000 + slice(x, 0, 2, 3))";
+  EXPECT_NEAR(objectiveAt("hinge_d(" + r + ", " + f + ")"), hingeD, 1e-5);
+  EXPECT_NEAR(objectiveAt("hinge_g(" + f + ")"), hingeG, 1e-5);
+  EXPECT_NEAR(objectiveAt("least_squares_d(" + r + ", " + f + ")"), lsD, 1e-5);
+  EXPECT_NEAR(objectiveAt("least_squares_g(" + f + ")"), lsG, 1e-5);
+  EXPECT_NEAR(objectiveAt("wasserstein(" + r + ", " + f + ")"), w, 1e-5);
+  EXPECT_NEAR(objectiveAt("bce_logits_real(" + r + ") + bce_logits_fake(" + f + ")"), bce, 1e-5);
 }
 
 } // namespace
