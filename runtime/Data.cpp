@@ -7,6 +7,7 @@
 #include "io/Idx.h"
 #include "io/IoError.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace ganc::rt {
@@ -41,7 +42,47 @@ Dataset Dataset::load(const DataSpec &spec) {
   const float scale = static_cast<float>((spec.hi - spec.lo) / 255.0);
   for (size_t i = 0; i < rows.size(); ++i)
     rows[i] = static_cast<float>(spec.lo) + scale * idx.data[i];
-  return Dataset(std::move(rows), per);
+  Dataset d(std::move(rows), per);
+  if (spec.classes > 0) {
+    std::string lpath = spec.labelsPath.empty() ? findIdxFile(spec.path, "train-labels-idx1-ubyte")
+                                                : spec.labelsPath;
+    IdxArray labels = readIdxU8(lpath);
+    if (labels.dims.size() != 1)
+      throw IoError(lpath, "expected labels (1 dimension), found " + std::to_string(labels.dims.size()) +
+                               " dimensions");
+    if (labels.dims[0] != idx.dims[0])
+      throw IoError(lpath, "holds " + std::to_string(labels.dims[0]) + " labels for the " +
+                               std::to_string(idx.dims[0]) + " samples of " + path);
+    d.classes_ = spec.classes;
+    d.labels_.resize(labels.data.size());
+    for (size_t i = 0; i < labels.data.size(); ++i) {
+      if (labels.data[i] >= spec.classes)
+        throw IoError(lpath, "label " + std::to_string(labels.data[i]) + " of sample " + std::to_string(i) +
+                                 " is out of range for " + std::to_string(spec.classes) + " classes");
+      d.labels_[i] = labels.data[i];
+    }
+  }
+  return d;
+}
+
+void drawNoise(const NoiseSpec &n, float *out, int64_t count, uint64_t seed, uint64_t stream) {
+  if (n.dist == "categorical") {
+    const auto classes = static_cast<int64_t>(n.a);
+    fillOneHot(out, count / classes, classes, seed, stream);
+  } else if (n.dist == "normal") {
+    fillNormal(out, count, seed, stream, static_cast<float>(n.a), static_cast<float>(n.b));
+  } else {
+    fillUniform(out, count, seed, stream, static_cast<float>(n.a), static_cast<float>(n.b));
+  }
+}
+
+void drawGridNoise(const NoiseSpec &n, float *out, int64_t count, uint64_t seed, uint64_t stream) {
+  if (n.dist != "categorical")
+    return drawNoise(n, out, count, seed, stream);
+  const auto classes = static_cast<int64_t>(n.a);
+  std::fill(out, out + count, 0.f);
+  for (int64_t r = 0; r < count / classes; ++r)
+    out[r * classes + r % classes] = 1.f;
 }
 
 void BatchSampler::shuffle(int64_t epoch) {
@@ -59,14 +100,19 @@ void BatchSampler::shuffle(int64_t epoch) {
   epoch_ = epoch;
 }
 
-void BatchSampler::fill(float *out, int64_t batch, int64_t index) {
-  const int64_t n = data_.size(), w = data_.rowSize();
+void BatchSampler::fill(float *out, int64_t batch, int64_t index, float *labels) {
+  const int64_t n = data_.size(), w = data_.rowSize(), classes = data_.classes();
+  if (labels)
+    std::fill(labels, labels + batch * classes, 0.f);
   for (int64_t k = 0; k < batch; ++k) {
     int64_t global = index * batch + k;
     int64_t epoch = global / n;
     if (epoch != epoch_)
       shuffle(epoch);
-    std::memcpy(out + k * w, data_.row(order_[global % n]), static_cast<size_t>(w) * sizeof(float));
+    const int64_t i = order_[global % n];
+    std::memcpy(out + k * w, data_.row(i), static_cast<size_t>(w) * sizeof(float));
+    if (labels)
+      labels[k * classes + data_.label(i)] = 1.f;
   }
 }
 

@@ -19,19 +19,32 @@ public:
   int64_t size() const { return count_; }
   int64_t rowSize() const { return rowSize_; }
   const float *row(int64_t i) const { return data_.data() + i * rowSize_; }
+  /// Classes of labelled data (0: unlabelled) and the class of sample i.
+  int64_t classes() const { return classes_; }
+  int32_t label(int64_t i) const { return labels_[static_cast<size_t>(i)]; }
 
 private:
   std::vector<float> data_;
   int64_t rowSize_ = 0, count_ = 0;
+  std::vector<int32_t> labels_;
+  int64_t classes_ = 0;
 };
+
+/// Fills `count` values of noise `n` (whole rows) from (seed, stream).
+void drawNoise(const NoiseSpec &n, float *out, int64_t count, uint64_t seed, uint64_t stream);
+/// The fixed noise of sample grids: like drawNoise, except that a categorical source
+/// walks through the classes in order (sample i is of class i mod classes), so each row
+/// of a grid as wide as the classes shows every class.
+void drawGridNoise(const NoiseSpec &n, float *out, int64_t count, uint64_t seed, uint64_t stream);
 
 /// Draws batches without replacement: each epoch visits every sample once, in an order
 /// that depends only on the seed and the epoch.
 class BatchSampler {
 public:
   BatchSampler(const Dataset &data, uint64_t seed) : data_(data), seed_(seed) {}
-  /// Fills out[batch * rowSize] with the batch number `index` of the run.
-  void fill(float *out, int64_t batch, int64_t index);
+  /// Fills out[batch * rowSize] with the batch number `index` of the run, and, for
+  /// labelled data, labels[batch * classes] with the samples' classes, one-hot.
+  void fill(float *out, int64_t batch, int64_t index, float *labels = nullptr);
 
 private:
   void shuffle(int64_t epoch);

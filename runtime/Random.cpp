@@ -1,6 +1,8 @@
 //===- Random.cpp - counter-based random numbers (Philox4x32-10) ----------===//
 #include "Random.h"
 
+#include <algorithm>
+
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
@@ -80,6 +82,14 @@ void fillNormal(float *out, int64_t n, uint64_t seed, uint64_t stream, float mea
     for (int64_t j = 0; j < 4 && b * 4 + j < n; ++j)
       out[b * 4 + j] = mean + std * z[j];
   });
+}
+
+void fillOneHot(float *out, int64_t rows, int64_t classes, uint64_t seed, uint64_t stream) {
+  std::fill(out, out + rows * classes, 0.f);
+  for (int64_t r = 0; r < rows; ++r) {
+    auto c = static_cast<int64_t>(uniformAt(seed, stream, static_cast<uint64_t>(r)) * static_cast<float>(classes));
+    out[r * classes + std::min(c, classes - 1)] = 1.f;
+  }
 }
 
 } // namespace ganc::rt

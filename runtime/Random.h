@@ -27,5 +27,7 @@ float uniformAt(uint64_t seed, uint64_t stream, uint64_t i);
 void fillUniform(float *out, int64_t n, uint64_t seed, uint64_t stream, float lo, float hi);
 /// Fills out[0, n) with normal(mean, std) values (Box-Muller), in parallel.
 void fillNormal(float *out, int64_t n, uint64_t seed, uint64_t stream, float mean, float std);
+/// Fills `rows` one-hot rows of `classes` values, each class drawn uniformly.
+void fillOneHot(float *out, int64_t rows, int64_t classes, uint64_t seed, uint64_t stream);
 
 } // namespace ganc::rt

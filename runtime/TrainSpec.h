@@ -34,13 +34,18 @@ struct DataSpec {
   double lo = 0, hi = 1;
   Shape shape; ///< per sample
   std::vector<double> params; ///< of a mixture
+  /// Class labels of the samples, fed one-hot as data `labelsName` (classes > 0).
+  std::string labelsName, labelsPath; ///< path empty: the mnist folder's label file
+  int64_t classes = 0;
 };
 
 struct NoiseSpec {
-  std::string name, dist;
+  std::string name, dist; ///< uniform (a = low, b = high), normal (a = mean, b = std),
+                          ///< categorical (one-hot rows of `a` classes)
   double a = 0, b = 1;
   Shape shape; ///< per sample
 };
+
 
 struct TrainSpec {
   std::string modelName, modelHash;
@@ -49,6 +54,7 @@ struct TrainSpec {
   std::vector<std::string> stateOnes;                ///< state that starts at 1, not 0
   DataSpec data;
   std::vector<NoiseSpec> noise; ///< the first is the generator's input
+  std::vector<std::string> generatorNoise; ///< what the sampler reads, by input
   bool interactive = false;     ///< progress as one live line (a terminal)
   std::string dPlayer, gPlayer;
   OptimizerSpec optD, optG;

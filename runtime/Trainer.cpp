@@ -55,6 +55,8 @@ Trainer::Trainer(const TrainSpec &spec, const StepFunction &dStep, const StepFun
   for (const auto &[name, shape] : spec.state)
     store_.get(name, shape);
   x_ = &store_.get(spec.data.name, batched(spec.batch, spec.data.shape));
+  if (spec.data.classes > 0)
+    labels_ = &store_.get(spec.data.labelsName, {spec.batch, spec.data.classes});
   for (const NoiseSpec &n : spec.noise)
     noise_.push_back(&store_.get(n.name, batched(spec.batch, n.shape)));
   d_ = std::make_unique<Executable>(dStep, store_);
@@ -153,11 +155,7 @@ void Trainer::fillNoise(uint64_t phase, uint64_t counter) {
   for (size_t i = 0; i < spec_.noise.size(); ++i) {
     const NoiseSpec &n = spec_.noise[i];
     Tensor &z = *noise_[i];
-    uint64_t stream = streamId("noise:" + n.name, phase, counter);
-    if (n.dist == "normal")
-      fillNormal(z.data(), z.numel(), spec_.seed, stream, static_cast<float>(n.a), static_cast<float>(n.b));
-    else
-      fillUniform(z.data(), z.numel(), spec_.seed, stream, static_cast<float>(n.a), static_cast<float>(n.b));
+    drawNoise(n, z.data(), z.numel(), spec_.seed, streamId("noise:" + n.name, phase, counter));
   }
 }
 
@@ -187,7 +185,7 @@ float Trainer::update(Executable &e, const OptimizerSpec &opt, const std::string
 }
 
 float Trainer::stepD() {
-  batches_.fill(x_->data(), spec_.batch, batchIndex_++);
+  batches_.fill(x_->data(), spec_.batch, batchIndex_++, labels_ ? labels_->data() : nullptr);
   return update(*d_, spec_.optD, spec_.dPlayer, kNoiseD, dUpdates_, dGradNorm_);
 }
 
@@ -258,15 +256,14 @@ bool Trainer::runSteps(int64_t until, std::ostream &log) {
 
 void Trainer::writeSamples(std::ostream &log) {
   // The same latent points every time, so the grids show them improving.
-  Tensor *z = store_.find(spec_.noise.front().name + "@grid");
+  Tensor *z = nullptr;
+  for (const NoiseSpec &n : spec_.noise)
+    if (Tensor *t = store_.find(n.name + "@grid")) {
+      drawGridNoise(n, t->data(), t->numel(), spec_.seed, streamId("noise:" + n.name, kNoiseGrid, 0));
+      z = z ? z : t;
+    }
   if (!z)
     return;
-  const NoiseSpec &n = spec_.noise.front();
-  uint64_t stream = streamId("noise:" + n.name, kNoiseGrid, 0);
-  if (n.dist == "normal")
-    fillNormal(z->data(), z->numel(), spec_.seed, stream, static_cast<float>(n.a), static_cast<float>(n.b));
-  else
-    fillUniform(z->data(), z->numel(), spec_.seed, stream, static_cast<float>(n.a), static_cast<float>(n.b));
   sample_->run();
   const float *img = sample_->output("sample");
   char name[64];

@@ -85,7 +85,7 @@ private:
   Store store_;
   BatchSampler batches_;
   std::unique_ptr<Executable> d_, g_, sample_;
-  Tensor *x_ = nullptr;
+  Tensor *x_ = nullptr, *labels_ = nullptr;
   std::vector<Tensor *> noise_;
   int64_t step_ = 0, dUpdates_ = 0, gUpdates_ = 0, batchIndex_ = 0;
   double elapsed_ = 0; ///< seconds of training so far, over resumes

@@ -50,9 +50,10 @@ const char *const kUsage =
     "          to DIR (default out/<model>); --resume continues from DIR's checkpoint exactly;\n"
     "          Ctrl-C finishes the step, saves and stops; --profile prints time per kernel\n"
     "  sample  FILE.gan --checkpoint PATH -n N --out SAMPLES.npy [--seed S] [--grid G.png]\n"
-    "          [--z Z.npy] [--truncation T]\n"
+    "          [--z Z.npy] [--labels L.npy] [--truncation T]\n"
     "          write N generated samples as a float32 .npy array of shape [N, size], from\n"
-    "          the given latent vectors or from noise drawn with the seed (truncated at T)\n"
+    "          the given latent vectors or from noise drawn with the seed (truncated at T);\n"
+    "          a conditional generator draws the classes in L.npy, else every class in turn\n"
     "  export  FILE.gan --checkpoint PATH --out G.safetensors\n"
     "          write the generator's parameters alone\n"
     "  eval    FILE.gan --checkpoint PATH [-n N] [--seed S] [--json OUT.json]\n"
@@ -316,7 +317,7 @@ int cmdTrain(const Args &a, std::ostream &out, std::ostream &err) {
   // Image data: a rows x cols grid; 2-D mixtures: a scatter plot of 1024 points.
   const bool mixture = spec.data.kind == "ring" || spec.data.kind == "grid";
   const int64_t gridCount = mixture ? 1024 : spec.sampleRows * spec.sampleCols;
-  auto grid = s.sampler(gridCount, spec.noise.front().name + "@grid");
+  auto grid = s.sampler(gridCount, "@grid");
   if (!grid || !s.startJit())
     return reportUserError(s, err);
   std::vector<rt::StepFunction> fns =
@@ -391,7 +392,73 @@ struct NoiseChoice {
   std::optional<int64_t> seed;
   std::optional<double> truncation;
   std::optional<std::string> zFile;
+  std::optional<std::string> labelsFile; ///< classes for a conditional generator
 };
+
+/// The generator's latent input: given in a .npy file, or drawn from the seed, optionally
+/// truncated.
+void fillLatent(rt::Tensor &zt, const rt::NoiseSpec &z, const NoiseChoice &noise, uint64_t sd,
+                const std::string &ckpt) {
+  if (noise.zFile) {
+    rt::NpyArray given = rt::readNpyF32(*noise.zFile);
+    if (given.shape != zt.shape)
+      throw rt::IoError(*noise.zFile, "holds an array of shape " + ir::formatShape(given.shape) +
+                                          " but the generator takes " + ir::formatShape(zt.shape) + " for -n " +
+                                          std::to_string(zt.shape[0]));
+    std::copy(given.data.begin(), given.data.end(), zt.data());
+    return;
+  }
+  auto draw = [&](float *dst, int64_t count, uint64_t stream) { rt::drawNoise(z, dst, count, sd, stream); };
+  draw(zt.data(), zt.numel(), rt::streamId("sample"));
+  if (!noise.truncation)
+    return;
+  // Redraw every value farther than T from the centre (T standard deviations for normal
+  // noise, T half-widths for uniform noise), from fresh streams, until none is left: each
+  // round keeps most of what it draws.
+  const double centre = z.dist == "normal" ? z.a : (z.a + z.b) / 2;
+  const double lim = *noise.truncation * (z.dist == "normal" ? z.b : (z.b - z.a) / 2);
+  std::vector<float> fresh(static_cast<size_t>(zt.numel()));
+  for (uint64_t round = 1; round < 1000; ++round) {
+    bool any = false;
+    draw(fresh.data(), zt.numel(), rt::streamId("sample.truncation", round));
+    for (int64_t i = 0; i < zt.numel(); ++i)
+      if (std::fabs(zt.data()[i] - centre) > lim) {
+        zt.data()[i] = fresh[static_cast<size_t>(i)];
+        any = true;
+      }
+    if (!any)
+      return;
+  }
+  throw rt::IoError(ckpt, "--truncation " + std::to_string(*noise.truncation) +
+                              " keeps too little of the noise distribution to draw from");
+}
+
+/// The classes a conditional generator draws for -n samples: given in a .npy file (class
+/// indices [n], or one-hot rows [n, classes]), else every class in turn.
+void fillLabels(rt::Tensor &t, const rt::NoiseSpec &c, const std::optional<std::string> &file) {
+  const int64_t n = t.shape[0], classes = t.shape[1];
+  if (!file) {
+    rt::drawGridNoise(c, t.data(), t.numel(), 0, 0);
+    return;
+  }
+  rt::NpyArray given = rt::readNpyF32(*file);
+  std::fill(t.data(), t.data() + t.numel(), 0.f);
+  if (given.shape == rt::Shape{n, classes}) {
+    std::copy(given.data.begin(), given.data.end(), t.data());
+    return;
+  }
+  if (given.shape != rt::Shape{n})
+    throw rt::IoError(*file, "holds an array of shape " + ir::formatShape(given.shape) + "; '" + c.name +
+                                 "' takes " + std::to_string(n) + " class numbers (shape [" + std::to_string(n) +
+                                 "]) or one-hot rows (shape [" + std::to_string(n) + ", " + std::to_string(classes) + "])");
+  for (int64_t i = 0; i < n; ++i) {
+    float v = given.data[static_cast<size_t>(i)];
+    if (!(v >= 0 && v < static_cast<float>(classes)) || v != std::floor(v))
+      throw rt::IoError(*file, "entry " + std::to_string(i) + " is " + std::to_string(v) + ", not a class from 0 to " +
+                                   std::to_string(classes - 1));
+    t.data()[i * classes + static_cast<int64_t>(v)] = 1.f;
+  }
+}
 
 std::optional<Generated> generate(Session &s, const std::string &file, const std::string &ckpt,
                                   int64_t n, const NoiseChoice &noise, std::ostream &err) {
@@ -400,8 +467,7 @@ std::optional<Generated> generate(Session &s, const std::string &file, const std
     return std::nullopt;
   }
   const sema::Program &p = s.program();
-  const sema::NoiseSpec &z = p.noise.front();
-  auto g = s.sampler(n, z.name);
+  auto g = s.sampler(n, "");
   if (!g || !s.startJit()) {
     reportUserError(s, err);
     return std::nullopt;
@@ -419,51 +485,26 @@ std::optional<Generated> generate(Session &s, const std::string &file, const std
   if (info.modelName != p.modelName)
     err << "ganc: warning: " << ckpt << " was trained from model '" << info.modelName << "', used with '"
         << p.modelName << "'\n";
-  rt::Shape zShape{n};
-  zShape.insert(zShape.end(), z.shape.begin(), z.shape.end());
-  rt::Tensor &zt = store.get(z.name, zShape);
-  if (noise.zFile) {
-    rt::NpyArray given = rt::readNpyF32(*noise.zFile);
-    if (given.shape != zShape)
-      throw rt::IoError(*noise.zFile, "holds an array of shape " + ir::formatShape(given.shape) +
-                                          " but the generator takes " + ir::formatShape(zShape) + " for -n " +
-                                          std::to_string(n));
-    std::copy(given.data.begin(), given.data.end(), zt.data());
-  } else {
-    uint64_t sd = noise.seed ? static_cast<uint64_t>(*noise.seed) : info.seed;
-    auto draw = [&](float *dst, int64_t count, uint64_t stream) {
-      if (z.dist == "normal")
-        rt::fillNormal(dst, count, sd, stream, static_cast<float>(z.a), static_cast<float>(z.b));
-      else
-        rt::fillUniform(dst, count, sd, stream, static_cast<float>(z.a), static_cast<float>(z.b));
-    };
-    draw(zt.data(), zt.numel(), rt::streamId("sample"));
-    if (noise.truncation) {
-      // Redraw every value farther than T from the centre (T standard deviations for
-      // normal noise, T half-widths for uniform noise), from fresh streams, until none is
-      // left: each round keeps most of what it draws.
-      const double centre = z.dist == "normal" ? z.a : (z.a + z.b) / 2;
-      const double lim = *noise.truncation * (z.dist == "normal" ? z.b : (z.b - z.a) / 2);
-      bool done = false;
-      std::vector<float> fresh(static_cast<size_t>(zt.numel()));
-      for (uint64_t round = 1; round < 1000; ++round) {
-        bool any = false;
-        draw(fresh.data(), zt.numel(), rt::streamId("sample.truncation", round));
-        for (int64_t i = 0; i < zt.numel(); ++i)
-          if (std::fabs(zt.data()[i] - centre) > lim) {
-            zt.data()[i] = fresh[static_cast<size_t>(i)];
-            any = true;
-          }
-        if (!any) {
-          done = true;
-          break;
-        }
-      }
-      if (!done)
-        throw rt::IoError(ckpt, "--truncation " + std::to_string(*noise.truncation) +
-                                    " keeps too little of the noise distribution to draw from");
+  const uint64_t sd = noise.seed ? static_cast<uint64_t>(*noise.seed) : info.seed;
+  bool labelsUsed = false;
+  for (const std::string &name : p.generatorNoise) {
+    const rt::NoiseSpec &c = *std::find_if(out.spec.noise.begin(), out.spec.noise.end(),
+                                           [&](const rt::NoiseSpec &x) { return x.name == name; });
+    rt::Shape shape{n};
+    shape.insert(shape.end(), c.shape.begin(), c.shape.end());
+    rt::Tensor &t = store.get(name, shape);
+    if (c.dist == "categorical") {
+      fillLabels(t, c, noise.labelsFile);
+      labelsUsed = true;
+    } else if (name == p.noise.front().name) {
+      fillLatent(t, c, noise, sd, ckpt);
+    } else {
+      rt::drawNoise(c, t.data(), t.numel(), sd, rt::streamId("sample:" + name));
     }
   }
+  if (noise.labelsFile && !labelsUsed)
+    throw rt::IoError(*noise.labelsFile, "gives class labels, but the generator of " + p.modelName +
+                                             " takes none (no categorical noise)");
   rt::Executable exe(fns[0], store);
   exe.run();
   out.perSample = rt::numElements(out.spec.data.shape);
@@ -475,7 +516,7 @@ std::optional<Generated> generate(Session &s, const std::string &file, const std
 int cmdSample(const Args &a, std::ostream &out, std::ostream &err) {
   auto n = intOption(a, "n", err), seed = intOption(a, "seed", err);
   auto ckpt = a.get("checkpoint"), outPath = a.get("out");
-  NoiseChoice noise{seed, std::nullopt, a.get("z")};
+  NoiseChoice noise{seed, std::nullopt, a.get("z"), a.get("labels")};
   if (auto t = a.get("truncation")) {
     char *end = nullptr;
     double v = std::strtod(t->c_str(), &end);
@@ -659,7 +700,7 @@ int runCommand(const std::vector<std::string> &argv, std::ostream &out, std::ost
   static const std::map<std::string, std::vector<std::string>> known = {
       {"train", {"steps", "out", "seed", "threads", "batch", "profile", "resume", "print-after",
                  "print-after-all", "verify-each", "time-passes"}},
-      {"sample", {"checkpoint", "n", "out", "seed", "grid", "z", "truncation"}},
+      {"sample", {"checkpoint", "n", "out", "seed", "grid", "z", "labels", "truncation"}},
       {"export", {"checkpoint", "out"}},
       {"eval", {"checkpoint", "n", "seed", "json"}},
       {"check", {"print-after", "print-after-all", "verify-each", "time-passes"}},

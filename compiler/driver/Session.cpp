@@ -128,8 +128,8 @@ bool Session::startJit() {
   return true;
 }
 
-std::unique_ptr<ir::Graph> Session::sampler(int64_t count, const std::string &noiseInput) {
-  auto g = lower::lowerSampler(*program_, count, noiseInput, diags_);
+std::unique_ptr<ir::Graph> Session::sampler(int64_t count, const std::string &inputSuffix) {
+  auto g = lower::lowerSampler(*program_, count, inputSuffix, diags_);
   if (g) {
     opt::canonicalize(*g);
     opt::simplify(*g);
@@ -163,9 +163,10 @@ rt::TrainSpec Session::trainSpec(const std::string &outDir) const {
   s.state.insert(s.state.end(), model_->running.tensors.begin(), model_->running.tensors.end());
   s.stateOnes = model_->running.ones;
   const sema::DataSpec &d = p.data.front();
-  s.data = {d.name, d.kind, d.path, d.lo, d.hi, d.shape, d.params};
+  s.data = {d.name, d.kind, d.path, d.lo, d.hi, d.shape, d.params, d.labelsName, d.labelsPath, d.classes};
   for (const sema::NoiseSpec &n : p.noise)
     s.noise.push_back({n.name, n.dist, n.a, n.b, n.shape});
+  s.generatorNoise = p.generatorNoise;
   s.dPlayer = p.discriminator->name;
   s.gPlayer = p.generator->name;
   auto opt = [](const sema::OptimizerSpec &o) {

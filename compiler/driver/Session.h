@@ -67,8 +67,9 @@ public:
   /// Prints the pass timings gathered so far (with --time-passes).
   void printTimes(std::ostream &os) const;
 
-  /// The graph of the generator alone for `count` samples, noise input `noiseInput`.
-  std::unique_ptr<ir::Graph> sampler(int64_t count, const std::string &noiseInput);
+  /// The graph of the generator alone for `count` samples; its noise inputs are named
+  /// after their sources plus `inputSuffix`.
+  std::unique_ptr<ir::Graph> sampler(int64_t count, const std::string &inputSuffix);
 
   /// The trainer's view of the model, with `outDir` for its files.
   rt::TrainSpec trainSpec(const std::string &outDir) const;

@@ -124,6 +124,8 @@ Elaborator::Elaborator(const sema::Program &p, Graph &g, ParamTable &params, int
     Shape s{batch};
     s.insert(s.end(), d.shape.begin(), d.shape.end());
     game_.vars[d.name] = Value::tensor(g.input(d.name, s, d.loc), true);
+    if (d.classes > 0)
+      game_.vars[d.labelsName] = Value::tensor(g.input(d.labelsName, {batch, d.classes}, d.labelsLoc), true);
   }
   for (const sema::NoiseSpec &n : p.noise) {
     Shape s{batch};
@@ -144,9 +146,9 @@ void Elaborator::note(SourceRange r, const std::string &msg) {
 
 std::optional<Value> Elaborator::evalGame(const ast::Expr &e) { return eval(e, game_); }
 
-std::optional<Value> Elaborator::callPlayer(const ast::FuncDecl &f, Value arg, SourceLoc loc) {
+std::optional<Value> Elaborator::callPlayer(const ast::FuncDecl &f, std::vector<Value> args, SourceLoc loc) {
   ast::CallExpr call({loc, 1}, f.name, {loc, 1});
-  return callUser(call, f, {std::move(arg)}, game_);
+  return callUser(call, f, std::move(args), game_);
 }
 
 Node *Elaborator::asTensor(const Value &v) {

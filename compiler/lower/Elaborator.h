@@ -59,8 +59,8 @@ public:
 
   /// Evaluates an expression of the game block (data, noise and values in scope).
   std::optional<Value> evalGame(const ast::Expr &e);
-  /// Calls a player on a tensor (used for sampling).
-  std::optional<Value> callPlayer(const ast::FuncDecl &f, Value arg, SourceLoc at);
+  /// Calls a player on tensors (used for sampling).
+  std::optional<Value> callPlayer(const ast::FuncDecl &f, std::vector<Value> args, SourceLoc at);
 
 private:
   struct Frame {

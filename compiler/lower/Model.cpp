@@ -5,6 +5,8 @@
 #include "lower/Elaborator.h"
 #include "lower/Optimizers.h"
 
+#include <algorithm>
+
 namespace ganc::lower {
 
 using namespace ir;
@@ -98,19 +100,24 @@ bool addTraining(Model &m, const sema::Program &p, DiagnosticEngine &diags) {
 }
 
 std::unique_ptr<Graph> lowerSampler(const sema::Program &p, int64_t count,
-                                    const std::string &noiseInput, DiagnosticEngine &diags) {
+                                    const std::string &inputSuffix, DiagnosticEngine &diags) {
   auto g = std::make_unique<Graph>("sample");
   ParamTable params;
   const ast::FuncDecl &G = *p.generator;
-  if (G.params.size() != 1 || p.noise.empty()) {
-    diags.error(G.nameRange.begin, "sampling needs a generator of one noise argument", G.nameRange.length);
+  if (p.generatorNoise.size() != G.params.size() || G.params.empty()) {
+    diags.error(G.nameRange.begin, "sampling needs noise for every input of the generator", G.nameRange.length);
     return nullptr;
   }
-  const sema::NoiseSpec &z = p.noise.front();
-  Shape s{count};
-  s.insert(s.end(), z.shape.begin(), z.shape.end());
   Elaborator el(p, *g, params, count, diags, /*training=*/false);
-  auto v = el.callPlayer(G, Value::tensor(g->input(noiseInput, s, z.loc), true), G.nameRange.begin);
+  std::vector<Value> args;
+  for (const std::string &name : p.generatorNoise) {
+    const sema::NoiseSpec &z = *std::find_if(p.noise.begin(), p.noise.end(),
+                                             [&](const sema::NoiseSpec &n) { return n.name == name; });
+    Shape s{count};
+    s.insert(s.end(), z.shape.begin(), z.shape.end());
+    args.push_back(Value::tensor(g->input(name + inputSuffix, s, z.loc), true));
+  }
+  auto v = el.callPlayer(G, std::move(args), G.nameRange.begin);
   if (!v)
     return nullptr;
   g->addOutput(names::kSample, v->node);

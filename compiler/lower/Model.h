@@ -81,10 +81,10 @@ std::unique_ptr<Model> lowerObjectives(const sema::Program &p, int64_t batch,
 /// player's objective does not depend on any of its parameters.
 bool addTraining(Model &m, const sema::Program &p, DiagnosticEngine &diags);
 
-/// Lowers the generator alone for `count` noise samples: output "sample". Batch norm uses
-/// the running statistics.
-/// Its noise input is named `noiseInput`.
+/// Lowers the generator alone for `count` samples: output "sample". Batch norm uses the
+/// running statistics. Each input reads the noise source sema chose for it
+/// (Program::generatorNoise), as a graph input named after it plus `inputSuffix`.
 std::unique_ptr<ir::Graph> lowerSampler(const sema::Program &p, int64_t count,
-                                        const std::string &noiseInput, DiagnosticEngine &diags);
+                                        const std::string &inputSuffix, DiagnosticEngine &diags);
 
 } // namespace ganc::lower

@@ -25,13 +25,21 @@ struct DataSpec {
   double lo = 0, hi = 1;  ///< pixel values are scaled to [lo, hi]
   std::vector<int64_t> shape; ///< per-sample shape
   std::vector<double> params; ///< ring: modes, radius, std; grid: n, spacing, std
+  /// `data y ~ labels(x, classes = 10)`: the class of each sample, one-hot, as data `y`.
+  std::string labelsName;
+  SourceLoc labelsLoc;
+  int64_t classes = 0;    ///< 0: no labels
+  std::string labelsPath; ///< an IDX label file; empty for mnist (its folder has one)
 };
 
-/// A noise source: `noise z ~ uniform(-1, 1, [100])` or `normal(0, 1, [100])`.
+/// A noise source: `noise z ~ uniform(-1, 1, [100])`, `normal(0, 1, [100])`, or
+/// `categorical(10)`: a class drawn uniformly, one-hot (the condition of a conditional
+/// generator).
 struct NoiseSpec {
   std::string name;
   SourceLoc loc;
-  std::string dist; ///< "uniform" (a = low, b = high) or "normal" (a = mean, b = std)
+  std::string dist; ///< "uniform" (a = low, b = high), "normal" (a = mean, b = std) or
+                    ///< "categorical" (a = classes)
   double a = 0, b = 1;
   std::vector<int64_t> shape;
 };
@@ -68,7 +76,9 @@ struct Program {
   std::map<std::string, const ast::ConstDecl *> consts;
   std::map<std::string, const ast::GameStmt *> values;
   std::vector<DataSpec> data;
-  std::vector<NoiseSpec> noise; ///< the generator's input first
+  std::vector<NoiseSpec> noise; ///< the generator's (first) input first
+  /// The noise source sampling feeds each input of the generator, by name.
+  std::vector<std::string> generatorNoise;
   const ast::FuncDecl *generator = nullptr;
   const ast::FuncDecl *discriminator = nullptr;
   Objective dObjective, gObjective;

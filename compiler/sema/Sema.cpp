@@ -150,10 +150,9 @@ private:
     const uint32_t top = p_->main->fileId;
     if (!p_->generator)
       diags_.fileError(top, "the model declares no generator (`generator G(z: [100]) -> [784] { ... }`)");
-    // Sampling calls the generator on the noise alone.
-    if (const ast::FuncDecl *g = p_->generator; g && g->params.size() != 1)
-      diags_.error(g->nameRange.begin, "a generator takes exactly one argument, the noise; '" + g->name +
-                                           "' takes " + std::to_string(g->params.size()),
+    // Sampling calls the generator on noise alone (pickGeneratorNoise matches each input).
+    if (const ast::FuncDecl *g = p_->generator; g && g->params.empty())
+      diags_.error(g->nameRange.begin, "a generator takes its noise as arguments; '" + g->name + "' takes none",
                    g->nameRange.length);
     if (!p_->discriminator)
       diags_.fileError(top, "the model declares no discriminator (`discriminator D(x: [784]) -> [1] { ... }`)");
@@ -523,29 +522,47 @@ private:
     return d;
   }
 
-  /// Sampling feeds the generator one noise source: the one whose per-sample shape is the
-  /// generator's input shape. It goes first in Program::noise.
+  /// Sampling feeds each input of the generator a noise source: the one of the same name
+  /// if its shape fits, else the first unused one whose per-sample shape is the input's
+  /// (a conditional generator G(z, c) takes latent noise and a categorical class). The
+  /// first input's source goes first in Program::noise.
   void pickGeneratorNoise() {
     const ast::FuncDecl *g = p_->generator;
-    if (!g || g->params.size() != 1 || !g->params[0].isTensor || g->params[0].anyShape || p_->noise.empty())
+    if (!g || p_->noise.empty())
       return;
-    const ast::ShapeSpec &want = g->params[0].shape;
-    for (size_t i = 0; i < p_->noise.size(); ++i) {
-      const std::vector<int64_t> &have = p_->noise[i].shape;
-      bool match = have.size() == want.dims.size();
+    auto fits = [&](const NoiseSpec &n, const ast::Param &prm) {
+      const std::vector<int64_t> &have = n.shape;
+      bool match = have.size() == prm.shape.dims.size();
       for (size_t d = 0; match && d < have.size(); ++d) {
-        auto v = evalConstant(*want.dims[d], *p_);
+        auto v = evalConstant(*prm.shape.dims[d], *p_);
         match = !v || static_cast<int64_t>(*v) == have[d]; // a size variable matches any size
       }
-      if (match) {
-        std::rotate(p_->noise.begin(), p_->noise.begin() + static_cast<long>(i),
-                    p_->noise.begin() + static_cast<long>(i) + 1);
+      return match;
+    };
+    std::vector<std::string> chosen;
+    for (const ast::Param &prm : g->params) {
+      if (!prm.isTensor || prm.anyShape)
+        return; // reported elsewhere
+      const NoiseSpec *pick = nullptr;
+      for (const NoiseSpec &n : p_->noise)
+        if (n.name == prm.name && fits(n, prm))
+          pick = &n;
+      for (const NoiseSpec &n : p_->noise)
+        if (!pick && fits(n, prm) && std::find(chosen.begin(), chosen.end(), n.name) == chosen.end())
+          pick = &n;
+      if (!pick) {
+        diags_.error(prm.range.begin, "no noise source has the shape '" + g->name + "' takes for '" + prm.name +
+                                          "'; declare one, e.g. `noise " + prm.name + " ~ normal(0, 1, [...])`",
+                     prm.range.length);
         return;
       }
+      chosen.push_back(pick->name);
     }
-    diags_.error(g->params[0].range.begin, "no noise source has the shape '" + g->name +
-                                               "' takes; declare one, e.g. `noise z ~ normal(0, 1, [...])`",
-                 g->params[0].range.length);
+    p_->generatorNoise = chosen;
+    if (chosen.empty())
+      return;
+    auto first = std::find_if(p_->noise.begin(), p_->noise.end(), [&](const NoiseSpec &n) { return n.name == chosen[0]; });
+    std::rotate(p_->noise.begin(), first, first + 1);
   }
 
   void checkSources() {
@@ -555,6 +572,11 @@ private:
       // The trainer feeds one data source (noise sources may be many: the first is the
       // generator's input when sampling); a second one would be silently unused.
       const ast::SourceDecl *&first = s.isNoise ? firstNoise : firstData;
+      auto *call = ast::dynCast<ast::CallExpr>(s.source.get());
+      if (!s.isNoise && call && call->callee == "labels") {
+        labelSource(*call, s, dir);
+        continue;
+      }
       if (first && !s.isNoise) {
         // The same name twice is already reported as a redefinition.
         if (s.name != first->name) {
@@ -589,10 +611,72 @@ private:
       diags_.fileError(p_->main->fileId, "the model declares no noise (`noise z ~ uniform(-1, 1, [100])`)");
   }
 
+  /// `labels(x, classes = 10, path = "file")`: the classes of data x's samples, one-hot.
+  /// MNIST folders hold their label file; an idx() source names one.
+  void labelSource(const ast::CallExpr &c, const ast::SourceDecl &s, const std::string &dir) {
+    if (!checkArguments(c, {"data", "classes", "path"}))
+      return;
+    auto *of = ast::dynCast<ast::NameExpr>(argument(c, 0, "data"));
+    DataSpec *d = nullptr;
+    for (DataSpec &x : p_->data)
+      if (of && x.name == of->name)
+        d = &x;
+    if (!d || (d->kind != "mnist" && d->kind != "idx")) {
+      diags_.error(c.loc(), "labels(...) takes the image data it labels, declared before it, e.g. labels(x, classes = 10)",
+                   c.range().length);
+      return;
+    }
+    if (!d->labelsName.empty()) {
+      diags_.error(s.nameRange.begin, "data '" + d->name + "' already has labels, '" + d->labelsName + "'",
+                   s.nameRange.length);
+      return;
+    }
+    const ast::Expr *classes = argument(c, 1, "classes");
+    auto n = classes ? number(classes, "classes") : std::optional<double>(10);
+    if (!n)
+      return;
+    if (*n < 2 || *n != std::floor(*n) || *n > 100000) {
+      diags_.error(classes->loc(), "classes must be an integer of at least 2", classes->range().length);
+      return;
+    }
+    const ast::Expr *path = argument(c, 2, "path");
+    auto *ps = ast::dynCast<ast::StringExpr>(path);
+    if (path && !ps) {
+      diags_.error(path->loc(), "path must be a string naming an IDX label file", path->range().length);
+      return;
+    }
+    if (d->kind == "idx" && !ps) {
+      diags_.error(c.loc(), "labels of idx(...) data need their IDX label file: labels(" + d->name +
+                                ", classes = N, path = \"file\")",
+                   c.range().length);
+      return;
+    }
+    d->labelsName = s.name;
+    d->labelsLoc = s.nameRange.begin;
+    d->classes = static_cast<int64_t>(*n);
+    if (ps)
+      d->labelsPath = ps->value.empty() || ps->value[0] == '/' ? ps->value : dir + "/" + ps->value;
+  }
+
   /// `uniform(low, high, [n])` with low < high, or `normal(mean, std, [n])` with std > 0.
   std::optional<NoiseSpec> noiseSource(const ast::CallExpr &c, const ast::SourceDecl &s) {
+    if (c.callee == "categorical") {
+      if (!checkArguments(c, {"classes"}))
+        return std::nullopt;
+      const ast::Expr *classes = argument(c, 0, "classes");
+      auto n = classes ? number(classes, "classes") : std::nullopt;
+      if (!classes || (n && (*n < 2 || *n != std::floor(*n) || *n > 100000))) {
+        diags_.error(classes ? classes->loc() : c.loc(), "categorical(classes) needs an integer number of classes of at least 2",
+                     classes ? classes->range().length : c.range().length);
+        return std::nullopt;
+      }
+      if (!n)
+        return std::nullopt;
+      return NoiseSpec{s.name, s.nameRange.begin, "categorical", *n, 0, {static_cast<int64_t>(*n)}};
+    }
     if (c.callee != "uniform" && c.callee != "normal") {
-      diags_.error(c.calleeRange.begin, "unknown noise '" + c.callee + "'; expected uniform(low, high, [n]) or normal(mean, std, [n])",
+      diags_.error(c.calleeRange.begin, "unknown noise '" + c.callee +
+                                            "'; expected uniform(low, high, [n]), normal(mean, std, [n]) or categorical(classes)",
                    c.calleeRange.length);
       return std::nullopt;
     }

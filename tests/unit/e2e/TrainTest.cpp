@@ -34,6 +34,36 @@ std::string makeBars(const std::string &dir, int count) {
   return dir;
 }
 
+/// The bars with their labels: class 1 for vertical bars, 0 for horizontal ones.
+std::string makeLabelledBars(const std::string &dir, int count) {
+  makeBars(dir, count);
+  std::mt19937 rng(5);
+  std::vector<uint8_t> labels(static_cast<size_t>(count));
+  for (int i = 0; i < count; ++i) {
+    rng(); // the bar's place, as makeBars draws it
+    labels[static_cast<size_t>(i)] = static_cast<uint8_t>(rng() % 2);
+  }
+  rt::writeIdxU8(dir + "/train-labels-idx1-ubyte", {count}, labels.data());
+  return dir;
+}
+
+/// How vertical an 8x8 image is: the spread of its column means minus that of its rows.
+double verticality(const float *img) {
+  double col[8] = {}, row[8] = {};
+  for (int r = 0; r < 8; ++r)
+    for (int c = 0; c < 8; ++c)
+      col[c] += img[r * 8 + c] / 8, row[r] += img[r * 8 + c] / 8;
+  auto spread = [](const double *v) {
+    double m = 0, s = 0;
+    for (int i = 0; i < 8; ++i)
+      m += v[i] / 8;
+    for (int i = 0; i < 8; ++i)
+      s += (v[i] - m) * (v[i] - m) / 8;
+    return s;
+  };
+  return spread(col) - spread(row);
+}
+
 std::string barsModel(const std::string &dir) {
   return test::writeFile(dir + "/bars.gan", R"(import std.nn
 data  x ~ idx("data/train-images-idx3-ubyte", scale = [0, 1], shape = [64])
@@ -139,6 +169,77 @@ TEST(Train, LossesAreFiniteAndMove) {
   EXPECT_EQ(a.shape, (std::vector<int64_t>{10, 64}));
   for (float v : a.data)
     EXPECT_TRUE(v >= 0 && v <= 1);
+}
+
+TEST(Train, ConditionalGeneratorFollowsItsLabels) {
+  // A conditional GAN on the bars: G(z, c) with c categorical, D(x, y) with y the labels
+  // of the data. After training, asking for class 1 gives vertical bars and class 0
+  // horizontal ones.
+  std::string dir = test::freshDir("conditional");
+  std::filesystem::create_directories(dir + "/data");
+  makeLabelledBars(dir + "/data", 512);
+  std::string model = test::writeFile(dir + "/cbars.gan", R"(import std.nn
+data  x ~ mnist("data", scale = [0, 1], shape = [64])
+data  y ~ labels(x, classes = 2)
+noise z ~ normal(0, 1, [16])
+noise c ~ categorical(2)
+generator G(z: [16], c: [2]) -> [64] {
+    return sigmoid(dense(relu(dense(concat([z, c]), 64)), 64))
+}
+discriminator D(x: [64], y: [2]) -> [1] {
+    return dense(leaky_relu(dense(concat([x, 4 * y]), 64), 0.2), 1)
+}
+game {
+    D maximizes mean(log(sigmoid(D(x, y)))) + mean(log(1 - sigmoid(D(G(z, c), c))))
+    G maximizes mean(log(sigmoid(D(G(z, c), c))))
+}
+train {
+    batch 64
+    steps 600
+    seed 3
+    optimize D with adam(lr = 2e-3, beta1 = 0.5)
+    optimize G with adam(lr = 2e-3, beta1 = 0.5)
+    sample 2x2 every 600
+    log every 100
+}
+)");
+  CommandResult r = ganc({"train", model, "--out", dir + "/out"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::string ckpt = dir + "/out/checkpoint.safetensors";
+  std::vector<float> classes(64);
+  for (size_t i = 0; i < classes.size(); ++i)
+    classes[i] = i < 32 ? 0.f : 1.f;
+  rt::writeNpyF32(dir + "/labels.npy", classes.data(), {64});
+  CommandResult s = ganc({"sample", model, "--checkpoint", ckpt, "-n", "64", "--labels", dir + "/labels.npy",
+                          "--out", dir + "/s.npy"});
+  ASSERT_EQ(s.code, 0) << s.err;
+  rt::NpyArray a = rt::readNpyF32(dir + "/s.npy");
+  ASSERT_EQ(a.shape, (std::vector<int64_t>{64, 64}));
+  double horizontal = 0, vertical = 0;
+  for (int i = 0; i < 64; ++i)
+    (i < 32 ? horizontal : vertical) += verticality(&a.data[static_cast<size_t>(i) * 64]) / 32;
+  EXPECT_LT(horizontal, 0) << "class 0 should look horizontal";
+  EXPECT_GT(vertical, 0) << "class 1 should look vertical";
+
+  // One-hot rows give the same samples as class numbers; a class out of range and a
+  // wrong shape are refused, naming the file.
+  std::vector<float> oneHot(64 * 2, 0.f);
+  for (size_t i = 0; i < 64; ++i)
+    oneHot[i * 2 + (i < 32 ? 0 : 1)] = 1.f;
+  rt::writeNpyF32(dir + "/onehot.npy", oneHot.data(), {64, 2});
+  ASSERT_EQ(ganc({"sample", model, "--checkpoint", ckpt, "-n", "64", "--labels", dir + "/onehot.npy", "--out",
+                  dir + "/t.npy"}).code, 0);
+  EXPECT_EQ(rt::readNpyF32(dir + "/t.npy").data, a.data);
+  classes[5] = 2;
+  rt::writeNpyF32(dir + "/bad.npy", classes.data(), {64});
+  CommandResult bad = ganc({"sample", model, "--checkpoint", ckpt, "-n", "64", "--labels", dir + "/bad.npy", "--out",
+                            dir + "/u.npy"});
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.err.find("bad.npy: entry 5 is 2"), std::string::npos) << bad.err;
+  bad = ganc({"sample", model, "--checkpoint", ckpt, "-n", "32", "--labels", dir + "/onehot.npy", "--out",
+              dir + "/u.npy"});
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.err.find("onehot.npy: holds an array of shape [64,2]"), std::string::npos) << bad.err;
 }
 
 TEST(Train, SampleFromGivenLatentsExportAndTruncation) {

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Data.h"
 #include "io/Idx.h"
 #include "io/IoError.h"
 #include "io/Npy.h"
@@ -556,4 +557,63 @@ TEST(SafeTensors, WriteErrors) {
   EXPECT_IO_ERROR(writeSafeTensors(Bad, {}, {}), Bad,
                   "cannot open for writing");
   EXPECT_FALSE(fs::exists(P));
+}
+
+namespace {
+
+/// Three 2x2 images and their labels {0, 2, 1}, as an MNIST folder.
+DataSpec labelledFolder(const TempDir &Dir, const Bytes &Labels) {
+  writeBytes(Dir.file("train-images-idx3-ubyte"), idxBytes(0x08, {3, 2, 2}, 12));
+  writeBytes(Dir.file("train-labels-idx1-ubyte"), Labels);
+  DataSpec S;
+  S.name = "x";
+  S.kind = "mnist";
+  S.path = Dir.Path;
+  S.shape = {4};
+  S.labelsName = "y";
+  S.classes = 3;
+  return S;
+}
+
+Bytes withPayload(Bytes Header, const Bytes &Payload) {
+  Header.resize(Header.size() - Payload.size());
+  Header.insert(Header.end(), Payload.begin(), Payload.end());
+  return Header;
+}
+
+} // namespace
+
+TEST(Labels, BatchesCarryTheirSamplesClassesOneHot) {
+  TempDir Dir;
+  DataSpec S = labelledFolder(Dir, withPayload(idxBytes(0x08, {3}, 3), {0, 2, 1}));
+  Dataset D = Dataset::load(S);
+  ASSERT_EQ(D.classes(), 3);
+  EXPECT_EQ(D.label(0), 0);
+  EXPECT_EQ(D.label(1), 2);
+  EXPECT_EQ(D.label(2), 1);
+  // Over one epoch (a batch of all three samples), each row's one-hot label is the class
+  // of the image in the same row.
+  BatchSampler B(D, 7);
+  std::vector<float> X(12), Y(9);
+  B.fill(X.data(), 3, 0, Y.data());
+  for (int K = 0; K < 3; ++K) {
+    int Sample = -1;
+    for (int I = 0; I < 3; ++I)
+      if (std::equal(X.begin() + K * 4, X.begin() + K * 4 + 4, D.row(I)))
+        Sample = I;
+    ASSERT_GE(Sample, 0);
+    for (int C = 0; C < 3; ++C)
+      EXPECT_EQ(Y[K * 3 + C], C == D.label(Sample) ? 1.f : 0.f) << "row " << K;
+  }
+}
+
+TEST(Labels, MalformedInputs) {
+  TempDir Dir;
+  std::string L = Dir.file("train-labels-idx1-ubyte");
+  EXPECT_IO_ERROR(Dataset::load(labelledFolder(Dir, withPayload(idxBytes(0x08, {2}, 2), {0, 1}))), L,
+                  "holds 2 labels for the 3 samples");
+  EXPECT_IO_ERROR(Dataset::load(labelledFolder(Dir, withPayload(idxBytes(0x08, {3}, 3), {0, 5, 1}))), L,
+                  "label 5 of sample 1 is out of range for 3 classes");
+  EXPECT_IO_ERROR(Dataset::load(labelledFolder(Dir, idxBytes(0x08, {3, 1}, 3))), L,
+                  "expected labels (1 dimension)");
 }
