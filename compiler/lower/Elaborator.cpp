@@ -433,6 +433,43 @@ std::optional<Value> Elaborator::batchNorm(const ast::CallExpr &e, const Value &
   return Value::tensor(y, true);
 }
 
+std::optional<Value> Elaborator::spectralNorm(const ast::CallExpr &e, const Value &w, Frame &f) {
+  // W / sigma(W), sigma estimated by one power iteration per use (Miyato et al., 2018)
+  // on W viewed as [rows, everything else]. The left singular vector u is state carried
+  // between steps: the owning player's step updates it, other programs read it.
+  if (w.batched || w.node->shape.size() < 2) {
+    error(e.range(), "'spectral_norm' normalizes a weight matrix or filter bank (a parameter of rank 2 or more), got " +
+                         std::string(w.batched ? "a per-sample value" : "a value of shape " + formatShape(w.node->shape)));
+    return std::nullopt;
+  }
+  if (f.player.empty()) {
+    error(e.range(), "'spectral_norm' keeps its power-iteration vector as state, so it must be called inside a player");
+    return std::nullopt;
+  }
+  const int64_t rows = w.node->shape[0], cols = w.node->numel() / rows;
+  const std::string uName = f.prefix + "spectral_norm_" + std::to_string(++f.calls["spectral_norm"]) + ".u";
+  if (running_) {
+    auto &t = running_->tensors;
+    if (std::none_of(t.begin(), t.end(), [&](auto &p) { return p.first == uName; })) {
+      t.push_back({uName, {rows}});
+      running_->ones.push_back(uName); // any start but 0 converges
+    }
+  }
+  auto it = runningNow_.find(uName);
+  Node *u = it != runningNow_.end() ? it->second : g_.input(uName, {rows}, e.loc());
+  Node *m = w.node->shape.size() == 2 ? w.node : b_.reshape(w.node, {rows, cols});
+  Node *frozen = b_.unary(OpKind::StopGradient, m);
+  auto normalized = [&](Node *x) {
+    return b_.div(x, b_.add(b_.unary(OpKind::Sqrt, b_.sumAll(b_.mul(x, x))), 1e-12));
+  };
+  Node *v = normalized(b_.matmul(b_.reshape(u, {1, rows}), frozen));  // [1, cols]
+  Node *u2 = normalized(b_.matmul(v, frozen, false, true));            // [1, rows]
+  Node *sigma = b_.sumAll(b_.mul(b_.matmul(u2, m), v));                 // u2^T W v
+  if (training_ && running_ && f.player == stepPlayer_)
+    runningNow_[uName] = b_.reshape(u2, {rows});
+  return Value::tensor(b_.div(w.node, sigma), false);
+}
+
 std::optional<Value> Elaborator::callBuiltin(const ast::CallExpr &e, std::vector<Value> args, Frame &f) {
   SourceRange where = e.range();
   const std::string &name = e.callee;
@@ -546,6 +583,11 @@ std::optional<Value> Elaborator::callBuiltin(const ast::CallExpr &e, std::vector
     if (!want(1) || !tensorArg(0))
       return std::nullopt;
     return batchNorm(e, args[0], f);
+  }
+  if (name == "spectral_norm") {
+    if (!want(1) || !tensorArg(0))
+      return std::nullopt;
+    return spectralNorm(e, args[0], f);
   }
   if (name == "clip") {
     // clip(x, low, high) = min(max(x, low), high)

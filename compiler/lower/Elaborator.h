@@ -80,6 +80,7 @@ private:
   std::optional<Value> runBody(const ast::FuncDecl &fn, Frame &callee, SourceLoc callLoc);
   std::optional<Value> callBuiltin(const ast::CallExpr &e, std::vector<Value> args, Frame &f);
   std::optional<Value> batchNorm(const ast::CallExpr &e, const Value &x, Frame &f);
+  std::optional<Value> spectralNorm(const ast::CallExpr &e, const Value &w, Frame &f);
   bool declareParam(const ast::Stmt &s, Frame &f);
 
   /// `a op b` with numbers folded, rank-0 broadcast by the op, and a shape that is a

@@ -192,4 +192,70 @@ TEST(Stdlib, Losses) {
   EXPECT_NEAR(objectiveAt("bce_logits_real(" + r + ") + bce_logits_fake(" + f + ")"), bce, 1e-5);
 }
 
+TEST(Stdlib, SpectralNormDividesByThePowerIterationsSigma) {
+  // D(x) = x W / sigma, sigma = u2^T W v from one power iteration started at the state u:
+  // v = W^T u / |W^T u|, u2 = W v / |W v|. The D step also outputs u2 as the new state.
+  std::string dir = test::freshDir("spectral");
+  driver::Session s;
+  ASSERT_TRUE(s.analyze(test::writeFile(dir + "/m.gan", R"(import std.nn
+data  x ~ idx("none", shape = [3])
+noise z ~ normal(0, 1, [3])
+generator G(z: [3]) -> [3] {
+    return z
+}
+discriminator D(x: [3]) -> [2] {
+    param W: [3, 2] ~ normal(1)
+    return matmul(x, spectral_norm(W))
+}
+game {
+    D minimizes sum(D(x))
+    G minimizes mean(D(G(z)))
+}
+)")));
+  ASSERT_TRUE(s.lower(2));
+  s.canonicalize();
+  ir::Graph &g = *s.model().dStep;
+  opt::simplify(g);
+  const std::vector<float> x = {1, 2, 3, -1, 0.5f, 2}, w = {1, -2, 0.5f, 3, 2, 1}, u = {0.3f, -0.4f, 1.2f};
+  auto out = test::runGraph(g, {{"x", x}, {"D.W", w}, {"D.spectral_norm_1.u", u}});
+
+  auto W = [&](int i, int j) { return double(w[static_cast<size_t>(i * 2 + j)]); };
+  double v[2] = {}, u2[3] = {}, nv = 0, nu = 0;
+  for (int j = 0; j < 2; ++j)
+    for (int i = 0; i < 3; ++i)
+      v[j] += W(i, j) * u[static_cast<size_t>(i)];
+  nv = std::sqrt(v[0] * v[0] + v[1] * v[1]);
+  for (double &a : v)
+    a /= nv;
+  for (int i = 0; i < 3; ++i)
+    u2[i] = W(i, 0) * v[0] + W(i, 1) * v[1], nu += u2[i] * u2[i];
+  nu = std::sqrt(nu);
+  double sigma = 0;
+  for (int i = 0; i < 3; ++i)
+    u2[i] /= nu, sigma += u2[i] * (W(i, 0) * v[0] + W(i, 1) * v[1]);
+  double want = 0;
+  for (int b = 0; b < 2; ++b)
+    for (int i = 0; i < 3; ++i)
+      want += x[static_cast<size_t>(b * 3 + i)] * (W(i, 0) + W(i, 1)) / sigma;
+  EXPECT_NEAR(out.at("loss")[0], want, 1e-4 * std::fabs(want));
+  ASSERT_TRUE(out.count("D.spectral_norm_1.u"));
+  for (int i = 0; i < 3; ++i)
+    EXPECT_NEAR(out.at("D.spectral_norm_1.u")[static_cast<size_t>(i)], u2[i], 1e-5);
+  // Fed back step after step, the state converges and sigma becomes W's largest singular
+  // value: sqrt of the largest eigenvalue of W^T W (2x2, in closed form).
+  std::vector<float> state = u;
+  for (int step = 0; step < 30; ++step)
+    state = test::runGraph(g, {{"x", x}, {"D.W", w}, {"D.spectral_norm_1.u", state}}).at("D.spectral_norm_1.u");
+  double a = 0, c = 0, d = 0; // W^T W = [[a, c], [c, d]]
+  for (int i = 0; i < 3; ++i)
+    a += W(i, 0) * W(i, 0), c += W(i, 0) * W(i, 1), d += W(i, 1) * W(i, 1);
+  double top = std::sqrt((a + d) / 2 + std::sqrt((a - d) * (a - d) / 4 + c * c));
+  double converged = 0;
+  for (int b = 0; b < 2; ++b)
+    for (int i = 0; i < 3; ++i)
+      converged += x[static_cast<size_t>(b * 3 + i)] * (W(i, 0) + W(i, 1)) / top;
+  out = test::runGraph(g, {{"x", x}, {"D.W", w}, {"D.spectral_norm_1.u", state}});
+  EXPECT_NEAR(out.at("loss")[0], converged, 1e-4 * std::fabs(converged));
+}
+
 } // namespace
