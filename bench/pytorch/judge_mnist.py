@@ -1,9 +1,11 @@
 """An independent judge of generated digits: a small PyTorch CNN trained on the 10,000
 MNIST digits in data/mnist (9,000 to train, 1,000 held out), then applied to samples
 written by `ganc sample`. Prints its held-out accuracy, the class histogram of the
-samples and the share it classifies with confidence above 0.9.
+samples and the share it classifies with confidence above 0.9. Samples in [-1, 1] (from a
+tanh generator) are mapped to [0, 1] first. With LABELS.npy (the class numbers a
+conditional generator was asked for), also prints how often the judge agrees.
 
-  OPENBLAS_CORETYPE=Cooperlake /usr/bin/python3 bench/pytorch/judge_mnist.py SAMPLES.npy
+  OPENBLAS_CORETYPE=Cooperlake /usr/bin/python3 bench/pytorch/judge_mnist.py SAMPLES.npy [LABELS.npy]
 """
 import sys, struct, numpy as np, torch, torch.nn as nn
 torch.manual_seed(0)
@@ -22,7 +24,11 @@ for ep in range(4):
 with torch.no_grad(): acc=(net(Xt[va]).argmax(1)==Yt[va]).float().mean().item()
 print('judge held-out accuracy %.3f'%acc)
 S=np.load(sys.argv[1]).astype(np.float32)
+if S.min()<-0.01: S=(S+1)/2
 with torch.no_grad(): pr=torch.softmax(net(torch.tensor(S).view(-1,1,28,28)),1)
 conf,cls=pr.max(1)
 print('class histogram', np.bincount(cls.numpy(),minlength=10).tolist())
 print('confident (>0.9) share %.3f'%(conf>0.9).float().mean().item())
+if len(sys.argv)>2:
+    L=np.load(sys.argv[2]).astype(np.int64)
+    print('agrees with the requested class %.3f'%(cls.numpy()==L).mean())

@@ -62,6 +62,9 @@ struct OpInfo {
   /// How many leading operands may be per-sample values (carry the batch axis) when
   /// .gan code calls the op; the rest are weights. -1: any.
   int batchedOperands = -1;
+  /// The least rank a per-sample first operand needs when .gan code calls the op (the
+  /// image ops need [h, w] per sample: the batch axis is not an image axis).
+  int minSampleRank = 0;
 
   bool isLeaf() const { return traits & kLeaf; }
   bool isElementwise() const { return traits & kElementwise; }

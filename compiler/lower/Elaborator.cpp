@@ -269,18 +269,33 @@ std::optional<Value> Elaborator::arith(OpKind op, Value a, Value b, SourceRange 
   }
   Node *x = asTensor(a), *y = asTensor(b);
   bool batched = a.batched || b.batched;
-  // A rank-0 operand broadcasts inside the op; otherwise NumPy's rule: shapes aligned
-  // on the right, each pair of sizes equal or one of them 1.
+  // A rank-0 operand broadcasts inside the op; otherwise NumPy's rule on the per-sample
+  // shapes: aligned on the right, each pair of sizes equal or one of them 1. The batch
+  // axis stays first: a per-sample scalar (mean(x, axes = [0])) against per-sample [c]
+  // spreads over c, never over the batch.
   if (!x->shape.empty() && !y->shape.empty() && x->shape != y->shape) {
-    std::optional<Shape> to = broadcastShape(x->shape, y->shape);
+    std::optional<Shape> to = broadcastShape(a.sampleShape(), b.sampleShape());
     if (!to) {
       error(where, std::string("cannot combine ") + formatShape(a.sampleShape()) + " and " +
                        formatShape(b.sampleShape()) + " in '" + spelled + "'" +
                        (batched ? " (per-sample shapes; the batch axis is implicit)" : ""));
       return std::nullopt;
     }
-    x = broadcastTo(x, *to);
-    y = broadcastTo(y, *to);
+    Shape full = *to;
+    if (batched)
+      full.insert(full.begin(), batch_);
+    auto expand = [&](Node *n, const Value &v) {
+      Shape s = v.sampleShape();
+      if (v.batched && s.size() < to->size()) {
+        Shape padded{n->shape[0]};
+        padded.insert(padded.end(), to->size() - s.size(), 1);
+        padded.insert(padded.end(), s.begin(), s.end());
+        n = b_.reshape(n, padded);
+      }
+      return n->shape == full ? n : broadcastTo(n, full);
+    };
+    x = expand(x, a);
+    y = expand(y, b);
   }
   return Value::tensor(b_.make(op, {x, y}), batched);
 }
@@ -717,6 +732,13 @@ std::optional<Value> Elaborator::callBuiltin(const ast::CallExpr &e, std::vector
     }
     if (info.isElementwise() && info.arity == 2)
       return arith(op, call->operands[0], call->operands[1], where, name.c_str());
+    if (const Value &first = call->operands[0];
+        first.batched && static_cast<int>(first.sampleShape().size()) < info.minSampleRank) {
+      error(e.args[0].value->range(), "'" + name + "' needs at least " + std::to_string(info.minSampleRank) +
+                                          " axes per sample, got " + formatShape(first.sampleShape()) +
+                                          "; reshape it first, e.g. reshape(x, [1, 28, 28])");
+      return std::nullopt;
+    }
     for (size_t i = 0; info.batchedOperands >= 0 && i < call->operands.size(); ++i)
       if (static_cast<int>(i) >= info.batchedOperands && call->operands[i].batched) {
         error(i < e.args.size() ? e.args[i].value->range() : where,

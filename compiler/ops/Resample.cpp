@@ -55,7 +55,7 @@ const OpInfo &opInfo_Upsample() {
           });
         });
       },
-      0, {"factor"}};
+      0, {"factor"}, {}, nullptr, -1, /*minSampleRank=*/2};
   return info;
 }
 
@@ -101,7 +101,7 @@ const OpInfo &opInfo_AvgPool() {
           });
         });
       },
-      0, {"kernel"}};
+      0, {"kernel"}, {}, nullptr, -1, /*minSampleRank=*/2};
   return info;
 }
 

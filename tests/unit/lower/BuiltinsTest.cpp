@@ -81,6 +81,32 @@ TEST(Builtins, LogSoftmaxIsFiniteForHugeLogits) {
   }
 }
 
+TEST(Builtins, PerSampleScalarsSpreadOverTheSampleNotTheBatch) {
+  // mean(x, axes = [0]) is one value per sample; x minus it is centered per sample. With
+  // as many samples as features (4 and 4) a batch-first mix-up would still compile.
+  double squares = 0;
+  for (int i = 0; i < kBatch; ++i) {
+    double m = 0;
+    for (int j = 0; j < kSize; ++j)
+      m += row(i, j) / kSize;
+    for (int j = 0; j < kSize; ++j)
+      squares += (row(i, j) - m) * (row(i, j) - m);
+  }
+  EXPECT_NEAR(objectiveAt("sum(x - mean(x, axes = [0]))"), 0, 1e-2);
+  EXPECT_NEAR(objectiveAt("sum((x - mean(x, axes = [0])) ** 2)"), squares, 1e-4 * squares);
+  // M [2, 2] minus its row means [2]: NumPy aligns [2] with the last axis, so element
+  // (r, c) loses the mean of row c.
+  double rows = 0;
+  for (int i = 0; i < kBatch; ++i)
+    for (int r = 0; r < 2; ++r)
+      for (int c = 0; c < 2; ++c) {
+        double d = row(i, 2 * r + c) - (row(i, 2 * c) + row(i, 2 * c + 1)) / 2;
+        rows += d * d;
+      }
+  EXPECT_NEAR(objectiveAt("sum((reshape(x, [2, 2]) - mean(reshape(x, [2, 2]), axes = [1])) ** 2)"), rows,
+              1e-5 * rows);
+}
+
 TEST(Builtins, SoftmaxRowsSumToOne) {
   EXPECT_NEAR(objectiveAt("sum(softmax(x))"), kBatch, 1e-5);
   // The first probability of each sample (1 for the first: 1000 dwarfs the rest).
