@@ -426,18 +426,13 @@ std::optional<Value> Elaborator::batchNorm(const ast::CallExpr &e, const Value &
     if (running_ && f.player == stepPlayer_) {
       // running = (1 - momentum) running + momentum batch statistic (unbiased variance),
       // chained when the layer runs twice in one step (D on real, then on fake samples).
-      auto update = [&](const std::string &name, Node *stat) {
-        auto it = runningNow_.find(name);
-        Node *cur = it != runningNow_.end() ? it->second : g_.input(name, perChannel, e.loc());
+      auto update = [&](const std::string &name, Node *stat, bool startsAtOne) {
+        Node *cur = currentState(name, perChannel, e.loc());
         runningNow_[name] = b_.add(b_.mul(cur, 1 - momentum), b_.mul(stat, momentum));
-        auto &t = running_->tensors;
-        if (std::none_of(t.begin(), t.end(), [&](auto &p) { return p.first == name; }))
-          t.push_back({name, perChannel});
+        running_->add(name, perChannel, startsAtOne);
       };
-      update(meanName, mean);
-      update(varName, b_.mul(var, count > 1 ? count / (count - 1) : 1.0));
-      if (std::find(running_->ones.begin(), running_->ones.end(), varName) == running_->ones.end())
-        running_->ones.push_back(varName);
+      update(meanName, mean, false);
+      update(varName, b_.mul(var, count > 1 ? count / (count - 1) : 1.0), true);
     }
     Node *y = b_.div(centered, spread(b_.unary(OpKind::Sqrt, b_.add(var, eps))));
     return Value::tensor(y, true);
@@ -446,6 +441,11 @@ std::optional<Value> Elaborator::batchNorm(const ast::CallExpr &e, const Value &
   var = g_.input(varName, perChannel, e.loc());
   Node *y = b_.div(b_.sub(x.node, spread(mean)), spread(b_.unary(OpKind::Sqrt, b_.add(var, eps))));
   return Value::tensor(y, true);
+}
+
+Node *Elaborator::currentState(const std::string &name, const Shape &shape, SourceLoc loc) {
+  auto it = runningNow_.find(name);
+  return it != runningNow_.end() ? it->second : g_.input(name, shape, loc);
 }
 
 std::optional<Value> Elaborator::spectralNorm(const ast::CallExpr &e, const Value &w, Frame &f) {
@@ -463,15 +463,9 @@ std::optional<Value> Elaborator::spectralNorm(const ast::CallExpr &e, const Valu
   }
   const int64_t rows = w.node->shape[0], cols = w.node->numel() / rows;
   const std::string uName = f.prefix + "spectral_norm_" + std::to_string(++f.calls["spectral_norm"]) + ".u";
-  if (running_) {
-    auto &t = running_->tensors;
-    if (std::none_of(t.begin(), t.end(), [&](auto &p) { return p.first == uName; })) {
-      t.push_back({uName, {rows}});
-      running_->ones.push_back(uName); // any start but 0 converges
-    }
-  }
-  auto it = runningNow_.find(uName);
-  Node *u = it != runningNow_.end() ? it->second : g_.input(uName, {rows}, e.loc());
+  if (running_)
+    running_->add(uName, {rows}, /*startsAtOne=*/true); // any start but 0 converges
+  Node *u = currentState(uName, {rows}, e.loc());
   Node *m = w.node->shape.size() == 2 ? w.node : b_.reshape(w.node, {rows, cols});
   Node *frozen = b_.unary(OpKind::StopGradient, m);
   auto normalized = [&](Node *x) {

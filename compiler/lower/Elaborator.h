@@ -81,6 +81,9 @@ private:
   std::optional<Value> callBuiltin(const ast::CallExpr &e, std::vector<Value> args, Frame &f);
   std::optional<Value> batchNorm(const ast::CallExpr &e, const Value &x, Frame &f);
   std::optional<Value> spectralNorm(const ast::CallExpr &e, const Value &w, Frame &f);
+  /// The value of state tensor `name` so far in this program: its last update, or the
+  /// stored tensor (a graph input) before any.
+  ir::Node *currentState(const std::string &name, const ir::Shape &shape, SourceLoc loc);
   bool declareParam(const ast::Stmt &s, Frame &f);
 
   /// `a op b` with numbers folded, rank-0 broadcast by the op, and a shape that is a

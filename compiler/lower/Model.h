@@ -56,11 +56,22 @@ inline const char *kGradNorm = "grad_norm";
 inline const char *kSample = "sample";
 } // namespace names
 
-/// Running statistics of batch-norm layers: state the forward pass updates (not the
-/// optimizer), read by the sampler. Running variances start at 1, means at 0.
+/// State the forward pass updates (not the optimizer) and the sampler reads: running
+/// statistics of batch-norm layers, power-iteration vectors of spectral norm. Tensors
+/// start at 0 unless listed in `ones`.
 struct RunningStats {
   std::vector<std::pair<std::string, ir::Shape>> tensors;
   std::vector<std::string> ones;
+
+  /// Registers a tensor once, however many times its layer runs.
+  void add(const std::string &name, const ir::Shape &shape, bool startsAtOne) {
+    for (const auto &t : tensors)
+      if (t.first == name)
+        return;
+    tensors.push_back({name, shape});
+    if (startsAtOne)
+      ones.push_back(name);
+  }
 };
 
 struct Model {

@@ -30,6 +30,32 @@ bool validRange(const Attrs &a, size_t rank) {
          a.ints[1] <= static_cast<int64_t>(rank);
 }
 
+/// Shape rule of the reductions over [begin, end): the axes removed. reduce_max of no
+/// axes would have no value to start from, so `nonEmpty` requires one.
+ShapeFn reductionShape(const char *mnemonic, bool nonEmpty) {
+  return [mnemonic, nonEmpty](const std::vector<const Node *> &in, const Attrs &a,
+                              std::string &err) -> std::optional<Shape> {
+    if (!validRange(a, in[0]->shape.size()) || a.ints.size() != 2 || (nonEmpty && a.ints[0] == a.ints[1])) {
+      err = std::string("'") + mnemonic + "' axes out of range for " + formatType(in[0]->shape);
+      return std::nullopt;
+    }
+    return without(in[0]->shape, a.ints[0], a.ints[1]);
+  };
+}
+
+/// Copies `rows` indices of one axis from the operand (from index `from`) into the
+/// result (at index `to`), both viewed as [P, R, Q] around that axis: slice and pad.
+void copyAlongAxis(KernelBuilder &k, const Node &n, int64_t axis, int64_t rows, int64_t from, int64_t to) {
+  Split in = split(n.operands[0]->shape, axis, axis + 1), out = split(n.shape, axis, axis + 1);
+  k.loop(in.p, [&](Idx p) {
+    k.loop(rows, [&](Idx r) {
+      Idx dst = k.mul(k.add(k.mul(p, out.r), k.add(r, to)), out.q);
+      Idx src = k.mul(k.add(k.mul(p, in.r), k.add(r, from)), in.q);
+      k.loop(in.q, [&](Idx q) { k.store(k.add(dst, q), k.load(0, k.add(src, q))); });
+    });
+  });
+}
+
 } // namespace
 
 // broadcast(x, to, [b, e)): out[p, r, q] = x[p, q];  dx = reduce_sum(g, b, e)
@@ -68,15 +94,7 @@ const OpInfo &opInfo_Broadcast() {
 // reduce_sum(x, [b, e)): out[p, q] = sum_r x[p, r, q];  dx = broadcast(g, x.shape, b, e)
 const OpInfo &opInfo_ReduceSum() {
   static const OpInfo info{
-      "reduce_sum", 1, kNone,
-      [](const std::vector<const Node *> &in, const Attrs &a,
-         std::string &err) -> std::optional<Shape> {
-        if (!validRange(a, in[0]->shape.size()) || a.ints.size() != 2) {
-          err = "'reduce_sum' axes out of range for " + formatType(in[0]->shape);
-          return std::nullopt;
-        }
-        return without(in[0]->shape, a.ints[0], a.ints[1]);
-      },
+      "reduce_sum", 1, kNone, reductionShape("reduce_sum", false),
       [](Builder &b, const Node &n, Node *g) {
         return Grads{b.broadcast(g, n.operands[0]->shape, n.attrs.ints[0], n.attrs.ints[1])};
       },
@@ -118,15 +136,7 @@ const OpInfo &opInfo_ReduceSum() {
 //   dx = broadcast(g) where x is the maximum (every tied maximum gets it), else 0
 const OpInfo &opInfo_ReduceMax() {
   static const OpInfo info{
-      "reduce_max", 1, kNone,
-      [](const std::vector<const Node *> &in, const Attrs &a,
-         std::string &err) -> std::optional<Shape> {
-        if (!validRange(a, in[0]->shape.size()) || a.ints.size() != 2 || a.ints[0] == a.ints[1]) {
-          err = "'reduce_max' axes out of range for " + formatType(in[0]->shape);
-          return std::nullopt;
-        }
-        return without(in[0]->shape, a.ints[0], a.ints[1]);
-      },
+      "reduce_max", 1, kNone, reductionShape("reduce_max", true),
       [](Builder &b, const Node &n, Node *g) {
         Node *x = n.operands[0];
         int64_t lo = n.attrs.ints[0], hi = n.attrs.ints[1];
@@ -243,15 +253,8 @@ const OpInfo &opInfo_Slice() {
       },
       nullptr,
       [](KernelBuilder &k, const Node &n) {
-        const int64_t axis = n.attrs.ints[0], begin = n.attrs.ints[1];
-        Split in = split(n.operands[0]->shape, axis, axis + 1), out = split(n.shape, axis, axis + 1);
-        k.loop(out.p, [&](Idx p) {
-          k.loop(out.r, [&](Idx r) {
-            Idx to = k.mul(k.add(k.mul(p, out.r), r), out.q);
-            Idx from = k.mul(k.add(k.mul(p, in.r), k.add(r, begin)), in.q);
-            k.loop(out.q, [&](Idx q) { k.store(k.add(to, q), k.load(0, k.add(from, q))); });
-          });
-        });
+        const int64_t axis = n.attrs.ints[0];
+        copyAlongAxis(k, n, axis, n.shape[axis], /*from=*/n.attrs.ints[1], /*to=*/0);
       },
       0};
   return info;
@@ -280,17 +283,10 @@ const OpInfo &opInfo_Pad() {
       },
       nullptr,
       [](KernelBuilder &k, const Node &n) {
-        const int64_t axis = n.attrs.ints[0], before = n.attrs.ints[1];
-        Split in = split(n.operands[0]->shape, axis, axis + 1), out = split(n.shape, axis, axis + 1);
+        const int64_t axis = n.attrs.ints[0];
         // Zeros everywhere, then the operand in place (outermost loops run in order).
         k.loop(n.numel(), [&](Idx i) { k.store(i, k.constant(0)); });
-        k.loop(in.p, [&](Idx p) {
-          k.loop(in.r, [&](Idx r) {
-            Idx to = k.mul(k.add(k.mul(p, out.r), k.add(r, before)), out.q);
-            Idx from = k.mul(k.add(k.mul(p, in.r), r), in.q);
-            k.loop(in.q, [&](Idx q) { k.store(k.add(to, q), k.load(0, k.add(from, q))); });
-          });
-        });
+        copyAlongAxis(k, n, axis, n.operands[0]->shape[axis], /*from=*/0, /*to=*/n.attrs.ints[1]);
       },
       0};
   return info;

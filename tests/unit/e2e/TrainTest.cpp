@@ -20,30 +20,21 @@ using namespace ganc;
 
 namespace {
 
-/// 8x8 images of a bright horizontal or vertical bar at a random place.
-std::string makeBars(const std::string &dir, int count) {
+/// 8x8 images of a bright horizontal or vertical bar at a random place; with
+/// `labels`, also their classes (1 for vertical bars, 0 for horizontal ones).
+std::string makeBars(const std::string &dir, int count, bool labels = false) {
   std::mt19937 rng(5);
-  std::vector<uint8_t> px(static_cast<size_t>(count) * 64, 0);
+  std::vector<uint8_t> px(static_cast<size_t>(count) * 64, 0), classes(static_cast<size_t>(count));
   for (int i = 0; i < count; ++i) {
     int at = static_cast<int>(rng() % 8);
     bool vertical = rng() % 2;
+    classes[static_cast<size_t>(i)] = vertical;
     for (int k = 0; k < 8; ++k)
       px[i * 64 + (vertical ? k * 8 + at : at * 8 + k)] = 255;
   }
   rt::writeIdxU8(dir + "/train-images-idx3-ubyte", {count, 8, 8}, px.data());
-  return dir;
-}
-
-/// The bars with their labels: class 1 for vertical bars, 0 for horizontal ones.
-std::string makeLabelledBars(const std::string &dir, int count) {
-  makeBars(dir, count);
-  std::mt19937 rng(5);
-  std::vector<uint8_t> labels(static_cast<size_t>(count));
-  for (int i = 0; i < count; ++i) {
-    rng(); // the bar's place, as makeBars draws it
-    labels[static_cast<size_t>(i)] = static_cast<uint8_t>(rng() % 2);
-  }
-  rt::writeIdxU8(dir + "/train-labels-idx1-ubyte", {count}, labels.data());
+  if (labels)
+    rt::writeIdxU8(dir + "/train-labels-idx1-ubyte", {count}, classes.data());
   return dir;
 }
 
@@ -177,7 +168,7 @@ TEST(Train, ConditionalGeneratorFollowsItsLabels) {
   // horizontal ones.
   std::string dir = test::freshDir("conditional");
   std::filesystem::create_directories(dir + "/data");
-  makeLabelledBars(dir + "/data", 512);
+  makeBars(dir + "/data", 512, /*labels=*/true);
   std::string model = test::writeFile(dir + "/cbars.gan", R"(import std.nn
 data  x ~ mnist("data", scale = [0, 1], shape = [64])
 data  y ~ labels(x, classes = 2)
