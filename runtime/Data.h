@@ -32,6 +32,11 @@ private:
 
 /// Fills `count` values of noise `n` (whole rows) from (seed, stream).
 void drawNoise(const NoiseSpec &n, float *out, int64_t count, uint64_t seed, uint64_t stream);
+/// Redraws, from fresh streams derived from `stream`, every value of out[0, count) farther
+/// than `limit` from the centre of `n` (in standard deviations of normal noise, half-widths
+/// of uniform noise) until none is left. Returns false when 1000 rounds were not enough
+/// (a limit that keeps almost nothing of the distribution).
+bool redrawBeyond(const NoiseSpec &n, float *out, int64_t count, uint64_t seed, uint64_t stream, double limit);
 /// The fixed noise of sample grids: like drawNoise, except that a categorical source
 /// walks through the classes in order (sample i is of class i mod classes), so each row
 /// of a grid as wide as the classes shows every class.

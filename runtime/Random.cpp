@@ -7,6 +7,7 @@
 #include <tbb/parallel_for.h>
 
 #include <cmath>
+#include <vector>
 
 namespace ganc::rt {
 
@@ -82,6 +83,39 @@ void fillNormal(float *out, int64_t n, uint64_t seed, uint64_t stream, float mea
     for (int64_t j = 0; j < 4 && b * 4 + j < n; ++j)
       out[b * 4 + j] = mean + std * z[j];
   });
+}
+
+void fillOrthogonal(float *out, int64_t rows, int64_t cols, double gain, uint64_t seed, uint64_t stream) {
+  // k vectors of length len, orthonormalized in place: the rows, or the columns of a tall
+  // matrix (held transposed while they are worked on).
+  const bool wide = rows <= cols;
+  const int64_t k = wide ? rows : cols, len = wide ? cols : rows;
+  std::vector<float> draws(static_cast<size_t>(k * len));
+  fillNormal(draws.data(), k * len, seed, stream, 0.f, 1.f);
+  std::vector<double> v(draws.begin(), draws.end());
+  for (int64_t i = 0; i < k; ++i) {
+    double *vi = v.data() + i * len;
+    // Modified Gram-Schmidt, twice ("twice is enough", Giraud et al. 2005): float-exact
+    // orthogonality even for a square matrix of a thousand rows.
+    for (int pass = 0; pass < 2; ++pass)
+      for (int64_t j = 0; j < i; ++j) {
+        const double *vj = v.data() + j * len;
+        double dot = 0;
+        for (int64_t t = 0; t < len; ++t)
+          dot += vi[t] * vj[t];
+        for (int64_t t = 0; t < len; ++t)
+          vi[t] -= dot * vj[t];
+      }
+    double norm = 0;
+    for (int64_t t = 0; t < len; ++t)
+      norm += vi[t] * vi[t];
+    norm = std::sqrt(norm);
+    for (int64_t t = 0; t < len; ++t)
+      vi[t] /= norm;
+  }
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t t = 0; t < len; ++t)
+      out[wide ? i * cols + t : t * cols + i] = static_cast<float>(gain * v[static_cast<size_t>(i * len + t)]);
 }
 
 void fillOneHot(float *out, int64_t rows, int64_t classes, uint64_t seed, uint64_t stream) {

@@ -27,6 +27,10 @@ float uniformAt(uint64_t seed, uint64_t stream, uint64_t i);
 void fillUniform(float *out, int64_t n, uint64_t seed, uint64_t stream, float lo, float hi);
 /// Fills out[0, n) with normal(mean, std) values (Box-Muller), in parallel.
 void fillNormal(float *out, int64_t n, uint64_t seed, uint64_t stream, float mean, float std);
+/// Fills a rows x cols matrix (row-major) with a random semi-orthogonal matrix times
+/// `gain`: orthonormal rows when rows <= cols, orthonormal columns otherwise (Saxe et al.
+/// 2014; PyTorch's orthogonal_ up to the draws). Gram-Schmidt on normal draws.
+void fillOrthogonal(float *out, int64_t rows, int64_t cols, double gain, uint64_t seed, uint64_t stream);
 /// Fills `rows` one-hot rows of `classes` values, each class drawn uniformly.
 void fillOneHot(float *out, int64_t rows, int64_t classes, uint64_t seed, uint64_t stream);
 

@@ -17,7 +17,8 @@ namespace ganc::rt {
 struct ParamSpec {
   std::string name, owner;
   Shape shape;
-  std::string init; ///< glorot_uniform, he_normal, zeros, ones, normal, uniform, constant
+  std::string init; ///< glorot_uniform, he_normal, orthogonal (a = gain), zeros, ones, normal,
+                   ///< uniform, constant
   double a = 0, b = 0;
 };
 
@@ -41,9 +42,11 @@ struct DataSpec {
 
 struct NoiseSpec {
   std::string name, dist; ///< uniform (a = low, b = high), normal (a = mean, b = std),
+                          ///< truncated_normal (the same, within mean +- bound std),
                           ///< categorical (one-hot rows of `a` classes)
   double a = 0, b = 1;
   Shape shape; ///< per sample
+  double bound = 0;
 };
 
 

@@ -82,6 +82,10 @@ void Trainer::initialize() {
       fillUniform(d, n, spec_.seed, stream, -lim, lim);
     } else if (p.init == "he_normal") {
       fillNormal(d, n, spec_.seed, stream, 0.f, static_cast<float>(std::sqrt(2.0 / fanIn)));
+    } else if (p.init == "orthogonal") {
+      // A matrix of the first axis against the rest (a conv kernel's filters).
+      int64_t rows = p.shape.empty() ? 1 : p.shape[0];
+      fillOrthogonal(d, rows, n / std::max<int64_t>(rows, 1), p.a, spec_.seed, stream);
     } else if (p.init == "normal") {
       fillNormal(d, n, spec_.seed, stream, 0.f, static_cast<float>(p.a));
     } else {

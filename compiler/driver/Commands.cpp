@@ -408,29 +408,13 @@ void fillLatent(rt::Tensor &zt, const rt::NoiseSpec &z, const NoiseChoice &noise
     std::copy(given.data.begin(), given.data.end(), zt.data());
     return;
   }
-  auto draw = [&](float *dst, int64_t count, uint64_t stream) { rt::drawNoise(z, dst, count, sd, stream); };
-  draw(zt.data(), zt.numel(), rt::streamId("sample"));
-  if (!noise.truncation)
-    return;
-  // Redraw every value farther than T from the centre (T standard deviations for normal
-  // noise, T half-widths for uniform noise), from fresh streams, until none is left: each
-  // round keeps most of what it draws.
-  const double centre = z.dist == "normal" ? z.a : (z.a + z.b) / 2;
-  const double lim = *noise.truncation * (z.dist == "normal" ? z.b : (z.b - z.a) / 2);
-  std::vector<float> fresh(static_cast<size_t>(zt.numel()));
-  for (uint64_t round = 1; round < 1000; ++round) {
-    bool any = false;
-    draw(fresh.data(), zt.numel(), rt::streamId("sample.truncation", round));
-    for (int64_t i = 0; i < zt.numel(); ++i)
-      if (std::fabs(zt.data()[i] - centre) > lim) {
-        zt.data()[i] = fresh[static_cast<size_t>(i)];
-        any = true;
-      }
-    if (!any)
-      return;
-  }
-  throw rt::IoError(ckpt, "--truncation " + std::to_string(*noise.truncation) +
-                              " keeps too little of the noise distribution to draw from");
+  rt::drawNoise(z, zt.data(), zt.numel(), sd, rt::streamId("sample"));
+  // Values farther than T from the centre (T standard deviations for normal noise, T
+  // half-widths for uniform noise) are redrawn.
+  if (noise.truncation && !rt::redrawBeyond(z, zt.data(), zt.numel(), sd, rt::streamId("sample.truncation"),
+                                            *noise.truncation))
+    throw rt::IoError(ckpt, "--truncation " + std::to_string(*noise.truncation) +
+                                " keeps too little of the noise distribution to draw from");
 }
 
 /// The classes a conditional generator draws for -n samples: given in a .npy file (class
@@ -647,7 +631,7 @@ int cmdEval(const Args &a, std::ostream &out, std::ostream &err) {
       return reportUserError(s, err);
     }
     Session gen;
-    std::optional<Generated> g = generate(gen, a.positional[0], *ckpt, n.value_or(2500), {seed, {}, {}}, err);
+    std::optional<Generated> g = generate(gen, a.positional[0], *ckpt, n.value_or(2500), NoiseChoice{seed, {}, {}, {}}, err);
     if (!g)
       return kExitUserError;
     rt::Mixture m = rt::Mixture::fromSpec(g->spec.data);

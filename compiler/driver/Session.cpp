@@ -165,7 +165,7 @@ rt::TrainSpec Session::trainSpec(const std::string &outDir) const {
   const sema::DataSpec &d = p.data.front();
   s.data = {d.name, d.kind, d.path, d.lo, d.hi, d.shape, d.params, d.labelsName, d.labelsPath, d.classes};
   for (const sema::NoiseSpec &n : p.noise)
-    s.noise.push_back({n.name, n.dist, n.a, n.b, n.shape});
+    s.noise.push_back({n.name, n.dist, n.a, n.b, n.shape, n.bound});
   s.generatorNoise = p.generatorNoise;
   s.dPlayer = p.discriminator->name;
   s.gPlayer = p.generator->name;

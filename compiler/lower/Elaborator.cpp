@@ -1024,14 +1024,18 @@ bool Elaborator::declareParam(const ast::Stmt &s, Frame &f) {
       nums.push_back(v->num);
     }
   }
-  static const std::map<std::string, size_t> arity = {
-      {"glorot_uniform", 0}, {"he_normal", 0}, {"zeros", 0}, {"ones", 0},
-      {"normal", 1},         {"uniform", 2},   {"constant", 1}};
+  // The numbers each initializer takes: at least, at most.
+  static const std::map<std::string, std::pair<size_t, size_t>> arity = {
+      {"glorot_uniform", {0, 0}}, {"he_normal", {0, 0}}, {"orthogonal", {0, 1}}, {"zeros", {0, 0}},
+      {"ones", {0, 0}},           {"normal", {1, 1}},    {"uniform", {2, 2}},    {"constant", {1, 1}}};
   auto it = arity.find(kind);
-  if (it == arity.end() || nums.size() != it->second) {
-    error(ie.range(), "expected an initializer: glorot_uniform, he_normal, zeros, ones, normal(std), uniform(low, high) or constant(v)");
+  if (it == arity.end() || nums.size() < it->second.first || nums.size() > it->second.second) {
+    error(ie.range(), "expected an initializer: glorot_uniform, he_normal, orthogonal[(gain)], zeros, ones, "
+                      "normal(std), uniform(low, high) or constant(v)");
     return false;
   }
+  if (kind == "orthogonal" && nums.empty())
+    nums.push_back(1); // the gain
   init.kind = kind;
   init.a = nums.size() > 0 ? nums[0] : 0;
   init.b = nums.size() > 1 ? nums[1] : 0;

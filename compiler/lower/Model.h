@@ -21,8 +21,8 @@
 
 namespace ganc::lower {
 
-/// How a parameter starts: glorot_uniform, he_normal, zeros, ones, normal(std),
-/// uniform(low, high), constant(v).
+/// How a parameter starts: glorot_uniform, he_normal, orthogonal(gain = 1), zeros, ones,
+/// normal(std), uniform(low, high), constant(v).
 struct Initializer {
   std::string kind = "glorot_uniform";
   double a = 0, b = 0;

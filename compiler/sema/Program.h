@@ -32,16 +32,18 @@ struct DataSpec {
   std::string labelsPath; ///< an IDX label file; empty for mnist (its folder has one)
 };
 
-/// A noise source: `noise z ~ uniform(-1, 1, [100])`, `normal(0, 1, [100])`, or
-/// `categorical(10)`: a class drawn uniformly, one-hot (the condition of a conditional
-/// generator).
+/// A noise source: `noise z ~ uniform(-1, 1, [100])`, `normal(0, 1, [100])`,
+/// `truncated_normal(0, 1, [100], bound = 2)` (normal draws beyond mean +- bound std
+/// redrawn), or `categorical(10)`: a class drawn uniformly, one-hot (the condition of a
+/// conditional generator).
 struct NoiseSpec {
   std::string name;
   SourceLoc loc;
-  std::string dist; ///< "uniform" (a = low, b = high), "normal" (a = mean, b = std) or
-                    ///< "categorical" (a = classes)
+  std::string dist; ///< "uniform" (a = low, b = high), "normal" (a = mean, b = std),
+                    ///< "truncated_normal" (the same, and bound) or "categorical" (a = classes)
   double a = 0, b = 1;
   std::vector<int64_t> shape;
+  double bound = 0; ///< truncated_normal: how many stds from the mean a draw may lie
 };
 
 struct OptimizerSpec {

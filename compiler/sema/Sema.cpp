@@ -458,7 +458,11 @@ private:
     bool isMnist = c.callee == "mnist";
     if (!checkArguments(c, {"path", "scale", "shape"}))
       return std::nullopt;
-    DataSpec d{s.name, s.nameRange.begin, c.callee, "", 0, 1, {784}};
+    DataSpec d;
+    d.name = s.name;
+    d.loc = s.nameRange.begin;
+    d.kind = c.callee;
+    d.shape = {784};
     auto *path = ast::dynCast<ast::StringExpr>(argument(c, 0, "path"));
     if (!path) {
       diags_.error(c.loc(), c.callee + "(...) needs " +
@@ -499,7 +503,11 @@ private:
                                           : std::vector<std::string>{"n", "spacing", "std"};
     if (!checkArguments(c, names))
       return std::nullopt;
-    DataSpec d{s.name, s.nameRange.begin, c.callee, "", 0, 1, {2}};
+    DataSpec d;
+    d.name = s.name;
+    d.loc = s.nameRange.begin;
+    d.kind = c.callee;
+    d.shape = {2};
     for (size_t i = 0; i < names.size(); ++i) {
       const ast::Expr *e = argument(c, i, names[i].c_str());
       if (!e) {
@@ -674,16 +682,36 @@ private:
         return std::nullopt;
       return NoiseSpec{s.name, s.nameRange.begin, "categorical", *n, 0, {static_cast<int64_t>(*n)}};
     }
-    if (c.callee != "uniform" && c.callee != "normal") {
+    bool truncated = c.callee == "truncated_normal";
+    if (c.callee != "uniform" && c.callee != "normal" && !truncated) {
       diags_.error(c.calleeRange.begin, "unknown noise '" + c.callee +
-                                            "'; expected uniform(low, high, [n]), normal(mean, std, [n]) or categorical(classes)",
+                                            "'; expected uniform(low, high, [n]), normal(mean, std, [n]), "
+                                            "truncated_normal(mean, std, [n], bound = 2) or categorical(classes)",
                    c.calleeRange.length);
       return std::nullopt;
     }
     bool uni = c.callee == "uniform";
     const char *aName = uni ? "low" : "mean", *bName = uni ? "high" : "std";
-    if (!checkArguments(c, {aName, bName, "shape"}))
+    std::vector<std::string> names{aName, bName, "shape"};
+    if (truncated)
+      names.push_back("bound");
+    if (!checkArguments(c, names))
       return std::nullopt;
+    double bound = 0;
+    if (truncated) {
+      // Below a tenth of a std almost every draw would be redrawn.
+      const ast::Expr *boundArg = argument(c, 3, "bound");
+      auto v = boundArg ? number(boundArg, "bound") : std::optional<double>(2);
+      if (!v)
+        return std::nullopt;
+      if (!(*v >= 0.1 && *v <= 100)) {
+        diags_.error(boundArg->loc(), "truncated_normal's bound is in standard deviations, between 0.1 and 100; got " +
+                                          formatNumber(*v),
+                     boundArg->range().length);
+        return std::nullopt;
+      }
+      bound = *v;
+    }
     const ast::Expr *aArg = argument(c, 0, aName), *bArg = argument(c, 1, bName);
     const ast::Expr *shapeArg = argument(c, 2, "shape");
     if (!aArg || !bArg || !shapeArg) {
@@ -705,11 +733,11 @@ private:
       return std::nullopt;
     }
     if (!uni && !(*b > 0)) {
-      diags_.error(bArg->loc(), "normal's std must be greater than 0, got " + formatNumber(*b),
+      diags_.error(bArg->loc(), c.callee + "'s std must be greater than 0, got " + formatNumber(*b),
                    bArg->range().length);
       return std::nullopt;
     }
-    return NoiseSpec{s.name, s.nameRange.begin, c.callee, *a, *b, *shape};
+    return NoiseSpec{s.name, s.nameRange.begin, c.callee, *a, *b, *shape, bound};
   }
 
   //===--- Game ----------------------------------------------------------===//

@@ -1,0 +1,72 @@
+//===- RandomTest.cpp - noise and initializers: the laws they promise -----===//
+#include "Data.h"
+#include "Random.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+using namespace ganc::rt;
+
+namespace {
+/// The Gram matrix of the k vectors (rows of `m`, or its columns) against each other.
+std::vector<double> gram(const std::vector<float> &m, int64_t rows, int64_t cols, bool ofRows) {
+  int64_t k = ofRows ? rows : cols, len = ofRows ? cols : rows;
+  auto at = [&](int64_t v, int64_t t) { return static_cast<double>(ofRows ? m[v * cols + t] : m[t * cols + v]); };
+  std::vector<double> g(static_cast<size_t>(k * k));
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < k; ++j)
+      for (int64_t t = 0; t < len; ++t)
+        g[i * k + j] += at(i, t) * at(j, t);
+  return g;
+}
+} // namespace
+
+TEST(Random, TruncatedNormalStaysWithinItsBoundAndKeepsItsCentre) {
+  NoiseSpec n{"z", "truncated_normal", 0.5, 2.0, {1000}, 1.5};
+  std::vector<float> v(20000);
+  drawNoise(n, v.data(), static_cast<int64_t>(v.size()), 7, 11);
+  double sum = 0, sq = 0;
+  for (float x : v) {
+    ASSERT_LE(std::fabs(x - 0.5), 1.5 * 2.0 + 1e-5);
+    sum += x;
+    sq += (x - 0.5) * (x - 0.5);
+  }
+  EXPECT_NEAR(sum / v.size(), 0.5, 0.03);
+  // The variance of a standard normal truncated at +-1.5 is 0.5515; times std^2 = 4.
+  EXPECT_NEAR(sq / v.size(), 0.5515 * 4, 0.08);
+  // The same seed and stream give the same draws; another stream does not.
+  std::vector<float> again(v.size()), other(v.size());
+  drawNoise(n, again.data(), static_cast<int64_t>(v.size()), 7, 11);
+  drawNoise(n, other.data(), static_cast<int64_t>(v.size()), 7, 12);
+  EXPECT_EQ(v, again);
+  EXPECT_NE(v, other);
+}
+
+TEST(Random, RedrawBeyondGivesUpOnALimitThatKeepsNothing) {
+  NoiseSpec n{"z", "normal", 0, 1, {64}};
+  std::vector<float> v(64);
+  drawNoise(n, v.data(), 64, 1, 2);
+  EXPECT_FALSE(redrawBeyond(n, v.data(), 64, 1, 2, 1e-9));
+  drawNoise(n, v.data(), 64, 1, 2);
+  EXPECT_TRUE(redrawBeyond(n, v.data(), 64, 1, 2, 0.5));
+  for (float x : v)
+    EXPECT_LE(std::fabs(x), 0.5f);
+}
+
+TEST(Random, OrthogonalInitIsSemiOrthogonalAlongItsShorterSide) {
+  struct Case {
+    int64_t rows, cols;
+  };
+  for (Case c : {Case{16, 16}, Case{8, 40}, Case{40, 8}, Case{1, 5}}) {
+    std::vector<float> m(static_cast<size_t>(c.rows * c.cols));
+    fillOrthogonal(m.data(), c.rows, c.cols, 2.0, 3, 4);
+    bool ofRows = c.rows <= c.cols;
+    int64_t k = ofRows ? c.rows : c.cols;
+    std::vector<double> g = gram(m, c.rows, c.cols, ofRows);
+    for (int64_t i = 0; i < k; ++i)
+      for (int64_t j = 0; j < k; ++j)
+        EXPECT_NEAR(g[i * k + j], i == j ? 4.0 : 0.0, 1e-5) << c.rows << "x" << c.cols << " at " << i << "," << j;
+  }
+}
