@@ -65,6 +65,7 @@ struct TrainSpec {
   int64_t sampleEvery = 1000, sampleRows = 4, sampleCols = 4;
   int64_t checkpointEvery = 0, logEvery = 100;
   uint64_t seed = 0;
+  double ema = 0; ///< decay of the generator's moving average (0: none)
   std::string outDir;
 };
 

@@ -21,6 +21,7 @@ namespace {
 // The names lowering gives the per-step Adam scalars (lower/Model.h, names::adam*).
 std::string adamLr(const std::string &p) { return p + "@adam.lr_t"; }
 std::string adamEps(const std::string &p) { return p + "@adam.eps_t"; }
+std::string emaWeight(const std::string &p) { return p + "@ema.weight"; }
 
 Shape batched(int64_t n, const Shape &s) {
   Shape out{n};
@@ -193,7 +194,16 @@ float Trainer::stepD() {
   return update(*d_, spec_.optD, spec_.dPlayer, kNoiseD, dUpdates_, dGradNorm_);
 }
 
-float Trainer::stepG() { return update(*g_, spec_.optG, spec_.gPlayer, kNoiseG, gUpdates_, gGradNorm_); }
+float Trainer::stepG() {
+  if (spec_.ema > 0) {
+    // decay_t = min(decay, t / (t + 10)) after t updates (TensorFlow's ExponentialMovingAverage
+    // with num_updates, shifted by one): the first update copies the weights, and the
+    // average forgets its start quickly while the weights move fast.
+    double t = static_cast<double>(gUpdates_);
+    store_.get(emaWeight(spec_.gPlayer), {}).data()[0] = static_cast<float>(1 - std::min(spec_.ema, t / (t + 10)));
+  }
+  return update(*g_, spec_.optG, spec_.gPlayer, kNoiseG, gUpdates_, gGradNorm_);
+}
 
 bool Trainer::run(int64_t until, std::ostream &log) {
   try {

@@ -444,6 +444,20 @@ void fillLabels(rt::Tensor &t, const rt::NoiseSpec &c, const std::optional<std::
   }
 }
 
+/// The state sampling reads besides the parameters: batch-norm statistics, power-iteration
+/// vectors (state of no optimizer, so without '@'), and the generator's moving averages.
+std::vector<std::pair<std::string, rt::Shape>> samplingState(const rt::TrainSpec &spec) {
+  const std::string avg = std::string("@") + lower::names::kEmaSlot;
+  std::vector<std::pair<std::string, rt::Shape>> out;
+  for (const auto &st : spec.state) {
+    const std::string &n = st.first;
+    size_t at = n.find('@');
+    if (at == std::string::npos || n.compare(at, std::string::npos, avg) == 0)
+      out.push_back(st);
+  }
+  return out;
+}
+
 std::optional<Generated> generate(Session &s, const std::string &file, const std::string &ckpt,
                                   int64_t n, const NoiseChoice &noise, std::ostream &err) {
   if (!s.analyze(file) || !s.lower()) {
@@ -460,12 +474,7 @@ std::optional<Generated> generate(Session &s, const std::string &file, const std
   Generated out;
   out.spec = s.trainSpec("");
   rt::Store store;
-  // Parameters, and the state the generator reads when sampling (batch-norm statistics).
-  std::vector<std::pair<std::string, rt::Shape>> running;
-  for (const auto &st : out.spec.state)
-    if (st.first.find('@') == std::string::npos)
-      running.push_back(st);
-  rt::CheckpointInfo info = rt::loadCheckpoint(ckpt, out.spec.params, running, store);
+  rt::CheckpointInfo info = rt::loadCheckpoint(ckpt, out.spec.params, samplingState(out.spec), store);
   if (info.modelName != p.modelName)
     err << "ganc: warning: " << ckpt << " was trained from model '" << info.modelName << "', used with '"
         << p.modelName << "'\n";
@@ -570,25 +579,29 @@ int cmdExport(const Args &a, std::ostream &out, std::ostream &err) {
   try {
     rt::TrainSpec spec = s.trainSpec("");
     rt::Store store;
-    // The generator's parameters and the state sampling reads (batch-norm statistics).
+    // The generator's parameters (its moving averages, which sampling uses, when the plan
+    // keeps them) and the state sampling reads.
     std::vector<std::pair<std::string, rt::Shape>> running;
-    for (const auto &st : spec.state)
-      if (st.first.find('@') == std::string::npos && st.first.rfind(spec.gPlayer + ".", 0) == 0)
+    for (const auto &st : samplingState(spec))
+      if (st.first.rfind(spec.gPlayer + ".", 0) == 0)
         running.push_back(st);
     rt::CheckpointInfo info = rt::loadCheckpoint(*ckpt, spec.params, running, store);
+    auto isAverage = [](const std::string &n) { return n.find('@') != std::string::npos; };
     std::vector<rt::NamedTensor> tensors;
-    auto add = [&](const std::string &name) {
-      const rt::Tensor &t = store.all().at(name);
+    auto add = [&](const std::string &name, const std::string &from) {
+      const rt::Tensor &t = store.all().at(from);
       tensors.push_back({name, t.shape, std::vector<float>(t.data(), t.data() + t.numel())});
     };
     for (const rt::ParamSpec &p : spec.params)
       if (p.owner == spec.gPlayer)
-        add(p.name);
+        add(p.name, spec.ema > 0 ? lower::names::state(p.name, lower::names::kEmaSlot) : p.name);
     for (const auto &st : running)
-      add(st.first);
+      if (!isAverage(st.first))
+        add(st.first, st.first);
     rt::writeSafeTensors(*outPath, tensors,
                          {{"format", "ganc-generator-1"}, {"model", info.modelName}, {"player", spec.gPlayer},
-                          {"step", std::to_string(info.step)}, {"model_hash", info.modelHash}});
+                          {"step", std::to_string(info.step)}, {"model_hash", info.modelHash},
+                          {"weights", spec.ema > 0 ? "moving average" : "trained"}});
     out << "wrote " << tensors.size() << " tensors of '" << spec.gPlayer << "' to " << *outPath << "\n";
   } catch (const rt::IoError &e) {
     err << "ganc: error: " << e.what() << "\n";

@@ -161,6 +161,8 @@ rt::TrainSpec Session::trainSpec(const std::string &outDir) const {
     s.params.push_back({pi.name, pi.owner, pi.shape, pi.init.kind, pi.init.a, pi.init.b});
   s.state = model_->state;
   s.state.insert(s.state.end(), model_->running.tensors.begin(), model_->running.tensors.end());
+  for (auto &avg : lower::movingAverages(*model_, p))
+    s.state.push_back(std::move(avg));
   s.stateOnes = model_->running.ones;
   const sema::DataSpec &d = p.data.front();
   s.data = {d.name, d.kind, d.path, d.lo, d.hi, d.shape, d.params, d.labelsName, d.labelsPath, d.classes};
@@ -184,6 +186,7 @@ rt::TrainSpec Session::trainSpec(const std::string &outDir) const {
   s.checkpointEvery = p.plan.checkpointEvery;
   s.logEvery = p.plan.logEvery;
   s.seed = p.plan.seed;
+  s.ema = p.plan.ema;
   s.outDir = outDir;
   return s;
 }

@@ -1,9 +1,17 @@
 //===- main.cpp - the ganc command ----------------------------------------===//
 #include "driver/Commands.h"
+#include "support/Error.h"
 
+#include <exception>
 #include <iostream>
 
 int main(int argc, char **argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  return ganc::driver::runCommand(args, std::cout, std::cerr);
+  // Every expected failure (a bad model, data file or checkpoint) is reported and returns
+  // 1; an exception that reaches here is a bug of ganc, reported as such, not an abort.
+  try {
+    return ganc::driver::runCommand(args, std::cout, std::cerr);
+  } catch (const std::exception &e) {
+    ganc::internalError("the driver", std::string("uncaught exception: ") + e.what());
+  }
 }

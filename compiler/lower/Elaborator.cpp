@@ -1050,7 +1050,7 @@ bool Elaborator::declareParam(const ast::Stmt &s, Frame &f) {
     params_.index[path] = params_.params.size();
     params_.params.push_back({path, *shape, f.player, init, s.nameRange.begin});
   }
-  f.vars[s.name] = Value::tensor(g_.param(path, *shape, s.nameRange.begin), false);
+  f.vars[s.name] = Value::tensor(g_.param(path + paramSuffix_, *shape, s.nameRange.begin), false);
   return true;
 }
 

@@ -61,6 +61,9 @@ public:
   std::optional<Value> evalGame(const ast::Expr &e);
   /// Calls a player on tensors (used for sampling).
   std::optional<Value> callPlayer(const ast::FuncDecl &f, std::vector<Value> args, SourceLoc at);
+  /// Reads every parameter from the tensor named `param + suffix` instead (sampling with
+  /// the generator's moving averages, names::state(param, "ema")).
+  void readParamsWithSuffix(std::string suffix) { paramSuffix_ = std::move(suffix); }
 
 private:
   struct Frame {
@@ -126,6 +129,7 @@ private:
   std::string stepPlayer_;
   RunningStats *running_;
   std::map<std::string, ir::Node *> runningNow_;
+  std::string paramSuffix_;
 };
 
 } // namespace ganc::lower

@@ -41,6 +41,20 @@ bool lowerObjective(const sema::Program &p, const sema::Objective &obj, Graph &g
   return true;
 }
 
+/// The generator's moving average (`ema 0.999` in the plan): avg' = avg + w (p' - avg), with
+/// p' the updated parameter and w = 1 - decay_t a per-step input the runtime fills.
+void addMovingAverage(Builder &b, const std::string &player, Node *p) {
+  Graph &g = b.graph();
+  const std::string &name = p->attrs.name;
+  Node *updated = nullptr;
+  for (auto &[out, n] : g.outputs())
+    if (out == name)
+      updated = n;
+  std::string avgName = names::state(name, names::kEmaSlot);
+  Node *avg = g.input(avgName, p->shape, p->loc);
+  Node *w = g.input(names::emaWeight(player), {}, p->loc);
+  g.addOutput(avgName, b.add(avg, b.mul(b.sub(updated, avg), w)));
+}
 } // namespace
 
 std::unique_ptr<Model> lowerObjectives(const sema::Program &p, int64_t batch,
@@ -94,9 +108,20 @@ bool addTraining(Model &m, const sema::Program &p, DiagnosticEngine &diags) {
     for (size_t i = 0; i < wrt.size(); ++i) {
       Builder b(pl.g, wrt[i]->loc);
       addUpdate(b, pl.opt, who, wrt[i], grads[i], m.state);
+      if (&pl.obj == &p.gObjective && p.plan.ema > 0)
+        addMovingAverage(b, who, wrt[i]);
     }
   }
   return ok;
+}
+
+std::vector<std::pair<std::string, Shape>> movingAverages(const Model &m, const sema::Program &p) {
+  std::vector<std::pair<std::string, Shape>> out;
+  if (p.plan.ema > 0)
+    for (const ParamInfo &info : m.params.params)
+      if (info.owner == p.generator->name)
+        out.push_back({names::state(info.name, names::kEmaSlot), info.shape});
+  return out;
 }
 
 std::unique_ptr<Graph> lowerSampler(const sema::Program &p, int64_t count,
@@ -109,6 +134,8 @@ std::unique_ptr<Graph> lowerSampler(const sema::Program &p, int64_t count,
     return nullptr;
   }
   Elaborator el(p, *g, params, count, diags, /*training=*/false);
+  if (p.plan.ema > 0)
+    el.readParamsWithSuffix("@" + std::string(names::kEmaSlot));
   std::vector<Value> args;
   for (const std::string &name : p.generatorNoise) {
     const sema::NoiseSpec &z = *std::find_if(p.noise.begin(), p.noise.end(),

@@ -51,6 +51,9 @@ namespace names {
 inline std::string state(const std::string &param, const char *slot) { return param + "@" + slot; }
 inline std::string adamLr(const std::string &player) { return player + "@adam.lr_t"; }
 inline std::string adamEps(const std::string &player) { return player + "@adam.eps_t"; }
+/// The weight of the new parameters in the moving average: 1 - decay_t.
+inline std::string emaWeight(const std::string &player) { return player + "@ema.weight"; }
+inline const char *kEmaSlot = "ema";
 inline const char *kLoss = "loss";
 inline const char *kGradNorm = "grad_norm";
 inline const char *kSample = "sample";
@@ -92,8 +95,11 @@ std::unique_ptr<Model> lowerObjectives(const sema::Program &p, int64_t batch,
 /// player's objective does not depend on any of its parameters.
 bool addTraining(Model &m, const sema::Program &p, DiagnosticEngine &diags);
 
+/// The moving averages of the generator's parameters (`ema` in the plan; none without):
+/// state the G step updates and sampling reads in place of the parameters.
+std::vector<std::pair<std::string, ir::Shape>> movingAverages(const Model &m, const sema::Program &p);
 /// Lowers the generator alone for `count` samples: output "sample". Batch norm uses the
-/// running statistics. Each input reads the noise source sema chose for it
+/// running statistics; with `ema` in the plan, the parameters are the moving averages. Each input reads the noise source sema chose for it
 /// (Program::generatorNoise), as a graph input named after it plus `inputSuffix`.
 std::unique_ptr<ir::Graph> lowerSampler(const sema::Program &p, int64_t count,
                                         const std::string &inputSuffix, DiagnosticEngine &diags);

@@ -63,6 +63,7 @@ struct TrainPlan {
   int64_t sampleRows = 4, sampleCols = 4;
   int64_t checkpointEvery = 0; ///< 0: only at the end
   int64_t logEvery = 100;
+  double ema = 0; ///< > 0: the generator's weights are averaged with this decay (sampling uses them)
 };
 
 struct Objective {

@@ -819,8 +819,14 @@ private:
           if (!s || *s < 0 || *s != std::floor(*s) || *s > 9.007199254740992e15)
             diags_.error(v.loc(), "seed must be a non-negative integer", v.range().length);
           else plan.seed = static_cast<uint64_t>(*s);
+        } else if (t.key == "ema") {
+          auto d = evalConstant(v, *p_);
+          if (!d || !(*d > 0 && *d < 1))
+            diags_.error(v.loc(), "ema is the decay of the generator's moving average, between 0 and 1 (such as 0.999)",
+                         v.range().length);
+          else plan.ema = *d;
         } else {
-          diags_.error(t.keyRange.begin, "unknown training setting '" + t.key + "' (expected batch, steps or seed)",
+          diags_.error(t.keyRange.begin, "unknown training setting '" + t.key + "' (expected batch, steps, seed or ema)",
                        t.keyRange.length);
         }
         break;

@@ -28,6 +28,13 @@ inline std::string writeFile(const std::string &path, const std::string &text) {
   return path;
 }
 
+inline std::string readFile(const std::string &path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
 /// The repository's examples and stdlib, for tests that compile real models.
 inline std::string sourcePath(const std::string &rel) {
   return std::string(GANC_SOURCE_DIR) + "/" + rel;

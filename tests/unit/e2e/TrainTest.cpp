@@ -270,6 +270,53 @@ TEST(Train, SampleFromGivenLatentsExportAndTruncation) {
   EXPECT_EQ(g.metadata.at("player"), "G");
 }
 
+/// A checkpoint's tensors by name.
+std::map<std::string, std::vector<float>> tensorsOf(const std::string &path) {
+  std::map<std::string, std::vector<float>> out;
+  for (rt::NamedTensor &t : rt::readSafeTensors(path).tensors)
+    out[t.name] = std::move(t.data);
+  return out;
+}
+
+TEST(Train, GeneratorMovingAverageFollowsItsRecurrenceAndIsWhatExportGives) {
+  std::string dir = test::freshDir("ema");
+  std::filesystem::create_directories(dir + "/data");
+  makeBars(dir + "/data", 256);
+  std::string model = barsModel(dir);
+  std::string text = test::readFile(model);
+  text.replace(text.find("    seed 9"), 10, "    seed 9\n    ema 0.9");
+  test::writeFile(model, text);
+  // The first G update copies the weights; the second moves the average a share
+  // w = 1 - min(0.9, 1 / 11) = 10 / 11 of the way to the new weights.
+  ASSERT_EQ(ganc({"train", model, "--steps", "1", "--out", dir + "/out"}).code, 0);
+  auto one = tensorsOf(dir + "/out/checkpoint.safetensors");
+  ASSERT_EQ(ganc({"train", model, "--steps", "2", "--out", dir + "/out", "--resume"}).code, 0);
+  auto two = tensorsOf(dir + "/out/checkpoint.safetensors");
+  int averages = 0;
+  for (const auto &[name, avg] : two) {
+    if (name.size() < 4 || name.compare(name.size() - 4, 4, "@ema") != 0)
+      continue;
+    ++averages;
+    std::string param = name.substr(0, name.size() - 4);
+    EXPECT_EQ(param.rfind("G.", 0), 0u) << name;
+    EXPECT_EQ(one.at(name), one.at(param)) << name;
+    const std::vector<float> &before = one.at(name), &now = two.at(param);
+    ASSERT_EQ(avg.size(), now.size());
+    for (size_t i = 0; i < avg.size(); ++i)
+      ASSERT_NEAR(avg[i], before[i] + (now[i] - before[i]) * 10.0 / 11.0, 1e-6) << name << "[" << i << "]";
+    EXPECT_NE(avg, now) << name;
+  }
+  EXPECT_EQ(averages, 4); // G's two dense layers, W and b
+  // export gives the averages under the parameters' names.
+  ASSERT_EQ(ganc({"export", model, "--checkpoint", dir + "/out/checkpoint.safetensors", "--out",
+                  dir + "/g.safetensors"}).code, 0);
+  rt::SafeTensorsFile g = rt::readSafeTensors(dir + "/g.safetensors");
+  ASSERT_EQ(g.tensors.size(), 4u);
+  for (const rt::NamedTensor &t : g.tensors)
+    EXPECT_EQ(t.data, two.at(t.name + "@ema")) << t.name;
+  EXPECT_EQ(g.metadata.at("weights"), "moving average");
+}
+
 TEST(Train, SameSeedGivesSameWeightsForAnyThreadCount) {
   std::string dir = test::freshDir("threads");
   std::filesystem::create_directories(dir + "/data");
