@@ -380,6 +380,9 @@ std::optional<Value> Elaborator::make(OpKind op, std::vector<Value> args, Source
 //===----------------------------------------------------------------------===//
 
 std::optional<Value> Elaborator::evalCall(const ast::CallExpr &e, Frame &f) {
+  // Its argument names a player, not a value (sema checked it).
+  if (e.callee == "orthogonal_reg")
+    return orthogonalReg(e);
   // Initializer names are only meaningful in `param` statements.
   std::vector<Value> args;
   for (const ast::Arg &a : e.args) {
@@ -477,6 +480,35 @@ std::optional<Value> Elaborator::spectralNorm(const ast::CallExpr &e, const Valu
   if (training_ && running_ && f.player == stepPlayer_)
     runningNow_[uName] = b_.reshape(u2, {rows});
   return Value::tensor(b_.div(w.node, sigma), false);
+}
+
+std::optional<Value> Elaborator::orthogonalReg(const ast::CallExpr &e) {
+  // BigGAN's orthogonal regularization (Brock et al., 2019): for each weight W of the
+  // player (a parameter of rank 2 or more, viewed as [first axis, the rest]), the squared
+  // off-diagonal entries of its Gram matrix, ||W W^T (1 - I)||^2, on the shorter side,
+  // the one that can be orthonormal. Computed as ||Gram||^2 - ||diag(Gram)||^2, where the
+  // diagonal holds the squared norms of the rows (columns).
+  const std::string &player = ast::dynCast<ast::NameExpr>(e.args.front().value.get())->name;
+  Node *total = nullptr;
+  for (const ParamInfo &info : params_.params) {
+    if (info.owner != player || info.shape.size() < 2)
+      continue;
+    const int64_t rows = info.shape[0], cols = numElements(info.shape) / rows;
+    Node *w = g_.param(info.name, info.shape, info.loc);
+    Node *m = info.shape.size() == 2 ? w : b_.reshape(w, {rows, cols});
+    const bool wide = rows <= cols;
+    Node *gram = wide ? b_.matmul(m, m, false, true) : b_.matmul(m, m, true, false);
+    Node *sq = b_.mul(m, m);
+    Node *diag = wide ? b_.reduceSum(sq, 1, 2) : b_.reduceSum(sq, 0, 1);
+    Node *term = b_.sub(b_.sumAll(b_.mul(gram, gram)), b_.sumAll(b_.mul(diag, diag)));
+    total = total ? b_.add(total, term) : term;
+  }
+  if (!total) {
+    error(e.range(), "'" + player + "' has no weights of rank 2 or more here; orthogonal_reg(" + player +
+                         ") needs a call of '" + player + "' before it in the game block");
+    return std::nullopt;
+  }
+  return Value::tensor(total, false);
 }
 
 std::optional<Value> Elaborator::callBuiltin(const ast::CallExpr &e, std::vector<Value> args, Frame &f) {

@@ -84,6 +84,7 @@ private:
   std::optional<Value> callBuiltin(const ast::CallExpr &e, std::vector<Value> args, Frame &f);
   std::optional<Value> batchNorm(const ast::CallExpr &e, const Value &x, Frame &f);
   std::optional<Value> spectralNorm(const ast::CallExpr &e, const Value &w, Frame &f);
+  std::optional<Value> orthogonalReg(const ast::CallExpr &e);
   /// The value of state tensor `name` so far in this program: its last update, or the
   /// stored tensor (a graph input) before any.
   ir::Node *currentState(const std::string &name, const ir::Shape &shape, SourceLoc loc);

@@ -31,7 +31,8 @@ bool isBuiltin(const std::string &name) {
   return isCallableOp(name) || name == "mean" || name == "sum" || name == "reshape" ||
          name == "flatten" || name == "norm" || name == "grad" || name == "clip" ||
          name == "batch_norm" || name == "max" || name == "softmax" || name == "log_softmax" ||
-         name == "slice" || name == "concat" || name == "transpose" || name == "spectral_norm";
+         name == "slice" || name == "concat" || name == "transpose" || name == "spectral_norm" ||
+         name == "orthogonal_reg";
 }
 
 } // namespace ganc::sema

@@ -247,6 +247,8 @@ private:
       return;
     }
     if (auto *c = ast::dynCast<ast::CallExpr>(&e)) {
+      if (c->callee == "orthogonal_reg")
+        return checkPlayerArgument(*c, inGame);
       if (!p_->funcs.count(c->callee) && !isBuiltin(c->callee))
         diags_.error(c->calleeRange.begin, "unknown function '" + c->callee + "'",
                      c->calleeRange.length);
@@ -265,6 +267,22 @@ private:
       checkExpr(*b->lhs, scope, inGame);
       checkExpr(*b->rhs, scope, inGame);
     }
+  }
+
+  /// `orthogonal_reg(G)`: one argument, a player's name, in the game block (a function
+  /// cannot be handed a player).
+  void checkPlayerArgument(const ast::CallExpr &c, bool inGame) {
+    if (!inGame) {
+      diags_.error(c.calleeRange.begin, "'" + c.callee + "' takes a player and belongs in the game block",
+                   c.calleeRange.length);
+      return;
+    }
+    auto *n = c.args.size() == 1 && c.args[0].name.empty() ? ast::dynCast<ast::NameExpr>(c.args[0].value.get())
+                                                            : nullptr;
+    auto it = n ? p_->funcs.find(n->name) : p_->funcs.end();
+    if (it == p_->funcs.end() || !it->second->isPlayer())
+      diags_.error(c.loc(), "'" + c.callee + "' takes one argument, the name of a player, such as " + c.callee + "(G)",
+                   c.range().length);
   }
 
   void checkFunctions() {

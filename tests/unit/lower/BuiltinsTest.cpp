@@ -284,4 +284,45 @@ game {
   EXPECT_NEAR(out.at("loss")[0], converged, 1e-4 * std::fabs(converged));
 }
 
+TEST(Stdlib, OrthogonalRegularizationPenalizesOffDiagonalGramEntries) {
+  // orthogonal_reg(D) over D's weights of rank >= 2 (the bias is left out): a [2, 3] W is
+  // wide, so its Gram is W W^T ([2, 2]); a [2, 1, 2, 2] kernel is seen as [2, 4], wide
+  // too; a tall [3, 2] T has the Gram T^T T. The penalty is twice the squared
+  // off-diagonal entry of each Gram.
+  std::string dir = test::freshDir("ortho");
+  driver::Session s;
+  ASSERT_TRUE(s.analyze(test::writeFile(dir + "/m.gan", R"(data  x ~ idx("none", shape = [2])
+noise z ~ normal(0, 1, [2])
+generator G(z: [2]) -> [2] {
+    return z
+}
+discriminator D(x: [2]) -> [3] {
+    param W: [2, 3] ~ orthogonal
+    param K: [2, 1, 2, 2] ~ orthogonal
+    param T: [3, 2] ~ orthogonal
+    param b: [3] ~ zeros
+    return matmul(x, W) + b + 0 * sum(K) + 0 * sum(T)
+}
+game {
+    D minimizes mean(D(x)) + orthogonal_reg(D)
+    G minimizes mean(D(G(z)))
+}
+)")));
+  ASSERT_TRUE(s.lower(1));
+  s.canonicalize();
+  ir::Graph &g = *s.model().dStep;
+  opt::simplify(g);
+  const std::vector<float> x = {0, 0}, w = {1, 2, 3, -1, 0.5f, 2}, k = {1, 0, 2, -1, 3, 1, 0, 2}, b = {0, 0, 0};
+  const std::vector<float> t = {1, 2, -1, 0.5f, 3, 1}, tT = {1, -1, 3, 2, 0.5f, 1}; // T and its transpose
+  auto out = test::runGraph(g, {{"x", x}, {"D.W", w}, {"D.K", k}, {"D.T", t}, {"D.b", b}});
+  auto offDiagonal = [](const std::vector<float> &m, int cols) {
+    double dot = 0;
+    for (int t = 0; t < cols; ++t)
+      dot += double(m[static_cast<size_t>(t)]) * m[static_cast<size_t>(cols + t)];
+    return 2 * dot * dot;
+  };
+  double want = offDiagonal(w, 3) + offDiagonal(k, 4) + offDiagonal(tT, 3);
+  EXPECT_NEAR(out.at("loss")[0], want, 1e-4 * want);
+}
+
 } // namespace
