@@ -70,6 +70,11 @@ void drawNoise(const NoiseSpec &n, float *out, int64_t count, uint64_t seed, uin
   if (n.dist == "categorical") {
     const auto classes = static_cast<int64_t>(n.a);
     fillOneHot(out, count / classes, classes, seed, stream);
+  } else if (n.dist == "dropout") {
+    fillUniform(out, count, seed, stream, 0.f, 1.f);
+    const float keep = static_cast<float>(1 / (1 - n.a));
+    for (int64_t i = 0; i < count; ++i)
+      out[i] = out[i] < static_cast<float>(n.a) ? 0.f : keep;
   } else if (n.dist == "normal" || n.dist == "truncated_normal") {
     fillNormal(out, count, seed, stream, static_cast<float>(n.a), static_cast<float>(n.b));
     // Sema bounds `bound` below by 0.1 std, which keeps 8% of the draws: 1000 rounds

@@ -43,7 +43,8 @@ struct DataSpec {
 struct NoiseSpec {
   std::string name, dist; ///< uniform (a = low, b = high), normal (a = mean, b = std),
                           ///< truncated_normal (the same, within mean +- bound std),
-                          ///< categorical (one-hot rows of `a` classes)
+                          ///< categorical (one-hot rows of `a` classes), dropout
+                          ///< (a mask: 0 with probability `a`, else 1 / (1 - a))
   double a = 0, b = 1;
   Shape shape; ///< per sample
   double bound = 0;

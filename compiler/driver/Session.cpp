@@ -168,6 +168,8 @@ rt::TrainSpec Session::trainSpec(const std::string &outDir) const {
   s.data = {d.name, d.kind, d.path, d.lo, d.hi, d.shape, d.params, d.labelsName, d.labelsPath, d.classes};
   for (const sema::NoiseSpec &n : p.noise)
     s.noise.push_back({n.name, n.dist, n.a, n.b, n.shape, n.bound});
+  for (const lower::DropoutMask &mask : model_->masks)
+    s.noise.push_back({mask.name, "dropout", mask.p, 0, mask.shape, 0});
   s.generatorNoise = p.generatorNoise;
   s.dPlayer = p.discriminator->name;
   s.gPlayer = p.generator->name;

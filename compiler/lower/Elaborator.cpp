@@ -482,6 +482,22 @@ std::optional<Value> Elaborator::spectralNorm(const ast::CallExpr &e, const Valu
   return Value::tensor(b_.div(w.node, sigma), false);
 }
 
+std::optional<Value> Elaborator::dropout(const ast::CallExpr &e, const Value &x, double p, Frame &f) {
+  // Inverted dropout: in a training step, x times a mask of 0 (probability p) and
+  // 1 / (1 - p), so the expectation is x; when sampling, x itself. Every call in every
+  // step program has its own mask, which the runtime draws afresh for each update.
+  if (!x.batched) {
+    error(e.range(), "'dropout' drops values of each sample; this value has no batch axis");
+    return std::nullopt;
+  }
+  const std::string site = f.prefix + "dropout_" + std::to_string(++f.calls["dropout"]);
+  if (!training_ || p == 0)
+    return x;
+  std::string name = names::dropoutMask(site, stepPlayer_, static_cast<int>(masks_.size()) + 1);
+  masks_.push_back({name, x.sampleShape(), p});
+  return Value::tensor(b_.mul(x.node, g_.input(name, x.node->shape, e.loc())), true);
+}
+
 std::optional<Value> Elaborator::orthogonalReg(const ast::CallExpr &e) {
   // BigGAN's orthogonal regularization (Brock et al., 2019): for each weight W of the
   // player (a parameter of rank 2 or more, viewed as [first axis, the rest]), the squared
@@ -624,6 +640,15 @@ std::optional<Value> Elaborator::callBuiltin(const ast::CallExpr &e, std::vector
     if (!want(1) || !tensorArg(0))
       return std::nullopt;
     return batchNorm(e, args[0], f);
+  }
+  if (name == "dropout") {
+    if (!want(2) || !tensorArg(0))
+      return std::nullopt;
+    if (args[1].kind != Kind::Number || !(args[1].num >= 0 && args[1].num < 1)) {
+      error(e.args[1].value->range(), "'dropout' drops a share p of the values: a number with 0 <= p < 1");
+      return std::nullopt;
+    }
+    return dropout(e, args[0], args[1].num, f);
   }
   if (name == "spectral_norm") {
     if (!want(1) || !tensorArg(0))

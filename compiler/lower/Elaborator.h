@@ -56,6 +56,8 @@ public:
              RunningStats *running = nullptr);
   /// The new values of the running statistics this graph updates, by name.
   const std::map<std::string, ir::Node *> &runningUpdates() const { return runningNow_; }
+  /// The dropout masks this graph reads (training only).
+  const std::vector<DropoutMask> &masks() const { return masks_; }
 
   /// Evaluates an expression of the game block (data, noise and values in scope).
   std::optional<Value> evalGame(const ast::Expr &e);
@@ -85,6 +87,7 @@ private:
   std::optional<Value> batchNorm(const ast::CallExpr &e, const Value &x, Frame &f);
   std::optional<Value> spectralNorm(const ast::CallExpr &e, const Value &w, Frame &f);
   std::optional<Value> orthogonalReg(const ast::CallExpr &e);
+  std::optional<Value> dropout(const ast::CallExpr &e, const Value &x, double p, Frame &f);
   /// The value of state tensor `name` so far in this program: its last update, or the
   /// stored tensor (a graph input) before any.
   ir::Node *currentState(const std::string &name, const ir::Shape &shape, SourceLoc loc);
@@ -131,6 +134,7 @@ private:
   RunningStats *running_;
   std::map<std::string, ir::Node *> runningNow_;
   std::string paramSuffix_;
+  std::vector<DropoutMask> masks_;
 };
 
 } // namespace ganc::lower

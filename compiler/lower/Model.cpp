@@ -14,9 +14,9 @@ using namespace ir;
 namespace {
 
 /// Lowers one player's objective into `g` as output "loss" (negated when maximized).
-bool lowerObjective(const sema::Program &p, const sema::Objective &obj, Graph &g,
-                    ParamTable &params, RunningStats &running, int64_t batch, DiagnosticEngine &diags) {
-  Elaborator el(p, g, params, batch, diags, true, obj.player->name, &running);
+bool lowerObjective(const sema::Program &p, const sema::Objective &obj, Graph &g, Model &m, int64_t batch,
+                    DiagnosticEngine &diags) {
+  Elaborator el(p, g, m.params, batch, diags, true, obj.player->name, &m.running);
   auto v = el.evalGame(*obj.stmt->expr);
   if (!v)
     return false;
@@ -38,6 +38,7 @@ bool lowerObjective(const sema::Program &p, const sema::Objective &obj, Graph &g
   g.addOutput(names::kLoss, obj.stmt->maximizes ? b.neg(v->node) : v->node);
   for (const auto &[name, node] : el.runningUpdates())
     g.addOutput(name, node);
+  m.masks.insert(m.masks.end(), el.masks().begin(), el.masks().end());
   return true;
 }
 
@@ -62,8 +63,8 @@ std::unique_ptr<Model> lowerObjectives(const sema::Program &p, int64_t batch,
   auto m = std::make_unique<Model>();
   m->dStep = std::make_unique<Graph>("d_step");
   m->gStep = std::make_unique<Graph>("g_step");
-  bool ok = lowerObjective(p, p.dObjective, *m->dStep, m->params, m->running, batch, diags);
-  ok &= lowerObjective(p, p.gObjective, *m->gStep, m->params, m->running, batch, diags);
+  bool ok = lowerObjective(p, p.dObjective, *m->dStep, *m, batch, diags);
+  ok &= lowerObjective(p, p.gObjective, *m->gStep, *m, batch, diags);
   if (!ok)
     return nullptr;
   return m;

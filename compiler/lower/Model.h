@@ -54,6 +54,10 @@ inline std::string adamEps(const std::string &player) { return player + "@adam.e
 /// The weight of the new parameters in the moving average: 1 - decay_t.
 inline std::string emaWeight(const std::string &player) { return player + "@ema.weight"; }
 inline const char *kEmaSlot = "ema";
+/// The mask of the k-th dropout of `site` (e.g. "D.dropout_1") in `player`'s step program.
+inline std::string dropoutMask(const std::string &site, const std::string &player, int k) {
+  return site + "@mask." + player + "." + std::to_string(k);
+}
 inline const char *kLoss = "loss";
 inline const char *kGradNorm = "grad_norm";
 inline const char *kSample = "sample";
@@ -77,9 +81,18 @@ struct RunningStats {
   }
 };
 
+/// A dropout layer's mask in a training step: a graph input of shape [batch, shape...]
+/// that the runtime fills before every update with 0 (probability p) or 1 / (1 - p).
+struct DropoutMask {
+  std::string name;
+  ir::Shape shape; ///< per sample
+  double p = 0;
+};
+
 struct Model {
   ParamTable params;
   RunningStats running;
+  std::vector<DropoutMask> masks; ///< of both step programs
   std::unique_ptr<ir::Graph> dStep, gStep;
   /// Optimizer-state tensors (Adam moments, momentum buffers) per step program, which
   /// the runtime zero-initializes.

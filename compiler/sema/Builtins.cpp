@@ -32,7 +32,7 @@ bool isBuiltin(const std::string &name) {
          name == "flatten" || name == "norm" || name == "grad" || name == "clip" ||
          name == "batch_norm" || name == "max" || name == "softmax" || name == "log_softmax" ||
          name == "slice" || name == "concat" || name == "transpose" || name == "spectral_norm" ||
-         name == "orthogonal_reg";
+         name == "orthogonal_reg" || name == "dropout";
 }
 
 } // namespace ganc::sema

@@ -317,6 +317,29 @@ TEST(Train, GeneratorMovingAverageFollowsItsRecurrenceAndIsWhatExportGives) {
   EXPECT_EQ(g.metadata.at("weights"), "moving average");
 }
 
+TEST(Train, DropoutModelTrainsAndRepeatsWithTheSeed) {
+  std::string dir = test::freshDir("dropout");
+  std::filesystem::create_directories(dir + "/data");
+  makeBars(dir + "/data", 256);
+  std::string model = barsModel(dir);
+  std::string text = test::readFile(model);
+  const std::string hidden = "leaky_relu(dense(x, 32), 0.2)";
+  text.replace(text.find(hidden), hidden.size(), "dropout(" + hidden + ", 0.3)");
+  test::writeFile(model, text);
+  CommandResult a = ganc({"train", model, "--steps", "20", "--out", dir + "/a"});
+  ASSERT_EQ(a.code, 0) << a.err;
+  CommandResult b = ganc({"train", model, "--steps", "20", "--out", dir + "/b"});
+  ASSERT_EQ(b.code, 0) << b.err;
+  Losses la = parseLosses(a.out + a.err), lb = parseLosses(b.out + b.err);
+  ASSERT_FALSE(la.d.empty());
+  EXPECT_EQ(la.d, lb.d);
+  EXPECT_TRUE(std::isfinite(la.d.back()) && std::isfinite(la.g.back()));
+  EXPECT_EQ(tensorsOf(dir + "/a/checkpoint.safetensors"), tensorsOf(dir + "/b/checkpoint.safetensors"));
+  // The masks are not state: the checkpoint holds none.
+  for (const auto &[name, t] : tensorsOf(dir + "/a/checkpoint.safetensors"))
+    EXPECT_EQ(name.find("@mask"), std::string::npos) << name;
+}
+
 TEST(Train, SameSeedGivesSameWeightsForAnyThreadCount) {
   std::string dir = test::freshDir("threads");
   std::filesystem::create_directories(dir + "/data");

@@ -284,6 +284,52 @@ game {
   EXPECT_NEAR(out.at("loss")[0], converged, 1e-4 * std::fabs(converged));
 }
 
+TEST(Builtins, DropoutMasksInTrainingAndIsTheIdentityWhenSampling) {
+  // Each dropout call in a step program reads its own mask input; the runtime's masks
+  // hold 0 or 1 / (1 - p). The sampler has no mask: dropout passes x through.
+  std::string dir = test::freshDir("dropout");
+  driver::Session s;
+  ASSERT_TRUE(s.analyze(test::writeFile(dir + "/m.gan", R"(data  x ~ idx("none", shape = [4])
+noise z ~ normal(0, 1, [4])
+generator G(z: [4]) -> [4] {
+    param b: [4] ~ zeros
+    return dropout(z, 0.5) + b
+}
+discriminator D(x: [4]) -> [4] {
+    param b: [4] ~ zeros
+    return dropout(x, 0.25) + b
+}
+game {
+    D minimizes sum(D(x)) + sum(D(x))
+    G minimizes mean(D(G(z)))
+}
+)")));
+  ASSERT_TRUE(s.lower(kBatch));
+  const auto &masks = s.model().masks;
+  ASSERT_EQ(masks.size(), 4u); // D twice in D's step; G and D in G's step
+  EXPECT_EQ(masks[0].name, "D.dropout_1@mask.D.1");
+  EXPECT_EQ(masks[1].name, "D.dropout_1@mask.D.2");
+  EXPECT_EQ(masks[0].p, 0.25);
+  EXPECT_EQ(masks[2].p, 0.5);
+  EXPECT_EQ(masks[2].shape, (ir::Shape{4}));
+  s.canonicalize();
+  ir::Graph &g = *s.model().dStep;
+  opt::simplify(g);
+  std::vector<float> m1(kX.size()), m2(kX.size()), b(4, 0.f);
+  for (size_t i = 0; i < kX.size(); ++i)
+    m1[i] = i % 3 ? 4.f / 3 : 0.f, m2[i] = i % 2 ? 4.f / 3 : 0.f;
+  auto out = test::runGraph(g, {{"x", kX}, {"D.b", b}, {masks[0].name, m1}, {masks[1].name, m2}});
+  double want = 0;
+  for (size_t i = 0; i < kX.size(); ++i)
+    want += kX[i] * (m1[i] + m2[i]);
+  EXPECT_NEAR(out.at("loss")[0], want, 1e-3);
+  auto sampler = s.sampler(kBatch, "");
+  ASSERT_TRUE(sampler);
+  const std::vector<float> z = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  auto sample = test::runGraph(*sampler, {{"z", z}, {"G.b", b}});
+  EXPECT_EQ(sample.at("sample"), z);
+}
+
 TEST(Stdlib, OrthogonalRegularizationPenalizesOffDiagonalGramEntries) {
   // orthogonal_reg(D) over D's weights of rank >= 2 (the bias is left out): a [2, 3] W is
   // wide, so its Gram is W W^T ([2, 2]); a [2, 1, 2, 2] kernel is seen as [2, 4], wide

@@ -55,6 +55,20 @@ TEST(Random, RedrawBeyondGivesUpOnALimitThatKeepsNothing) {
     EXPECT_LE(std::fabs(x), 0.5f);
 }
 
+TEST(Random, DropoutMasksDropTheirShareAndKeepTheExpectation) {
+  NoiseSpec n{"m", "dropout", 0.3, 0, {100}};
+  std::vector<float> v(50000);
+  drawNoise(n, v.data(), static_cast<int64_t>(v.size()), 5, 6);
+  double zeros = 0, sum = 0;
+  for (float x : v) {
+    ASSERT_TRUE(x == 0.f || std::fabs(x - 1 / 0.7f) < 1e-6) << x;
+    zeros += x == 0.f;
+    sum += x;
+  }
+  EXPECT_NEAR(zeros / v.size(), 0.3, 0.01);
+  EXPECT_NEAR(sum / v.size(), 1.0, 0.015);
+}
+
 TEST(Random, OrthogonalInitIsSemiOrthogonalAlongItsShorterSide) {
   struct Case {
     int64_t rows, cols;
