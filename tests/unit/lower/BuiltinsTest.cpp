@@ -330,6 +330,67 @@ game {
   EXPECT_EQ(sample.at("sample"), z);
 }
 
+TEST(Stdlib, ClassConditionalBatchNormScalesAndShiftsByClass) {
+  // cbn2d(x, y): batch norm of each channel over the batch and the h x w positions, then
+  // gain 1 + y Wg and bias y Wb of the sample's class y. Two samples of 2 channels of
+  // 1 x 2 positions, classes 0 and 1; embedding(y, 2) picks the class's row of E.
+  std::string dir = test::freshDir("cbn");
+  driver::Session s;
+  ASSERT_TRUE(s.analyze(test::writeFile(dir + "/m.gan", R"(import std.nn
+data  x ~ idx("none", shape = [2, 1, 2])
+data  y ~ labels(x, classes = 2, path = "none")
+noise z ~ normal(0, 1, [2, 1, 2])
+generator G(z: [2, 1, 2]) -> [2, 1, 2] {
+    param b: [1] ~ zeros
+    return z + b
+}
+discriminator D(x: [2, 1, 2], y: [2]) -> [2, 1, 2] {
+    return cbn2d(x, embedding(y, 3))
+}
+game {
+    D minimizes sum(D(x, y) * x)
+    G minimizes mean(G(z))
+}
+)")));
+  ASSERT_TRUE(s.lower(2));
+  s.canonicalize();
+  ir::Graph &g = *s.model().dStep;
+  opt::simplify(g);
+  const std::vector<float> x = {1, 3, -2, 0, 5, 7, 2, 2}, y = {1, 0, 0, 1};
+  const std::vector<float> e = {1, 2, 0.5f, -1, 0, 3};            // E [2 classes, 3]
+  const std::vector<float> wg = {0.1f, -0.2f, 0.3f, 0.4f, 0, 1};  // Wg [3, 2 channels]
+  const std::vector<float> wb = {1, 2, -1, 0.5f, 0.25f, 0};       // Wb [3, 2]
+  auto out = test::runGraph(g, {{"x", x}, {"y", y}, {"D.embedding_1.E", e}, {"D.cbn2d_1.Wg", wg},
+                                {"D.cbn2d_1.Wb", wb}, {"D.cbn2d_1.batch_norm_1.running_mean", {0, 0}},
+                                {"D.cbn2d_1.batch_norm_1.running_var", {1, 1}}});
+  double want = 0;
+  for (int c = 0; c < 2; ++c) {
+    double m = 0, v = 0;
+    for (int n = 0; n < 2; ++n)
+      for (int p = 0; p < 2; ++p)
+        m += x[static_cast<size_t>(n * 4 + c * 2 + p)] / 4.0;
+    for (int n = 0; n < 2; ++n)
+      for (int p = 0; p < 2; ++p) {
+        double d = x[static_cast<size_t>(n * 4 + c * 2 + p)] - m;
+        v += d * d / 4.0;
+      }
+    for (int n = 0; n < 2; ++n) {
+      int cls = n == 0 ? 0 : 1;
+      double gain = 1, bias = 0;
+      for (int j = 0; j < 3; ++j) {
+        double emb = e[static_cast<size_t>(cls * 3 + j)];
+        gain += emb * wg[static_cast<size_t>(j * 2 + c)];
+        bias += emb * wb[static_cast<size_t>(j * 2 + c)];
+      }
+      for (int p = 0; p < 2; ++p) {
+        double xv = x[static_cast<size_t>(n * 4 + c * 2 + p)];
+        want += ((xv - m) / std::sqrt(v + 1e-5) * gain + bias) * xv;
+      }
+    }
+  }
+  EXPECT_NEAR(out.at("loss")[0], want, 1e-4 * std::fabs(want));
+}
+
 TEST(Stdlib, OrthogonalRegularizationPenalizesOffDiagonalGramEntries) {
   // orthogonal_reg(D) over D's weights of rank >= 2 (the bias is left out): a [2, 3] W is
   // wide, so its Gram is W W^T ([2, 2]); a [2, 1, 2, 2] kernel is seen as [2, 4], wide
