@@ -5,10 +5,12 @@
 #include "Random.h"
 #include "Tensor.h"
 #include "io/Idx.h"
+#include "io/Npy.h"
 #include "io/IoError.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 
 namespace ganc::rt {
@@ -16,6 +18,31 @@ namespace ganc::rt {
 Dataset::Dataset(std::vector<float> rows, int64_t rowSize)
     : data_(std::move(rows)), rowSize_(rowSize),
       count_(rowSize > 0 ? static_cast<int64_t>(data_.size()) / rowSize : 0) {}
+
+namespace {
+std::string formatLabel(float l) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", static_cast<double>(l));
+  return buf;
+}
+
+/// An array of samples read from an IDX or .npy file: its dimensions, its values, and
+/// whether they are bytes (pixels in 0..255, which `scale` maps), not stored floats.
+struct Samples {
+  std::vector<int64_t> dims;
+  std::vector<float> values;
+  bool bytes = true;
+};
+
+Samples readSamples(const std::string &path) {
+  if (path.size() > 4 && path.compare(path.size() - 4, 4, ".npy") == 0) {
+    NpyArray a = readNpyF32(path);
+    return {std::move(a.shape), std::move(a.data), a.dtype == "|u1"};
+  }
+  IdxArray idx = readIdxU8(path);
+  return {std::move(idx.dims), std::vector<float>(idx.data.begin(), idx.data.end()), true};
+}
+} // namespace
 
 Dataset Dataset::load(const DataSpec &spec) {
   if (spec.kind == "ring" || spec.kind == "grid") {
@@ -26,41 +53,51 @@ Dataset Dataset::load(const DataSpec &spec) {
   }
   std::string path = spec.kind == "mnist" ? findIdxFile(spec.path, "train-images-idx3-ubyte")
                                           : spec.path;
-  IdxArray idx = readIdxU8(path);
-  if (idx.dims.size() < 2)
-    throw IoError(path, "expected images (at least 2 dimensions), found " +
-                            std::to_string(idx.dims.size()));
+  Samples x = readSamples(path);
+  if (x.dims.size() < 2)
+    throw IoError(path, "expected samples along the first axis (at least 2 dimensions), found " +
+                            std::to_string(x.dims.size()));
   int64_t per = 1;
-  for (size_t i = 1; i < idx.dims.size(); ++i)
-    per *= idx.dims[i];
+  for (size_t i = 1; i < x.dims.size(); ++i)
+    per *= x.dims[i];
   int64_t want = numElements(spec.shape);
   if (per != want)
     throw IoError(path, "samples have " + std::to_string(per) + " values but data '" +
                             spec.name + "' is declared with " + std::to_string(want));
-  if (idx.dims[0] < 1)
+  if (x.dims[0] < 1)
     throw IoError(path, "holds no samples");
-  std::vector<float> rows(idx.data.size());
-  const float scale = static_cast<float>((spec.hi - spec.lo) / 255.0);
-  for (size_t i = 0; i < rows.size(); ++i)
-    rows[i] = static_cast<float>(spec.lo) + scale * idx.data[i];
-  Dataset d(std::move(rows), per);
+  if (x.bytes) {
+    const float scale = static_cast<float>((spec.hi - spec.lo) / 255.0);
+    for (float &v : x.values)
+      v = static_cast<float>(spec.lo) + scale * v;
+  } else {
+    if (spec.scaled)
+      throw IoError(path, "holds floating-point or integer values, which are used as stored; `scale` maps "
+                          "the 0..255 pixels of uint8 data (remove it, or store the array as uint8)");
+    for (size_t i = 0; i < x.values.size(); ++i)
+      if (!std::isfinite(x.values[i]))
+        throw IoError(path, "value " + std::to_string(i) + " (of sample " + std::to_string(static_cast<int64_t>(i) / per) +
+                                ") is not a finite number");
+  }
+  Dataset d(std::move(x.values), per);
   if (spec.classes > 0) {
     std::string lpath = spec.labelsPath.empty() ? findIdxFile(spec.path, "train-labels-idx1-ubyte")
                                                 : spec.labelsPath;
-    IdxArray labels = readIdxU8(lpath);
+    Samples labels = readSamples(lpath);
     if (labels.dims.size() != 1)
       throw IoError(lpath, "expected labels (1 dimension), found " + std::to_string(labels.dims.size()) +
                                " dimensions");
-    if (labels.dims[0] != idx.dims[0])
+    if (labels.dims[0] != x.dims[0])
       throw IoError(lpath, "holds " + std::to_string(labels.dims[0]) + " labels for the " +
-                               std::to_string(idx.dims[0]) + " samples of " + path);
+                               std::to_string(x.dims[0]) + " samples of " + path);
     d.classes_ = spec.classes;
-    d.labels_.resize(labels.data.size());
-    for (size_t i = 0; i < labels.data.size(); ++i) {
-      if (labels.data[i] >= spec.classes)
-        throw IoError(lpath, "label " + std::to_string(labels.data[i]) + " of sample " + std::to_string(i) +
-                                 " is out of range for " + std::to_string(spec.classes) + " classes");
-      d.labels_[i] = labels.data[i];
+    d.labels_.resize(labels.values.size());
+    for (size_t i = 0; i < labels.values.size(); ++i) {
+      float l = labels.values[i];
+      if (!(l >= 0 && l < static_cast<float>(spec.classes) && l == std::floor(l)))
+        throw IoError(lpath, "label " + formatLabel(l) + " of sample " + std::to_string(i) + " is not a class of " +
+                                 std::to_string(spec.classes) + " (0 to " + std::to_string(spec.classes - 1) + ")");
+      d.labels_[i] = static_cast<int32_t>(l);
     }
   }
   return d;

@@ -30,9 +30,11 @@ struct OptimizerSpec {
 struct DataSpec {
   std::string name;
   std::string kind; ///< "mnist" (path: folder of train-images-idx3-ubyte[.gz]), "idx" (path:
-                    ///< file), or a 2-D mixture: "ring", "grid" (see Mixture.h)
+                    ///< file), "npy" (path: a .npy file), or a 2-D mixture: "ring", "grid"
+                    ///< (see Mixture.h)
   std::string path;
   double lo = 0, hi = 1;
+  bool scaled = false; ///< `scale` was given (it maps uint8 pixels; other data is used as stored)
   Shape shape; ///< per sample
   std::vector<double> params; ///< of a mixture
   /// Class labels of the samples, fed one-hot as data `labelsName` (classes > 0).

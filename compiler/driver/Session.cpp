@@ -165,7 +165,7 @@ rt::TrainSpec Session::trainSpec(const std::string &outDir) const {
     s.state.push_back(std::move(avg));
   s.stateOnes = model_->running.ones;
   const sema::DataSpec &d = p.data.front();
-  s.data = {d.name, d.kind, d.path, d.lo, d.hi, d.shape, d.params, d.labelsName, d.labelsPath, d.classes};
+  s.data = {d.name, d.kind, d.path, d.lo, d.hi, d.scaled, d.shape, d.params, d.labelsName, d.labelsPath, d.classes};
   for (const sema::NoiseSpec &n : p.noise)
     s.noise.push_back({n.name, n.dist, n.a, n.b, n.shape, n.bound});
   for (const lower::DropoutMask &mask : model_->masks)

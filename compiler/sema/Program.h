@@ -20,9 +20,10 @@ namespace ganc::sema {
 struct DataSpec {
   std::string name;
   SourceLoc loc;
-  std::string kind;       ///< "mnist" (a folder), "idx" (one file), "ring" or "grid"
+  std::string kind;       ///< "mnist" (a folder), "idx" or "npy" (one file), "ring" or "grid"
   std::string path;       ///< resolved against the .gan file's folder
   double lo = 0, hi = 1;  ///< pixel values are scaled to [lo, hi]
+  bool scaled = false;    ///< `scale` was given
   std::vector<int64_t> shape; ///< per-sample shape
   std::vector<double> params; ///< ring: modes, radius, std; grid: n, spacing, std
   /// `data y ~ labels(x, classes = 10)`: the class of each sample, one-hot, as data `y`.

@@ -461,15 +461,17 @@ private:
   }
 
   /// `mnist("dir", scale = [lo, hi], shape = [784])`: the MNIST training images in a
-  /// folder; `idx("file", scale = [lo, hi], shape = [n])`: one IDX image file.
+  /// folder; `idx("file", scale = [lo, hi], shape = [n])`: one IDX image file;
+  /// `npy("file.npy", shape = [n])`: one NumPy array, samples along its first axis.
   std::optional<DataSpec> dataSource(const ast::CallExpr &c, const ast::SourceDecl &s,
                                      const std::string &dir) {
     if (c.callee == "ring" || c.callee == "grid")
       return mixtureSource(c, s);
-    if (c.callee != "mnist" && c.callee != "idx") {
+    if (c.callee != "mnist" && c.callee != "idx" && c.callee != "npy") {
       diags_.error(c.calleeRange.begin, "unknown data source '" + c.callee +
                                             "'; expected mnist(\"folder\"), idx(\"file\", shape = [n]), "
-                                            "ring(modes, radius, std) or grid(n, spacing, std)",
+                                            "npy(\"file.npy\", shape = [n]), ring(modes, radius, std) or "
+                                            "grid(n, spacing, std)",
                    c.calleeRange.length);
       return std::nullopt;
     }
@@ -484,7 +486,8 @@ private:
     auto *path = ast::dynCast<ast::StringExpr>(argument(c, 0, "path"));
     if (!path) {
       diags_.error(c.loc(), c.callee + "(...) needs " +
-                                (isMnist ? "the folder of the MNIST IDX files" : "the IDX file") +
+                                (isMnist ? "the folder of the MNIST IDX files"
+                                         : c.callee == "idx" ? "the IDX file" : "the .npy file") +
                                 " as a string", c.range().length);
       return std::nullopt;
     }
@@ -498,10 +501,11 @@ private:
         return std::nullopt;
       }
       d.lo = *lo, d.hi = *hi;
+      d.scaled = true;
     }
     const ast::Expr *shape = argument(c, 2, "shape");
     if (!shape && !isMnist) {
-      diags_.error(c.loc(), "idx(...) needs the per-sample shape, e.g. shape = [784]", c.range().length);
+      diags_.error(c.loc(), c.callee + "(...) needs the per-sample shape, e.g. shape = [784]", c.range().length);
       return std::nullopt;
     }
     if (shape) {
@@ -638,7 +642,7 @@ private:
   }
 
   /// `labels(x, classes = 10, path = "file")`: the classes of data x's samples, one-hot.
-  /// MNIST folders hold their label file; an idx() source names one.
+  /// MNIST folders hold their label file; an idx() or npy() source names one (IDX or .npy).
   void labelSource(const ast::CallExpr &c, const ast::SourceDecl &s, const std::string &dir) {
     if (!checkArguments(c, {"data", "classes", "path"}))
       return;
@@ -647,7 +651,7 @@ private:
     for (DataSpec &x : p_->data)
       if (of && x.name == of->name)
         d = &x;
-    if (!d || (d->kind != "mnist" && d->kind != "idx")) {
+    if (!d || (d->kind != "mnist" && d->kind != "idx" && d->kind != "npy")) {
       diags_.error(c.loc(), "labels(...) takes the image data it labels, declared before it, e.g. labels(x, classes = 10)",
                    c.range().length);
       return;
@@ -668,12 +672,12 @@ private:
     const ast::Expr *path = argument(c, 2, "path");
     auto *ps = ast::dynCast<ast::StringExpr>(path);
     if (path && !ps) {
-      diags_.error(path->loc(), "path must be a string naming an IDX label file", path->range().length);
+      diags_.error(path->loc(), "path must be a string naming a label file (IDX or .npy)", path->range().length);
       return;
     }
-    if (d->kind == "idx" && !ps) {
-      diags_.error(c.loc(), "labels of idx(...) data need their IDX label file: labels(" + d->name +
-                                ", classes = N, path = \"file\")",
+    if (d->kind != "mnist" && !ps) {
+      diags_.error(c.loc(), "labels of " + d->kind + "(...) data need their label file (IDX or .npy): labels(" +
+                                d->name + ", classes = N, path = \"file\")",
                    c.range().length);
       return;
     }

@@ -244,17 +244,19 @@ NpyArray ganc::rt::readNpyF32(const std::string &path) {
 
   bool IsF32 = H.Descr == "<f4";
   bool IsU8 = H.Descr == "|u1" || H.Descr == "<u1" || H.Descr == ">u1";
-  if (H.Descr == ">f4")
-    throw IoError(path, "unsupported dtype '>f4': big-endian data is not "
-                        "supported (expected '<f4' or '|u1')");
-  if (!IsF32 && !IsU8)
-    throw IoError(path, "unsupported dtype '" + H.Descr +
-                            "' (expected '<f4' or '|u1')");
+  // Wider types, as NumPy writes by default (float64 arrays, int64 labels), are
+  // converted to float.
+  bool IsF64 = H.Descr == "<f8", IsI64 = H.Descr == "<i8", IsI32 = H.Descr == "<i4";
+  const char *Expected = "(expected '<f4', '<f8', '<i4', '<i8' or '|u1')";
+  if (H.Descr.size() == 3 && H.Descr[0] == '>')
+    throw IoError(path, "unsupported dtype '" + H.Descr + "': big-endian data is not supported " + Expected);
+  if (!IsF32 && !IsU8 && !IsF64 && !IsI64 && !IsI32)
+    throw IoError(path, "unsupported dtype '" + H.Descr + "' " + Expected);
   if (H.FortranOrder)
     throw IoError(path, "fortran_order True is not supported (only C-order "
                         "arrays can be read)");
 
-  size_t ItemSize = IsF32 ? 4 : 1;
+  size_t ItemSize = IsU8 ? 1 : IsF32 || IsI32 ? 4 : 8;
   size_t Available = Bytes.size() - HeaderStart - HeaderLen;
   // Count elements with a cap far below overflow; anything above the cap
   // cannot possibly be present in the file.
@@ -284,11 +286,27 @@ NpyArray ganc::rt::readNpyF32(const std::string &path) {
 
   NpyArray Result;
   Result.shape = H.Shape;
+  Result.dtype = H.Descr == "|u1" ? "|u1" : H.Descr;
   Result.data.resize(size_t(Count));
   const uint8_t *Src = Bytes.data() + HeaderStart + HeaderLen;
   if (IsU8) {
     for (size_t I = 0; I < Count; ++I)
       Result.data[I] = float(Src[I]);
+  } else if (ItemSize == 8 || IsI32) {
+    for (size_t I = 0; I < Count; ++I) {
+      uint64_t Bits = 0;
+      for (size_t B = 0; B < ItemSize; ++B)
+        Bits |= uint64_t(Src[ItemSize * I + B]) << (8 * B);
+      if (IsF64) {
+        double D;
+        std::memcpy(&D, &Bits, 8);
+        Result.data[I] = float(D);
+      } else if (IsI64) {
+        Result.data[I] = float(int64_t(Bits));
+      } else {
+        Result.data[I] = float(int32_t(uint32_t(Bits)));
+      }
+    }
   } else if (Count == 0) {
     // Nothing to copy (and memcpy must not see a null pointer).
   } else if (detail::isLittleEndianHost()) {

@@ -3,8 +3,9 @@
 // The .npy format is a magic string, a version, a little-endian header length
 // and a Python dict literal describing dtype, memory order and shape,
 // followed by the raw elements. We write float32 arrays (format 1.0, '<f4',
-// C order, data aligned to 64 bytes) and read '<f4' or '|u1' C-order arrays
-// in format 1.0 or 2.0. All failures are reported as IoError.
+// C order, data aligned to 64 bytes) and read little-endian '<f4', '<f8',
+// '<i4', '<i8' or '|u1' C-order arrays in format 1.0 or 2.0, as floats. All
+// failures are reported as IoError.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,6 +25,8 @@ struct NpyArray {
   std::vector<int64_t> shape;
   /// Elements in C (row-major) order; size is the product of shape.
   std::vector<float> data;
+  /// The dtype the file stored ('<f4', '|u1', ...), before conversion to float.
+  std::string dtype;
 };
 
 /// Writes \p data (product-of-shape floats, C order) as a format 1.0 '<f4'
@@ -31,9 +34,10 @@ struct NpyArray {
 void writeNpyF32(const std::string &path, const float *data,
                  const std::vector<int64_t> &shape);
 
-/// Reads a C-order .npy file (format 1.0 or 2.0) of dtype '<f4', or '|u1'
-/// converted to float. Throws IoError for anything else (big-endian, other
-/// dtypes, fortran_order True, malformed header, truncated data).
+/// Reads a C-order .npy file (format 1.0 or 2.0) of dtype '<f4', or '<f8',
+/// '<i4', '<i8', '|u1' converted to float. Throws IoError for anything else
+/// (big-endian, other dtypes, fortran_order True, malformed header, truncated
+/// data).
 NpyArray readNpyF32(const std::string &path);
 
 } // namespace rt

@@ -340,6 +340,33 @@ TEST(Train, DropoutModelTrainsAndRepeatsWithTheSeed) {
     EXPECT_EQ(name.find("@mask"), std::string::npos) << name;
 }
 
+TEST(Train, NpyDataTrainsLikeTheSameImagesInIdx) {
+  // The bars as float32 in [0, 1] in a .npy file: the same batches, so the same run, as
+  // the IDX bytes scaled to [0, 1] (up to the rounding of v / 255).
+  std::string dir = test::freshDir("npydata");
+  std::filesystem::create_directories(dir + "/data");
+  makeBars(dir + "/data", 256);
+  rt::IdxArray idx = rt::readIdxU8(dir + "/data/train-images-idx3-ubyte");
+  std::vector<float> px(idx.data.begin(), idx.data.end());
+  for (float &v : px)
+    v /= 255.f;
+  rt::writeNpyF32(dir + "/data/bars.npy", px.data(), {256, 8, 8});
+  std::string model = barsModel(dir);
+  CommandResult a = ganc({"train", model, "--steps", "10", "--out", dir + "/a"});
+  ASSERT_EQ(a.code, 0) << a.err;
+  std::string text = test::readFile(model);
+  const std::string source = R"(idx("data/train-images-idx3-ubyte", scale = [0, 1], shape = [64]))";
+  text.replace(text.find(source), source.size(), R"(npy("data/bars.npy", shape = [64]))");
+  test::writeFile(model, text);
+  CommandResult b = ganc({"train", model, "--steps", "10", "--out", dir + "/b"});
+  ASSERT_EQ(b.code, 0) << b.err;
+  auto wa = tensorsOf(dir + "/a/checkpoint.safetensors"), wb = tensorsOf(dir + "/b/checkpoint.safetensors");
+  ASSERT_EQ(wa.size(), wb.size());
+  for (const auto &[name, t] : wa)
+    for (size_t i = 0; i < t.size(); ++i)
+      ASSERT_NEAR(t[i], wb.at(name)[i], 1e-4) << name;
+}
+
 TEST(Train, SameSeedGivesSameWeightsForAnyThreadCount) {
   std::string dir = test::freshDir("threads");
   std::filesystem::create_directories(dir + "/data");

@@ -387,12 +387,40 @@ TEST(Npy, ReadsU8AndVersion2) {
   EXPECT_EQ(A.data, (std::vector<float>{1.5f, -2.f, 1e30f}));
 }
 
+TEST(Npy, ReadsWiderTypesAsFloats) {
+  // NumPy's defaults: float64 arrays and int64 labels; also int32.
+  TempDir Dir;
+  std::string P = Dir.file("w.npy");
+  Bytes F64, I64, I32;
+  for (double D : {0.5, -3.25}) {
+    uint64_t Bits;
+    std::memcpy(&Bits, &D, 8);
+    appendLE(F64, Bits, 8);
+  }
+  for (int64_t V : {int64_t(7), int64_t(-2)})
+    appendLE(I64, uint64_t(V), 8);
+  for (int32_t V : {9, -1})
+    appendLE(I32, uint32_t(V), 4);
+  for (auto [Descr, Payload] : {std::pair{"<f8", F64}, {"<i8", I64}, {"<i4", I32}}) {
+    writeBytes(P, npyBytes(1, npyDict(Descr, "(2,)"), Payload));
+    NpyArray A = readNpyF32(P);
+    EXPECT_EQ(A.dtype, Descr);
+    EXPECT_EQ(A.shape, (std::vector<int64_t>{2}));
+  }
+  writeBytes(P, npyBytes(1, npyDict("<f8", "(2,)"), F64));
+  EXPECT_EQ(readNpyF32(P).data, (std::vector<float>{0.5f, -3.25f}));
+  writeBytes(P, npyBytes(1, npyDict("<i8", "(2,)"), I64));
+  EXPECT_EQ(readNpyF32(P).data, (std::vector<float>{7, -2}));
+  writeBytes(P, npyBytes(1, npyDict("<i4", "(2,)"), I32));
+  EXPECT_EQ(readNpyF32(P).data, (std::vector<float>{9, -1}));
+}
+
 TEST(Npy, MalformedInputs) {
   TempDir Dir;
   std::string P = Dir.file("bad.npy");
   Bytes Four(16);
-  writeBytes(P, npyBytes(1, npyDict("<f8", "(2,)"), Four));
-  EXPECT_IO_ERROR(readNpyF32(P), P, "unsupported dtype '<f8'");
+  writeBytes(P, npyBytes(1, npyDict("<f2", "(8,)"), Four));
+  EXPECT_IO_ERROR(readNpyF32(P), P, "unsupported dtype '<f2'");
   writeBytes(P, npyBytes(1, npyDict(">f4", "(4,)"), Four));
   EXPECT_IO_ERROR(readNpyF32(P), P, "big-endian");
   writeBytes(P, npyBytes(1, npyDict("<f4", "(2, 2)", "True"), Four));
@@ -613,7 +641,52 @@ TEST(Labels, MalformedInputs) {
   EXPECT_IO_ERROR(Dataset::load(labelledFolder(Dir, withPayload(idxBytes(0x08, {2}, 2), {0, 1}))), L,
                   "holds 2 labels for the 3 samples");
   EXPECT_IO_ERROR(Dataset::load(labelledFolder(Dir, withPayload(idxBytes(0x08, {3}, 3), {0, 5, 1}))), L,
-                  "label 5 of sample 1 is out of range for 3 classes");
+                  "label 5 of sample 1 is not a class of 3 (0 to 2)");
   EXPECT_IO_ERROR(Dataset::load(labelledFolder(Dir, idxBytes(0x08, {3, 1}, 3))), L,
                   "expected labels (1 dimension)");
+}
+
+TEST(Labels, NpyDataWithNpyLabels) {
+  // npy() data: uint8 pixels are scaled like IDX ones, floats are used as stored (and a
+  // `scale` for them is refused); labels may be a .npy of int64 classes.
+  TempDir Dir;
+  std::string X = Dir.file("x.npy"), Y = Dir.file("y.npy");
+  writeBytes(X, npyBytes(1, npyDict("|u1", "(3, 2, 2)"), Bytes{0, 255, 51, 102, 0, 0, 0, 0, 255, 255, 255, 255}));
+  Bytes Classes;
+  for (int64_t C : {2, 0, 1})
+    appendLE(Classes, uint64_t(C), 8);
+  writeBytes(Y, npyBytes(1, npyDict("<i8", "(3,)"), Classes));
+  DataSpec S;
+  S.name = "x";
+  S.kind = "npy";
+  S.path = X;
+  S.lo = -1;
+  S.hi = 1;
+  S.scaled = true;
+  S.shape = {4};
+  S.labelsName = "y";
+  S.labelsPath = Y;
+  S.classes = 3;
+  Dataset D = Dataset::load(S);
+  ASSERT_EQ(D.size(), 3);
+  EXPECT_FLOAT_EQ(D.row(0)[0], -1.f);
+  EXPECT_FLOAT_EQ(D.row(0)[1], 1.f);
+  EXPECT_FLOAT_EQ(D.row(0)[2], -0.6f);
+  EXPECT_EQ(D.label(0), 2);
+  EXPECT_EQ(D.label(2), 1);
+
+  std::vector<float> F = {0.5f, -0.5f, 2, 3, 4, 5};
+  writeNpyF32(X, F.data(), {3, 2});
+  S.shape = {2};
+  EXPECT_IO_ERROR(Dataset::load(S), X, "used as stored; `scale` maps the 0..255 pixels");
+  S.scaled = false;
+  D = Dataset::load(S);
+  EXPECT_EQ(std::vector<float>(D.row(0), D.row(0) + 2), (std::vector<float>{0.5f, -0.5f}));
+  // Labels that are not classes, and data that is not finite, name the file and sample.
+  std::vector<float> Half = {0, 1.5f, 2};
+  writeNpyF32(Y, Half.data(), {3});
+  EXPECT_IO_ERROR(Dataset::load(S), Y, "label 1.5 of sample 1 is not a class of 3 (0 to 2)");
+  F[3] = std::nanf("");
+  writeNpyF32(X, F.data(), {3, 2});
+  EXPECT_IO_ERROR(Dataset::load(S), X, "value 3 (of sample 1) is not a finite number");
 }
