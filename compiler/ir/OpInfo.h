@@ -39,6 +39,20 @@ using ScalarFn = std::function<KernelBuilder::Val(KernelBuilder &k,
 /// Loop-nest semantics of any other computing op.
 using LowerFn = std::function<void(KernelBuilder &k, const Node &n)>;
 
+/// The values a tensor may hold: from lo to hi, each end open or closed. An infinite
+/// end counts as open. What an op's range rule cannot bound is everything().
+struct Interval {
+  double lo, hi;
+  bool loOpen = false, hiOpen = false;
+  static Interval everything();
+  static Interval open(double lo, double hi) { return {lo, hi, true, true}; }
+  static Interval closed(double lo, double hi) { return {lo, hi, false, false}; }
+  /// Every value > 0 (what log needs to stay finite).
+  bool positive() const { return lo > 0 || (lo == 0 && loOpen); }
+};
+/// The interval of an op's result, given those of its operands.
+using RangeFn = std::function<Interval(const Node &n, const std::vector<Interval> &operands)>;
+
 struct OpInfo {
   const char *mnemonic;
   int arity;
@@ -65,6 +79,9 @@ struct OpInfo {
   /// The least rank a per-sample first operand needs when .gan code calls the op (the
   /// image ops need [h, w] per sample: the batch axis is not an image axis).
   int minSampleRank = 0;
+  /// Bounds on the result's values from those of the operands (diagnostics use them:
+  /// a log of a value that may be 0 or negative); empty: unbounded.
+  RangeFn range = {};
 
   bool isLeaf() const { return traits & kLeaf; }
   bool isElementwise() const { return traits & kElementwise; }

@@ -3,6 +3,7 @@
 
 #include "autodiff/Autodiff.h"
 #include "ir/OpInfo.h"
+#include "ir/Range.h"
 #include "sema/Builtins.h"
 #include "sema/Sema.h"
 
@@ -136,6 +137,12 @@ Elaborator::Elaborator(const sema::Program &p, Graph &g, ParamTable &params, int
 
 void Elaborator::error(SourceRange r, const std::string &msg) {
   diags_.error(r.begin, msg, r.length);
+  for (auto it = stack_.rbegin(); it != stack_.rend(); ++it)
+    diags_.note(it->first.begin, "in the call to '" + it->second + "' here", it->first.length);
+}
+
+void Elaborator::warning(SourceRange r, const std::string &msg) {
+  diags_.warning(r.begin, msg, r.length);
   for (auto it = stack_.rbegin(); it != stack_.rend(); ++it)
     diags_.note(it->first.begin, "in the call to '" + it->second + "' here", it->first.length);
 }
@@ -798,10 +805,43 @@ std::optional<Value> Elaborator::callBuiltin(const ast::CallExpr &e, std::vector
                   "), but this value is per sample");
         return std::nullopt;
       }
+    if (op == OpKind::Log && call->operands[0].kind == Kind::Tensor)
+      checkLogOfDiscriminator(e, *call->operands[0].node);
     return make(op, call->operands, where, name, {call->attrs, 0, ""});
   }
   error(e.calleeRange, "unknown function '" + name + "'");
   return std::nullopt;
+}
+
+void Elaborator::checkLogOfDiscriminator(const ast::CallExpr &e, const Node &x) {
+  // The minimax objective takes log(D(x)): D must give probabilities. A D that ends in a
+  // logit (dense, no sigmoid) makes log NaN or -inf as soon as it outputs 0 or less.
+  const ast::FuncDecl *D = p_.discriminator;
+  if (!D || discriminatorOutputs_.empty() || valueRange(x).positive())
+    return;
+  std::vector<const Node *> stack{&x};
+  std::set<const Node *> seen;
+  bool fromD = false;
+  while (!stack.empty() && !fromD) {
+    const Node *n = stack.back();
+    stack.pop_back();
+    if (!seen.insert(n).second)
+      continue;
+    fromD = discriminatorOutputs_.count(n) > 0;
+    for (const Node *o : n->operands)
+      stack.push_back(o);
+  }
+  if (!fromD)
+    return;
+  Interval r = valueRange(x);
+  auto end = [](double v) {
+    return std::isinf(v) ? std::string(v < 0 ? "-inf" : "inf") : formatNumber(v);
+  };
+  std::string range = std::string(r.loOpen ? "(" : "[") + end(r.lo) + ", " + end(r.hi) + (r.hiOpen ? ")" : "]");
+  warning(e.range(), "log of a value computed from '" + D->name + "', which can be 0 or negative (it lies in " + range +
+                         "): the objective becomes NaN or -inf; end '" + D->name +
+                         "' with sigmoid, or keep its logits and take log(sigmoid(...)) or std.losses' bce_logits_*");
+  note(D->nameRange, "'" + D->name + "' declared here");
 }
 
 std::optional<int64_t> Elaborator::axisOf(const Value &x, const Value &axis, SourceRange where,
@@ -1052,6 +1092,8 @@ std::optional<Value> Elaborator::callUser(const ast::CallExpr &e, const ast::Fun
   stack_.push_back({where, callee.name});
   auto result = runBody(callee, inner, where.begin);
   stack_.pop_back();
+  if (result && result->kind == Kind::Tensor && &callee == p_.discriminator)
+    discriminatorOutputs_.insert(result->node);
   return result;
 }
 

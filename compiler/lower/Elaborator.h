@@ -12,6 +12,7 @@
 #include "lower/Model.h"
 
 #include <optional>
+#include <set>
 
 namespace ganc::lower {
 
@@ -117,6 +118,10 @@ private:
   std::optional<std::vector<int64_t>> evalShape(const ast::ShapeSpec &s, Frame &f);
 
   void error(SourceRange r, const std::string &msg);
+  /// A warning, with notes down the calls that reached it (as error).
+  void warning(SourceRange r, const std::string &msg);
+  /// Warns when log's operand comes from the discriminator and may be 0 or negative.
+  void checkLogOfDiscriminator(const ast::CallExpr &e, const ir::Node &x);
   void note(SourceRange r, const std::string &msg);
 
   const sema::Program &p_;
@@ -135,6 +140,8 @@ private:
   std::map<std::string, ir::Node *> runningNow_;
   std::string paramSuffix_;
   std::vector<DropoutMask> masks_;
+  /// The results of the discriminator's calls so far.
+  std::set<const ir::Node *> discriminatorOutputs_;
 };
 
 } // namespace ganc::lower

@@ -3,6 +3,7 @@
 
 #include "ir/Builder.h"
 #include "ir/OpInfo.h"
+#include "ir/Range.h"
 
 namespace ganc::ops {
 
@@ -15,5 +16,17 @@ using Grads = std::vector<Node *>;
 /// Shape rule of elementwise ops: operands share one shape, except rank-0 operands,
 /// which broadcast.
 ShapeFn elementwiseShape(const char *mnemonic);
+
+/// `info` with its range rule.
+inline OpInfo withRange(OpInfo info, RangeFn range) {
+  info.range = std::move(range);
+  return info;
+}
+/// The range rule of ops that move or pick values without changing them.
+inline Interval sameRange(const Node &, const std::vector<Interval> &in) { return in[0]; }
+/// A fixed range, whatever the operands.
+inline RangeFn fixedRange(Interval r) {
+  return [r](const Node &, const std::vector<Interval> &) { return r; };
+}
 
 } // namespace ganc::ops

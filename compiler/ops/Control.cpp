@@ -23,11 +23,15 @@ OpInfo leaf(const char *m) { return OpInfo{m, 0, kLeaf, leafShape, nullptr, null
 // collects the gradient arriving at a `param` or `input` it was asked about.
 const OpInfo &opInfo_Input() { static const OpInfo info = leaf("input"); return info; }
 const OpInfo &opInfo_Param() { static const OpInfo info = leaf("param"); return info; }
-const OpInfo &opInfo_Const() { static const OpInfo info = leaf("const"); return info; }
+const OpInfo &opInfo_Const() {
+  static const OpInfo info =
+      withRange(leaf("const"), [](const Node &n, const std::vector<Interval> &) { return Interval::closed(n.attrs.num, n.attrs.num); });
+  return info;
+}
 
 // stop_gradient(x) = x;  no gradient flows through it
 const OpInfo &opInfo_StopGradient() {
-  static const OpInfo info{
+  static const OpInfo info = withRange(OpInfo{
       "stop_gradient", 1, kNone,
       [](const std::vector<const Node *> &in, const Attrs &, std::string &) -> std::optional<Shape> {
         return in[0]->shape;
@@ -36,7 +40,8 @@ const OpInfo &opInfo_StopGradient() {
       [](KernelBuilder &k, const Node &n) {
         k.loop(n.numel(), [&](Idx i) { k.store(i, k.load(0, i)); });
       },
-      0};
+      0},
+      sameRange);
   return info;
 }
 

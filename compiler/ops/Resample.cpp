@@ -20,7 +20,7 @@ int64_t planes(const Shape &s) { return numElements(Shape(s.begin(), s.end() - 2
 // upsample(x, factor)[.., h f + a, w f + b] = x[.., h, w];
 //   dx = avg_pool(g, factor) * factor^2
 const OpInfo &opInfo_Upsample() {
-  static const OpInfo info{
+  static const OpInfo info = withRange(OpInfo{
       "upsample", 1, kNone,
       [](const std::vector<const Node *> &in, const Attrs &a,
          std::string &err) -> std::optional<Shape> {
@@ -55,14 +55,15 @@ const OpInfo &opInfo_Upsample() {
           });
         });
       },
-      0, {"factor"}, {}, nullptr, -1, /*minSampleRank=*/2};
+      0, {"factor"}, {}, nullptr, -1, /*minSampleRank=*/2},
+      sameRange);
   return info;
 }
 
 // avg_pool(x, kernel)[.., h, w] = mean of x[.., h k + a, w k + b] over a, b < kernel;
 //   dx = upsample(g, kernel) / kernel^2
 const OpInfo &opInfo_AvgPool() {
-  static const OpInfo info{
+  static const OpInfo info = withRange(OpInfo{
       "avg_pool", 1, kNone,
       [](const std::vector<const Node *> &in, const Attrs &a,
          std::string &err) -> std::optional<Shape> {
@@ -101,7 +102,8 @@ const OpInfo &opInfo_AvgPool() {
           });
         });
       },
-      0, {"kernel"}, {}, nullptr, -1, /*minSampleRank=*/2};
+      0, {"kernel"}, {}, nullptr, -1, /*minSampleRank=*/2},
+      sameRange);
   return info;
 }
 

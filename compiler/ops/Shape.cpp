@@ -60,7 +60,7 @@ void copyAlongAxis(KernelBuilder &k, const Node &n, int64_t axis, int64_t rows, 
 
 // broadcast(x, to, [b, e)): out[p, r, q] = x[p, q];  dx = reduce_sum(g, b, e)
 const OpInfo &opInfo_Broadcast() {
-  static const OpInfo info{
+  static const OpInfo info = withRange(OpInfo{
       "broadcast", 1, kNone,
       [](const std::vector<const Node *> &in, const Attrs &a,
          std::string &err) -> std::optional<Shape> {
@@ -87,13 +87,14 @@ const OpInfo &opInfo_Broadcast() {
         else
           k.loop(s.p, [&](Idx p) { k.loop(s.r, [&](Idx r) { body(p, r); }); });
       },
-      0};
+      0},
+      sameRange);
   return info;
 }
 
 // reduce_sum(x, [b, e)): out[p, q] = sum_r x[p, r, q];  dx = broadcast(g, x.shape, b, e)
 const OpInfo &opInfo_ReduceSum() {
-  static const OpInfo info{
+  static const OpInfo info = withRange(OpInfo{
       "reduce_sum", 1, kNone, reductionShape("reduce_sum", false),
       [](Builder &b, const Node &n, Node *g) {
         return Grads{b.broadcast(g, n.operands[0]->shape, n.attrs.ints[0], n.attrs.ints[1])};
@@ -128,14 +129,19 @@ const OpInfo &opInfo_ReduceSum() {
           });
         });
       },
-      0};
+      0},
+      // A sum of k values, each within the operand's range.
+      [](const Node &n, const std::vector<Interval> &in) {
+        double k = static_cast<double>(n.operands[0]->numel()) / static_cast<double>(std::max<int64_t>(n.numel(), 1));
+        return in[0] * Interval::closed(k, k);
+      });
   return info;
 }
 
 // reduce_max(x, [b, e)): out[p, q] = max_r x[p, r, q];
 //   dx = broadcast(g) where x is the maximum (every tied maximum gets it), else 0
 const OpInfo &opInfo_ReduceMax() {
-  static const OpInfo info{
+  static const OpInfo info = withRange(OpInfo{
       "reduce_max", 1, kNone, reductionShape("reduce_max", true),
       [](Builder &b, const Node &n, Node *g) {
         Node *x = n.operands[0];
@@ -165,13 +171,14 @@ const OpInfo &opInfo_ReduceMax() {
             k.loop(s.q, [&](Idx q) { k.store(k.add(k.mul(p, s.q), q), maxOver(p, q)); });
           });
       },
-      0};
+      0},
+      sameRange);
   return info;
 }
 
 // reshape(x, shape): same elements, new shape;  dx = reshape(g, x.shape)
 const OpInfo &opInfo_Reshape() {
-  static const OpInfo info{
+  static const OpInfo info = withRange(OpInfo{
       "reshape", 1, kNone,
       [](const std::vector<const Node *> &in, const Attrs &a,
          std::string &err) -> std::optional<Shape> {
@@ -189,14 +196,15 @@ const OpInfo &opInfo_Reshape() {
       [](KernelBuilder &k, const Node &n) {
         k.loop(n.numel(), [&](Idx i) { k.store(i, k.load(0, i)); });
       },
-      0};
+      0},
+      sameRange);
   return info;
 }
 
 // transpose(x)[j, i] = x[i, j] for 2-D x, or for each matrix of a 3-D batch;
 // dx = transpose(g)
 const OpInfo &opInfo_Transpose() {
-  static const OpInfo info{
+  static const OpInfo info = withRange(OpInfo{
       "transpose", 1, kNone,
       [](const std::vector<const Node *> &in, const Attrs &,
          std::string &err) -> std::optional<Shape> {
@@ -226,14 +234,15 @@ const OpInfo &opInfo_Transpose() {
           k.loop(n.shape[0], [&](Idx b) { matrix(k.mul(b, rows * cols)); });
       },
       0, {}, {}, nullptr,
-      /*batchedOperands=*/0}; // a 2-D matrix, not a batch
+      /*batchedOperands=*/0}, // a 2-D matrix, not a batch
+      sameRange);
   return info;
 }
 
 // slice(x, axis, begin, end): the indices [begin, end) of one axis;
 //   dx = pad(g, axis, begin, size - end)
 const OpInfo &opInfo_Slice() {
-  static const OpInfo info{
+  static const OpInfo info = withRange(OpInfo{
       "slice", 1, kNone,
       [](const std::vector<const Node *> &in, const Attrs &a,
          std::string &err) -> std::optional<Shape> {
@@ -256,14 +265,15 @@ const OpInfo &opInfo_Slice() {
         const int64_t axis = n.attrs.ints[0];
         copyAlongAxis(k, n, axis, n.shape[axis], /*from=*/n.attrs.ints[1], /*to=*/0);
       },
-      0};
+      0},
+      sameRange);
   return info;
 }
 
 // pad(x, axis, before, after): `before` zeros, x, then `after` zeros along one axis;
 //   dx = slice(g, axis, before, before + size)
 const OpInfo &opInfo_Pad() {
-  static const OpInfo info{
+  static const OpInfo info = withRange(OpInfo{
       "pad", 1, kNone,
       [](const std::vector<const Node *> &in, const Attrs &a,
          std::string &err) -> std::optional<Shape> {
@@ -288,7 +298,8 @@ const OpInfo &opInfo_Pad() {
         k.loop(n.numel(), [&](Idx i) { k.store(i, k.constant(0)); });
         copyAlongAxis(k, n, axis, n.operands[0]->shape[axis], /*from=*/0, /*to=*/n.attrs.ints[1]);
       },
-      0};
+      0},
+      [](const Node &, const std::vector<Interval> &in) { return hull(in[0], Interval::closed(0, 0)); });
   return info;
 }
 
