@@ -78,7 +78,8 @@ NUMBER      : [0-9]+ ('.' [0-9]*)? ([eE] [+-]? [0-9]+)?
             ;
 STRING      : '"' (~["\\\r\n] | '\\' .)* '"' ;
 ID          : [a-zA-Z_] [a-zA-Z_0-9]* ;
-COMMENT     : ('#' | '//') ~[\r\n]* -> skip ;
+// Comments go to a hidden channel: the parser never sees them, `ganc fmt` keeps them.
+COMMENT     : ('#' | '//') ~[\r\n]* -> channel(HIDDEN) ;
 WS          : [ \t\r\n]+ -> skip ;
 // Anything else is one bad character, reported by the parser with its location.
 ERRCHAR     : . ;

@@ -25,6 +25,7 @@
 #include "io/Png.h"
 #include "io/SafeTensors.h"
 #include "ir/Printer.h"
+#include "frontend/Formatter.h"
 #include "support/Error.h"
 
 #include <algorithm>
@@ -60,6 +61,9 @@ const char *const kUsage =
     "          score a trained 2-D mixture model: modes covered, high-quality share, KL\n"
     "  check   FILE.gan\n"
     "          report errors and warnings in the model without training it\n"
+    "  fmt     FILE.gan [--write | --check]\n"
+    "          print the file in canonical layout (comments kept); --write rewrites it in\n"
+    "          place, --check only reports (exit 1) when it is not canonical\n"
     "  emit    --stage=graph|grad|opt|kernels|llvm|asm FILE.gan [--batch B]\n"
     "          print a stage of the compiler: the objectives as graph IR, the step programs\n"
     "          with gradients and updates, after simplification, the fused kernels and\n"
@@ -86,7 +90,7 @@ struct Args {
 /// Options that take no value.
 bool isFlag(const std::string &key) {
   return key == "profile" || key == "resume" || key == "print-after-all" || key == "verify-each" ||
-         key == "time-passes";
+         key == "time-passes" || key == "write" || key == "check";
 }
 
 /// A live progress line only makes sense on a terminal.
@@ -173,6 +177,59 @@ int reportUserError(Session &s, std::ostream &err) {
 }
 
 //===----------------------------------------------------------------------===//
+
+/// `ganc fmt`: the canonical layout of one file (frontend/Formatter.h). A file that does
+/// not parse gets its syntax errors and is never rewritten.
+int cmdFmt(const Args &a, std::ostream &out, std::ostream &err) {
+  if (a.positional.size() != 1 || (a.flag("write") && a.flag("check"))) {
+    err << "ganc: error: fmt takes one FILE.gan and at most one of --write and --check\n";
+    return kExitUsage;
+  }
+  const std::string &path = a.positional[0];
+  SourceManager sm;
+  DiagnosticEngine diags(sm);
+  std::string problem;
+  uint32_t file = sm.addFile(path, problem);
+  if (!file) {
+    err << "ganc: error: " << problem << "\n";
+    return kExitUserError;
+  }
+  std::optional<std::string> text = frontend::formatModule(sm, file, diags);
+  if (!text) {
+    diags.print(err);
+    return kExitUserError;
+  }
+  const bool same = *text == sm.text(file);
+  if (a.flag("check")) {
+    if (same)
+      return kExitOk;
+    err << path << ": not in canonical layout (ganc fmt --write " << path << " fixes it)\n";
+    return kExitUserError;
+  }
+  if (!a.flag("write")) {
+    out << *text;
+    return kExitOk;
+  }
+  if (same)
+    return kExitOk;
+  // Through a temporary file, so an interrupted write never leaves half a model.
+  const std::string tmp = path + ".ganc-fmt.tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    f << *text;
+    if (!f.flush()) {
+      std::remove(tmp.c_str());
+      err << "ganc: error: " << tmp << ": cannot write\n";
+      return kExitUserError;
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    err << "ganc: error: " << path << ": cannot replace it\n";
+    return kExitUserError;
+  }
+  return kExitOk;
+}
 
 int cmdCheck(const Args &a, std::ostream &out, std::ostream &err) {
   if (a.positional.size() != 1) {
@@ -701,6 +758,7 @@ int runCommand(const std::vector<std::string> &argv, std::ostream &out, std::ost
       {"export", {"checkpoint", "out"}},
       {"eval", {"checkpoint", "n", "seed", "json"}},
       {"check", {"print-after", "print-after-all", "verify-each", "time-passes"}},
+      {"fmt", {"write", "check"}},
       {"emit", {"stage", "batch", "print-after", "print-after-all", "verify-each", "time-passes"}}};
   auto it = known.find(cmd);
   if (it == known.end()) {
@@ -718,6 +776,8 @@ int runCommand(const std::vector<std::string> &argv, std::ostream &out, std::ost
     return cmdSample(a, out, err);
   if (cmd == "check")
     return cmdCheck(a, out, err);
+  if (cmd == "fmt")
+    return cmdFmt(a, out, err);
   if (cmd == "eval")
     return cmdEval(a, out, err);
   if (cmd == "export")
