@@ -11,6 +11,7 @@
 #include "GanParser.h"
 #include "antlr4-runtime.h"
 
+#include <cstdio>
 #include <cstdlib>
 
 namespace ganc::frontend {
@@ -332,11 +333,43 @@ private:
   const Utf8Offsets &utf8_;
 };
 
+/// The byte offset of the first byte that is not part of well-formed UTF-8 (overlong
+/// forms, surrogates and code points past U+10FFFF included), or npos.
+size_t firstInvalidUtf8(const std::string &s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+    unsigned c = b(i);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (n == 0 || i + n > s.size())
+      return i;
+    unsigned cp = n == 1 ? c : c & (0x7F >> n);
+    for (size_t k = 1; k < n; ++k) {
+      if ((b(i + k) & 0xC0) != 0x80)
+        return i;
+      cp = (cp << 6) | (b(i + k) & 0x3F);
+    }
+    static const unsigned minOf[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < minOf[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+      return i;
+    i += n;
+  }
+  return std::string::npos;
+}
+
 } // namespace
 
 std::unique_ptr<ast::Module> parseModule(const SourceManager &sm, uint32_t fileId,
                                          DiagnosticEngine &diags) {
   const std::string &text = sm.text(fileId);
+  // The lexer reads UTF-8 (and throws on anything else): say where the file is not.
+  if (size_t bad = firstInvalidUtf8(text); bad != std::string::npos) {
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(text[bad]));
+    diags.error({fileId, static_cast<uint32_t>(bad)},
+                std::string("this file is not UTF-8 text: byte ") + hex + " here starts no valid character");
+    return nullptr;
+  }
   antlr4::ANTLRInputStream input(text);
   grammar::GanLexer lexer(&input);
   antlr4::CommonTokenStream tokens(&lexer);

@@ -43,6 +43,18 @@ Node *Graph::make(OpKind op, std::vector<Node *> operands, Attrs attrs, SourceLo
   std::string why;
   std::vector<const Node *> in(operands.begin(), operands.end());
   std::optional<Shape> shape = info.inferShape(in, attrs, why);
+  if (shape) {
+    int64_t count = 1;
+    for (int64_t d : *shape) {
+      if (d > kMaxDimension || (d > 0 && count > kMaxElements / d)) {
+        why = std::string("'") + info.mnemonic + "' would make a tensor of shape " + formatType(*shape) +
+              ", larger than ganc supports (2^30 per axis, 2^40 values)";
+        shape.reset();
+        break;
+      }
+      count *= d;
+    }
+  }
   if (!shape) {
     if (error) {
       *error = why;

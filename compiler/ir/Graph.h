@@ -28,6 +28,11 @@ enum class OpKind : uint8_t {
 
 using Shape = std::vector<int64_t>;
 
+/// The largest size of one axis and of a whole tensor that ganc compiles: far beyond any
+/// model that fits in memory, and small enough that products of sizes never overflow.
+constexpr int64_t kMaxDimension = int64_t(1) << 30;
+constexpr int64_t kMaxElements = int64_t(1) << 40;
+
 int64_t numElements(const Shape &s);
 /// `f32[128,784]`.
 std::string formatType(const Shape &s);

@@ -109,6 +109,12 @@ std::optional<OpCall> splitOpCall(const ast::CallExpr &e, const OpInfo &info,
                                        : std::string("a string"));
       return std::nullopt;
     }
+    if (std::fabs(v->num) > static_cast<double>(kMaxDimension)) {
+      where = boundAt[arity + k];
+      why = "'" + name + "' expects '" + names[k] + "' of at most " + std::to_string(kMaxDimension) + ", got " +
+            formatNumber(v->num);
+      return std::nullopt;
+    }
     call.attrs.push_back(static_cast<int64_t>(v->num));
   }
   return call;
@@ -942,8 +948,10 @@ std::optional<std::vector<int64_t>> Elaborator::evalShape(const ast::ShapeSpec &
     auto v = eval(*d, f);
     if (!v)
       return std::nullopt;
-    if (v->kind != Kind::Number || v->num < 1 || v->num != std::floor(v->num)) {
-      error(d->range(), "a dimension must be a positive integer");
+    if (v->kind != Kind::Number || v->num < 1 || v->num != std::floor(v->num) || v->num > kMaxDimension) {
+      error(d->range(), v->kind == Kind::Number && v->num > kMaxDimension
+                            ? "a dimension must be at most " + std::to_string(kMaxDimension) + ", got " + formatNumber(v->num)
+                            : std::string("a dimension must be a positive integer"));
       return std::nullopt;
     }
     dims.push_back(static_cast<int64_t>(v->num));

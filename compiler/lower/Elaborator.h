@@ -11,6 +11,7 @@
 #include "ir/Builder.h"
 #include "lower/Model.h"
 
+#include <cmath>
 #include <optional>
 #include <set>
 
@@ -33,10 +34,12 @@ struct Value {
     v.batched = batched;
     return v;
   }
+  /// A number; an integer only within +-2^53, where doubles hold every integer (so a
+  /// cast to int64_t is exact and defined).
   static Value number(double x, bool isInt) {
     Value v;
     v.num = x;
-    v.isInt = isInt;
+    v.isInt = isInt && std::fabs(x) <= 9007199254740992.0;
     return v;
   }
   /// The shape without the batch axis.

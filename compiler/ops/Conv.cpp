@@ -307,10 +307,11 @@ void lowerConv(KernelBuilder &k, const Node &n, bool transposed) {
       return a;
     };
     if (C >= kFewChannels)
-      for (auto &[kh, rs] : rowsOf)
-        for (auto &[kw, cs] : colsOf)
-          acc = k.loopCarry(C, acc,
-                            [&](Idx c, const Vals &a) { return addTap(c, kh, rs, kw, cs, a); });
+      for (auto &row : rowsOf)
+        for (auto &col : colsOf)
+          acc = k.loopCarry(C, acc, [&](Idx c, const Vals &a) {
+            return addTap(c, row.first, row.second, col.first, col.second, a);
+          });
     else
       acc = k.loopCarry(C, acc, [&](Idx c, const Vals &a) {
         Vals next(a);

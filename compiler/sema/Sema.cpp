@@ -2,6 +2,7 @@
 #include "sema/Sema.h"
 
 #include "frontend/Parser.h"
+#include "ir/Graph.h"
 #include "sema/Builtins.h"
 
 #include <algorithm>
@@ -412,8 +413,11 @@ private:
       auto v = number(d.get(), "a dimension");
       if (!v)
         return std::nullopt;
-      if (*v < 1 || *v != std::floor(*v)) {
-        diags_.error(d->loc(), "a dimension must be a positive integer", d->range().length);
+      if (*v < 1 || *v != std::floor(*v) || *v > static_cast<double>(ir::kMaxDimension)) {
+        diags_.error(d->loc(),
+                     *v > 1 ? "a dimension must be at most " + std::to_string(ir::kMaxDimension) + ", got " + formatNumber(*v)
+                            : std::string("a dimension must be a positive integer"),
+                     d->range().length);
         return std::nullopt;
       }
       s.push_back(static_cast<int64_t>(*v));
@@ -819,8 +823,8 @@ private:
 
   std::optional<int64_t> positiveInt(const ast::Expr &e, const std::string &what) {
     auto v = evalConstant(e, *p_);
-    if (!v || *v < 1 || *v != std::floor(*v)) {
-      diags_.error(e.loc(), what + " must be a positive integer", e.range().length);
+    if (!v || *v < 1 || *v != std::floor(*v) || *v > 9007199254740992.0) {
+      diags_.error(e.loc(), what + " must be a positive integer (at most 2^53)", e.range().length);
       return std::nullopt;
     }
     return static_cast<int64_t>(*v);
@@ -833,7 +837,12 @@ private:
       switch (t.kind) {
       case ast::TrainStmt::Kind::Setting:
         if (t.key == "batch") {
-          if (auto n = positiveInt(v, "batch")) plan.batch = *n;
+          if (auto n = positiveInt(v, "batch")) {
+            if (*n > (int64_t(1) << 20))
+              diags_.error(v.loc(), "batch must be at most 1048576", v.range().length);
+            else
+              plan.batch = *n;
+          }
         } else if (t.key == "steps") {
           if (auto n = positiveInt(v, "steps")) plan.steps = *n;
         } else if (t.key == "seed") {
