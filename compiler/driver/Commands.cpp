@@ -7,7 +7,7 @@
 //   ganc export FILE.gan --checkpoint PATH --out G.safetensors
 //   ganc eval   FILE.gan --checkpoint PATH [-n N] [--seed S] [--json OUT.json]
 //   ganc check  FILE.gan
-//   ganc emit   --stage=graph|grad|opt|kernels|llvm|asm FILE.gan
+//   ganc emit   --stage=ast|sema|graph|grad|opt|kernels|llvm|asm FILE.gan
 //
 //===----------------------------------------------------------------------===//
 #include "driver/Commands.h"
@@ -25,7 +25,10 @@
 #include "io/Png.h"
 #include "io/SafeTensors.h"
 #include "ir/Printer.h"
+#include "ast/Printer.h"
 #include "frontend/Formatter.h"
+#include "frontend/Parser.h"
+#include "sema/Printer.h"
 #include "support/Error.h"
 
 #include <algorithm>
@@ -64,10 +67,11 @@ const char *const kUsage =
     "  fmt     FILE.gan [--write | --check]\n"
     "          print the file in canonical layout (comments kept); --write rewrites it in\n"
     "          place, --check only reports (exit 1) when it is not canonical\n"
-    "  emit    --stage=graph|grad|opt|kernels|llvm|asm FILE.gan [--batch B]\n"
-    "          print a stage of the compiler: the objectives as graph IR, the step programs\n"
-    "          with gradients and updates, after simplification, the fused kernels and\n"
-    "          memory plan, or the optimized LLVM IR / assembly of the JIT\n"
+    "  emit    --stage=ast|sema|graph|grad|opt|kernels|llvm|asm FILE.gan [--batch B]\n"
+    "          print a stage of the compiler: the parsed file as a tree, what sema\n"
+    "          concluded, the objectives as graph IR, the step programs with gradients and\n"
+    "          updates, after simplification, the fused kernels and memory plan, or the\n"
+    "          optimized LLVM IR / assembly of the JIT\n"
     "\n"
     "pass instrumentation (train, check, emit): --print-after=PASS --print-after-all\n"
     "  --verify-each --time-passes; passes: lower canonicalize autodiff simplify\n";
@@ -268,10 +272,27 @@ void printKernels(std::ostream &out, const std::vector<rt::StepFunction> &fns) {
 
 int cmdEmit(const Args &a, std::ostream &out, std::ostream &err) {
   std::string stage = a.get("stage").value_or("");
-  static const std::vector<std::string> stages = {"graph", "grad", "opt", "kernels", "llvm", "asm"};
+  static const std::vector<std::string> stages = {"ast", "sema", "graph", "grad", "opt", "kernels", "llvm", "asm"};
   if (a.positional.size() != 1 || std::find(stages.begin(), stages.end(), stage) == stages.end()) {
-    err << "ganc: error: emit needs --stage=graph|grad|opt|kernels|llvm|asm and one FILE.gan\n";
+    err << "ganc: error: emit needs --stage=ast|sema|graph|grad|opt|kernels|llvm|asm and one FILE.gan\n";
     return kExitUsage;
+  }
+  if (stage == "ast") {
+    // The parse of this file alone, before imports and names are resolved.
+    SourceManager sm;
+    DiagnosticEngine diags(sm);
+    std::string problem;
+    uint32_t file = sm.addFile(a.positional[0], problem);
+    if (!file) {
+      err << "ganc: error: " << problem << "\n";
+      return kExitUserError;
+    }
+    auto m = frontend::parseModule(sm, file, diags);
+    diags.print(err);
+    if (!m)
+      return kExitUserError;
+    ast::printModule(out, *m, sm);
+    return kExitOk;
   }
   Session s;
   int64_t batch = 0;
@@ -293,7 +314,14 @@ int cmdEmit(const Args &a, std::ostream &out, std::ostream &err) {
       s.printTimes(err);
     return kExitOk;
   };
-  if (!s.analyze(a.positional[0]) || !s.lower(batch))
+  if (!s.analyze(a.positional[0]))
+    return reportUserError(s, err);
+  if (stage == "sema") {
+    s.diags().print(err);
+    sema::printProgram(out, s.program(), s.sources());
+    return kExitOk;
+  }
+  if (!s.lower(batch))
     return reportUserError(s, err);
   s.canonicalize();
   if (stage == "graph") {
