@@ -75,11 +75,11 @@ Node *Graph::make(OpKind op, std::vector<Node *> operands, Attrs attrs, SourceLo
   return raw;
 }
 
-Node *Graph::input(const std::string &name, const Shape &shape, SourceLoc loc) {
-  return make(OpKind::Input, {}, {shape, 0, name}, loc);
+Node *Graph::input(const std::string &name, const Shape &shape, SourceLoc loc, std::string *error) {
+  return make(OpKind::Input, {}, {shape, 0, name}, loc, error);
 }
-Node *Graph::param(const std::string &name, const Shape &shape, SourceLoc loc) {
-  return make(OpKind::Param, {}, {shape, 0, name}, loc);
+Node *Graph::param(const std::string &name, const Shape &shape, SourceLoc loc, std::string *error) {
+  return make(OpKind::Param, {}, {shape, 0, name}, loc, error);
 }
 Node *Graph::constant(double value, const Shape &shape, SourceLoc loc) {
   return make(OpKind::Const, {}, {shape, value, ""}, loc);

@@ -75,8 +75,10 @@ public:
   Node *make(OpKind op, std::vector<Node *> operands, Attrs attrs, SourceLoc loc,
              std::string *error = nullptr);
 
-  Node *input(const std::string &name, const Shape &shape, SourceLoc loc = {});
-  Node *param(const std::string &name, const Shape &shape, SourceLoc loc = {});
+  /// Leaves. With `error`, a shape beyond the size limits returns null and says why
+  /// (as make does); without, it is an internal error.
+  Node *input(const std::string &name, const Shape &shape, SourceLoc loc = {}, std::string *error = nullptr);
+  Node *param(const std::string &name, const Shape &shape, SourceLoc loc = {}, std::string *error = nullptr);
   Node *constant(double value, const Shape &shape, SourceLoc loc = {});
 
   /// Named results of the program, in declaration order.

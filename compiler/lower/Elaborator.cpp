@@ -127,18 +127,26 @@ Elaborator::Elaborator(const sema::Program &p, Graph &g, ParamTable &params, int
                        RunningStats *running)
     : p_(p), g_(g), b_(g), params_(params), batch_(batch), diags_(diags), training_(training),
       stepPlayer_(std::move(stepPlayer)), running_(running) {
+  // A batch of each source; one too large for ganc's size limits is an error at it.
+  auto source = [&](const std::string &name, const std::vector<int64_t> &sample, SourceLoc loc) {
+    Shape s{batch};
+    s.insert(s.end(), sample.begin(), sample.end());
+    std::string why;
+    if (Node *n = g.input(name, s, loc, &why)) {
+      game_.vars[name] = Value::tensor(n, true);
+    } else {
+      diags_.error(loc, "a batch of " + std::to_string(batch) + " of '" + name + "' is too large: " + why,
+                   static_cast<uint32_t>(name.size()));
+      broken_ = true;
+    }
+  };
   for (const sema::DataSpec &d : p.data) {
-    Shape s{batch};
-    s.insert(s.end(), d.shape.begin(), d.shape.end());
-    game_.vars[d.name] = Value::tensor(g.input(d.name, s, d.loc), true);
+    source(d.name, d.shape, d.loc);
     if (d.classes > 0)
-      game_.vars[d.labelsName] = Value::tensor(g.input(d.labelsName, {batch, d.classes}, d.labelsLoc), true);
+      source(d.labelsName, {d.classes}, d.labelsLoc);
   }
-  for (const sema::NoiseSpec &n : p.noise) {
-    Shape s{batch};
-    s.insert(s.end(), n.shape.begin(), n.shape.end());
-    game_.vars[n.name] = Value::tensor(g.input(n.name, s, n.loc), true);
-  }
+  for (const sema::NoiseSpec &n : p.noise)
+    source(n.name, n.shape, n.loc);
 }
 
 void Elaborator::error(SourceRange r, const std::string &msg) {
@@ -157,9 +165,15 @@ void Elaborator::note(SourceRange r, const std::string &msg) {
   diags_.note(r.begin, msg, r.length);
 }
 
-std::optional<Value> Elaborator::evalGame(const ast::Expr &e) { return eval(e, game_); }
+std::optional<Value> Elaborator::evalGame(const ast::Expr &e) {
+  if (broken_)
+    return std::nullopt;
+  return eval(e, game_);
+}
 
 std::optional<Value> Elaborator::callPlayer(const ast::FuncDecl &f, std::vector<Value> args, SourceLoc loc) {
+  if (broken_)
+    return std::nullopt;
   ast::CallExpr call({loc, 1}, f.name, {loc, 1});
   return callUser(call, f, std::move(args), game_);
 }
@@ -1157,7 +1171,13 @@ bool Elaborator::declareParam(const ast::Stmt &s, Frame &f) {
     params_.index[path] = params_.params.size();
     params_.params.push_back({path, *shape, f.player, init, s.nameRange.begin});
   }
-  f.vars[s.name] = Value::tensor(g_.param(path + paramSuffix_, *shape, s.nameRange.begin), false);
+  std::string why;
+  Node *node = g_.param(path + paramSuffix_, *shape, s.nameRange.begin, &why);
+  if (!node) {
+    error(s.nameRange, why);
+    return false;
+  }
+  f.vars[s.name] = Value::tensor(node, false);
   return true;
 }
 

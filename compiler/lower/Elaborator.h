@@ -145,6 +145,7 @@ private:
   std::vector<DropoutMask> masks_;
   /// The results of the discriminator's calls so far.
   std::set<const ir::Node *> discriminatorOutputs_;
+  bool broken_ = false; ///< a source did not fit the size limits (reported)
 };
 
 } // namespace ganc::lower

@@ -143,7 +143,14 @@ std::unique_ptr<Graph> lowerSampler(const sema::Program &p, int64_t count,
                                              [&](const sema::NoiseSpec &n) { return n.name == name; });
     Shape s{count};
     s.insert(s.end(), z.shape.begin(), z.shape.end());
-    args.push_back(Value::tensor(g->input(name + inputSuffix, s, z.loc), true));
+    std::string why;
+    Node *in = g->input(name + inputSuffix, s, z.loc, &why);
+    if (!in) {
+      diags.error(z.loc, std::to_string(count) + " samples of '" + name + "' are too many at once: " + why,
+                  static_cast<uint32_t>(name.size()));
+      return nullptr;
+    }
+    args.push_back(Value::tensor(in, true));
   }
   auto v = el.callPlayer(G, std::move(args), G.nameRange.begin);
   if (!v)
