@@ -46,7 +46,7 @@ void MnistIteration(benchmark::State &state) {
     v = u(rng);
   rt::Dataset data(std::move(rows), 784);
   rt::TrainSpec spec = s.trainSpec("");
-  rt::Trainer trainer(spec, fns[0], fns[1], nullptr, data);
+  rt::Trainer trainer(spec, fns[0], &fns[1], nullptr, data);
   trainer.initialize();
   for (auto _ : state) {
     benchmark::DoNotOptimize(trainer.stepD());

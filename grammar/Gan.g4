@@ -33,8 +33,9 @@ constDecl   : 'const' ID '=' expr ;
 dataDecl    : 'data' ID '~' expr ;
 noiseDecl   : 'noise' ID '~' expr ;
 
-// `generator G(z: [100]) -> [784] { ... }`; `fn` declares a helper (layer, loss).
-funcDecl    : kind=('generator' | 'discriminator' | 'critic' | 'fn') ID
+// `generator G(z: [100]) -> [784] { ... }`; `classifier C(x: [784]) -> [10]` the one
+// player of a supervised model; `fn` declares a helper (layer, loss).
+funcDecl    : kind=('generator' | 'discriminator' | 'critic' | 'classifier' | 'fn') ID
               '(' (param (',' param)*)? ')' ('->' shape)? block ;
 param       : ID ':' typeSpec ;
 typeSpec    : shape                                   # shapeType

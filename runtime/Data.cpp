@@ -100,7 +100,25 @@ Dataset Dataset::load(const DataSpec &spec) {
       d.labels_[i] = static_cast<int32_t>(l);
     }
   }
+  if (spec.holdOut > 0) {
+    if (spec.holdOut >= d.count_)
+      throw IoError(path, "holds " + std::to_string(d.count_) + " samples, so holding out " +
+                              std::to_string(spec.holdOut) + " would leave none to train on");
+    d.holdOut(spec.holdOut);
+  }
   return d;
+}
+
+void Dataset::holdOut(int64_t n) {
+  const int64_t keep = count_ - n;
+  heldOut_.assign(data_.begin() + keep * rowSize_, data_.end());
+  data_.resize(static_cast<size_t>(keep * rowSize_));
+  if (!labels_.empty()) {
+    heldOutLabels_.assign(labels_.begin() + keep, labels_.end());
+    labels_.resize(static_cast<size_t>(keep));
+  }
+  heldOutCount_ = n;
+  count_ = keep;
 }
 
 void drawNoise(const NoiseSpec &n, float *out, int64_t count, uint64_t seed, uint64_t stream) {

@@ -22,12 +22,21 @@ public:
   /// Classes of labelled data (0: unlabelled) and the class of sample i.
   int64_t classes() const { return classes_; }
   int32_t label(int64_t i) const { return labels_[static_cast<size_t>(i)]; }
+  /// The samples kept out of training (`hold_out`), with their classes: never batched.
+  int64_t heldOutSize() const { return heldOutCount_; }
+  const float *heldOutRow(int64_t i) const { return heldOut_.data() + i * rowSize_; }
+  int32_t heldOutLabel(int64_t i) const { return heldOutLabels_[static_cast<size_t>(i)]; }
 
 private:
   std::vector<float> data_;
   int64_t rowSize_ = 0, count_ = 0;
   std::vector<int32_t> labels_;
   int64_t classes_ = 0;
+  std::vector<float> heldOut_;
+  std::vector<int32_t> heldOutLabels_;
+  int64_t heldOutCount_ = 0;
+  /// Moves the last `n` samples (and labels) out of the training set.
+  void holdOut(int64_t n);
 };
 
 /// Fills `count` values of noise `n` (whole rows) from (seed, stream).

@@ -40,6 +40,7 @@ struct DataSpec {
   /// Class labels of the samples, fed one-hot as data `labelsName` (classes > 0).
   std::string labelsName, labelsPath; ///< path empty: the mnist folder's label file
   int64_t classes = 0;
+  int64_t holdOut = 0; ///< the last samples of the file, kept out of training (evaluation)
 };
 
 struct NoiseSpec {
@@ -62,7 +63,8 @@ struct TrainSpec {
   std::vector<NoiseSpec> noise; ///< the first is the generator's input
   std::vector<std::string> generatorNoise; ///< what the sampler reads, by input
   bool interactive = false;     ///< progress as one live line (a terminal)
-  std::string dPlayer, gPlayer;
+  std::string dPlayer, gPlayer; ///< the first player: the discriminator, or the classifier of
+                                ///< a supervised model (whose gPlayer is empty, gSteps 0)
   OptimizerSpec optD, optG;
   int64_t batch = 64, steps = 1000, dSteps = 1, gSteps = 1;
   int64_t sampleEvery = 1000, sampleRows = 4, sampleCols = 4;

@@ -47,9 +47,9 @@ void installStopHandlers() {
   std::signal(SIGTERM, onStopSignal);
 }
 
-Trainer::Trainer(const TrainSpec &spec, const StepFunction &dStep, const StepFunction &gStep,
-                 const StepFunction *sampler, const Dataset &data)
-    : spec_(spec), batches_(data, spec.seed) {
+Trainer::Trainer(const TrainSpec &spec, const StepFunction &dStep, const StepFunction *gStep,
+                 const StepFunction *sampler, const Dataset &data, const StepFunction *evaluator)
+    : spec_(spec), batches_(data, spec.seed), data_(data) {
   // Every tensor the programs share lives in the store before they are bound.
   for (const ParamSpec &p : spec.params)
     store_.get(p.name, p.shape);
@@ -61,7 +61,12 @@ Trainer::Trainer(const TrainSpec &spec, const StepFunction &dStep, const StepFun
   for (const NoiseSpec &n : spec.noise)
     noise_.push_back(&store_.get(n.name, batched(spec.batch, n.shape)));
   d_ = std::make_unique<Executable>(dStep, store_);
-  g_ = std::make_unique<Executable>(gStep, store_);
+  if (gStep)
+    g_ = std::make_unique<Executable>(*gStep, store_);
+  if (evaluator && data.heldOutSize() > 0) {
+    store_.get(spec.data.name + "@eval", batched(data.heldOutSize(), spec.data.shape));
+    eval_ = std::make_unique<Executable>(*evaluator, store_);
+  }
   // The grid sampler reads its own fixed noise, `<noise>@grid`, and the same parameters.
   if (sampler)
     sample_ = std::make_unique<Executable>(*sampler, store_);
@@ -195,6 +200,8 @@ float Trainer::stepD() {
 }
 
 float Trainer::stepG() {
+  if (!g_)
+    return 0;
   if (spec_.ema > 0) {
     // decay_t = min(decay, t / (t + 10)) after t updates (TensorFlow's ExponentialMovingAverage
     // with num_updates, shifted by one): the first update copies the weights, and the
@@ -242,10 +249,14 @@ bool Trainer::runSteps(int64_t until, std::ostream &log) {
       StepStats s{step_, dLoss, gLoss, secs > 0 ? (step_ - lastStep) / secs : 0};
       history_.push_back(s);
       double eta = s.stepsPerSecond > 0 ? (until - step_) / s.stepsPerSecond : 0;
-      std::snprintf(line, sizeof line,
-                    "step %7lld/%lld  D loss %8.4f  G loss %8.4f  %8.1f steps/s  ETA %4.0fs",
-                    static_cast<long long>(step_), static_cast<long long>(until), dLoss, gLoss,
-                    s.stepsPerSecond, eta);
+      if (g_)
+        std::snprintf(line, sizeof line,
+                      "step %7lld/%lld  D loss %8.4f  G loss %8.4f  %8.1f steps/s  ETA %4.0fs",
+                      static_cast<long long>(step_), static_cast<long long>(until), dLoss, gLoss,
+                      s.stepsPerSecond, eta);
+      else // one player: its loss alone
+        std::snprintf(line, sizeof line, "step %7lld/%lld  loss %8.4f  %8.1f steps/s  ETA %4.0fs",
+                      static_cast<long long>(step_), static_cast<long long>(until), dLoss, s.stepsPerSecond, eta);
       // A terminal gets one line rewritten in place; a file or pipe gets a line per log point.
       log << (spec_.interactive ? "\r" : "") << line << (spec_.interactive && !lastOne ? "" : "\n")
           << std::flush;
@@ -315,9 +326,33 @@ void Trainer::writeReport(bool live) {
   rt::writeReport({spec_.modelName, spec_.outDir, rows_, step_, spec_.steps, live});
 }
 
+double Trainer::heldOutAccuracy() {
+  if (!eval_)
+    return -1;
+  const int64_t n = data_.heldOutSize(), row = data_.rowSize();
+  Tensor &x = store_.get(spec_.data.name + "@eval", batched(n, spec_.data.shape));
+  for (int64_t i = 0; i < n; ++i)
+    std::copy(data_.heldOutRow(i), data_.heldOutRow(i) + row, x.data() + i * row);
+  eval_->run();
+  const float *scores = eval_->output("output");
+  const int64_t classes = data_.classes();
+  int64_t right = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float *s = scores + i * classes;
+    right += std::max_element(s, s + classes) - s == data_.heldOutLabel(i);
+  }
+  return static_cast<double>(right) / static_cast<double>(n);
+}
+
 void Trainer::finish(std::ostream &log) {
   if (sample_ && (spec_.sampleEvery <= 0 || step_ % spec_.sampleEvery != 0))
     writeSamples(log);
+  if (double acc = heldOutAccuracy(); acc >= 0) {
+    char line[160];
+    std::snprintf(line, sizeof line, "held-out accuracy %.2f%% (%lld samples kept out of training)\n", 100 * acc,
+                  static_cast<long long>(data_.heldOutSize()));
+    log << line;
+  }
   writeCheckpoint(log);
   writeReport(false);
   if (spec_.interactive)

@@ -44,9 +44,12 @@ public:
 
 class Trainer {
 public:
-  /// `sampler` draws sampleRows * sampleCols images from fixed noise (may be null).
-  Trainer(const TrainSpec &spec, const StepFunction &dStep, const StepFunction &gStep,
-          const StepFunction *sampler, const Dataset &data);
+  /// `gStep` is null for a supervised model (one player, spec.gSteps 0). `sampler` draws
+  /// sampleRows * sampleCols images from fixed noise (may be null). `evaluator` (may be
+  /// null) is the classifier of a supervised model on the data's held-out samples, all
+  /// at once: its input is `<data>@eval`, its output "output" holds one score per class.
+  Trainer(const TrainSpec &spec, const StepFunction &dStep, const StepFunction *gStep,
+          const StepFunction *sampler, const Dataset &data, const StepFunction *evaluator = nullptr);
 
   /// Initializes every parameter from its initializer and the seed; zeroes state.
   void initialize();
@@ -56,8 +59,12 @@ public:
   /// Runs iterations until step `until` (or a stop request), logging to `log`. Returns
   /// true when it stopped early because of SIGINT/SIGTERM.
   bool run(int64_t until, std::ostream &log);
-  /// Writes the final checkpoint and sample grid.
+  /// Writes the final checkpoint and sample grid; a supervised model with held-out
+  /// samples reports its accuracy on them.
   void finish(std::ostream &log);
+  /// The share of held-out samples the classifier puts in their class (its highest
+  /// score), or -1 without an evaluator or held-out samples.
+  double heldOutAccuracy();
 
   Store &store() { return store_; }
   int64_t step() const { return step_; }
@@ -84,7 +91,8 @@ private:
   const TrainSpec &spec_;
   Store store_;
   BatchSampler batches_;
-  std::unique_ptr<Executable> d_, g_, sample_;
+  std::unique_ptr<Executable> d_, g_, sample_, eval_;
+  const Dataset &data_;
   Tensor *x_ = nullptr, *labels_ = nullptr;
   std::vector<Tensor *> noise_;
   int64_t step_ = 0, dUpdates_ = 0, gUpdates_ = 0, batchIndex_ = 0;

@@ -129,7 +129,7 @@ struct Stmt {
   ExprPtr value;          // Param: initializer; Assign/Return: the expression
 };
 
-enum class FuncKind { Fn, Generator, Discriminator };
+enum class FuncKind { Fn, Generator, Discriminator, Classifier };
 
 struct FuncDecl {
   FuncKind kind = FuncKind::Fn;

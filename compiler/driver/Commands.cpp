@@ -308,8 +308,8 @@ int cmdEmit(const Args &a, std::ostream &out, std::ostream &err) {
   if (!pipelineOptions(a, s, err))
     return kExitUsage;
   auto printSteps = [&] {
-    ir::printGraph(out, *s.model().dStep, &s.sources());
-    ir::printGraph(out, *s.model().gStep, &s.sources());
+    for (const ir::Graph *g : s.model().steps())
+      ir::printGraph(out, *g, &s.sources());
     if (s.pipelineOptions().timePasses)
       s.printTimes(err);
     return kExitOk;
@@ -341,7 +341,9 @@ int cmdEmit(const Args &a, std::ostream &out, std::ostream &err) {
   codegen::JitOptions opts;
   opts.keepIr = stage == "llvm";
   opts.keepAsm = stage == "asm";
-  std::vector<rt::StepFunction> fns = s.compile({s.model().dStep.get(), s.model().gStep.get()}, opts);
+  const std::vector<ir::Graph *> stepGraphs = s.model().steps();
+  std::vector<const ir::Graph *> steps(stepGraphs.begin(), stepGraphs.end());
+  std::vector<rt::StepFunction> fns = s.compile(steps, opts);
   if (s.pipelineOptions().timePasses)
     s.printTimes(err);
   if (stage == "kernels") {
@@ -399,14 +401,41 @@ int cmdTrain(const Args &a, std::ostream &out, std::ostream &err) {
     return reportUserError(s, err);
   }
 
-  // Image data: a rows x cols grid; 2-D mixtures: a scatter plot of 1024 points.
-  const bool mixture = spec.data.kind == "ring" || spec.data.kind == "grid";
-  const int64_t gridCount = mixture ? 1024 : spec.sampleRows * spec.sampleCols;
-  auto grid = s.sampler(gridCount, "@grid");
-  if (!grid || !s.startJit())
+  // A GAN's sample grids: image data in a rows x cols grid, 2-D mixtures as a scatter
+  // plot of 1024 points. A classifier's evaluation on the held-out samples, all at once.
+  const std::vector<ir::Graph *> stepGraphs = s.model().steps();
+  std::vector<const ir::Graph *> graphs(stepGraphs.begin(), stepGraphs.end());
+  std::unique_ptr<ir::Graph> grid, classify;
+  if (!p.supervised()) {
+    const bool mixture = spec.data.kind == "ring" || spec.data.kind == "grid";
+    const int64_t gridCount = mixture ? 1024 : spec.sampleRows * spec.sampleCols;
+    if (!(grid = s.sampler(gridCount, "@grid")))
+      return reportUserError(s, err);
+    graphs.push_back(grid.get());
+  } else if (data->heldOutSize() > 0) {
+    const sema::DataSpec &d = p.data.front();
+    if (d.classes == 0) {
+      s.diags().error(d.loc, "hold_out keeps samples to measure the classifier's accuracy on, which needs their "
+                             "labels: declare them with labels(" + d.name + ", classes = N)",
+                      static_cast<uint32_t>(d.name.size()));
+      return reportUserError(s, err);
+    }
+    if (!(classify = s.classifier(data->heldOutSize(), d.name + "@eval")))
+      return reportUserError(s, err);
+    const ir::Shape want{data->heldOutSize(), d.classes};
+    if (classify->outputs().front().second->shape != want) {
+      const ast::FuncDecl &C = *p.classifier;
+      s.diags().error(C.nameRange.begin, "'" + C.name + "' is scored by its highest output, so it needs one output per class, [" +
+                                             std::to_string(d.classes) + "], for the " + std::to_string(d.classes) +
+                                             " classes of '" + d.labelsName + "'",
+                      C.nameRange.length);
+      return reportUserError(s, err);
+    }
+    graphs.push_back(classify.get());
+  }
+  if (!s.startJit())
     return reportUserError(s, err);
-  std::vector<rt::StepFunction> fns =
-      s.compile({s.model().dStep.get(), s.model().gStep.get(), grid.get()});
+  std::vector<rt::StepFunction> fns = s.compile(graphs);
   if (s.pipelineOptions().timePasses)
     s.printTimes(err);
 
@@ -422,7 +451,8 @@ int cmdTrain(const Args &a, std::ostream &out, std::ostream &err) {
   spec.interactive = isTerminal(out);
   rt::installStopHandlers();
   try {
-    rt::Trainer trainer(spec, fns[0], fns[1], &fns[2], *data);
+    const rt::StepFunction *gStep = p.supervised() ? nullptr : &fns[1];
+    rt::Trainer trainer(spec, fns[0], gStep, grid ? &fns[2] : nullptr, *data, classify ? &fns[1] : nullptr);
     if (resume) {
       trainer.restore(trainer.checkpointPath());
       out << "ganc: resuming from step " << trainer.step() << " of " << trainer.checkpointPath() << "\n";
@@ -435,7 +465,7 @@ int cmdTrain(const Args &a, std::ostream &out, std::ostream &err) {
     try {
       stopped = trainer.run(spec.steps, out);
     } catch (const rt::DivergenceError &d) {
-      const sema::Objective &o = d.player == p.generator->name ? p.gObjective : p.dObjective;
+      const sema::Objective &o = p.generator && d.player == p.generator->name ? p.gObjective : p.dObjective;
       std::string kept = std::filesystem::exists(trainer.checkpointPath())
                              ? "; the last checkpoint, " + trainer.checkpointPath() + ", is kept"
                              : "";

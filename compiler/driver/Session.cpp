@@ -30,7 +30,7 @@ void Session::afterPass(const std::string &name) {
   std::ostream &log = opts_.log ? *opts_.log : std::cerr;
   bool print = opts_.printAfterAll ||
                std::find(opts_.printAfter.begin(), opts_.printAfter.end(), name) != opts_.printAfter.end();
-  for (const ir::Graph *g : {model_->dStep.get(), model_->gStep.get()}) {
+  for (const ir::Graph *g : model_->steps()) {
     if (opts_.verifyEach) {
       std::string problem = ir::verifyGraph(*g);
       if (!problem.empty())
@@ -58,7 +58,12 @@ bool Session::lower(int64_t batch) {
 }
 
 void Session::canonicalize() {
-  timed("canonicalize", [&] { return opt::canonicalize(*model_->dStep) | opt::canonicalize(*model_->gStep); });
+  timed("canonicalize", [&] {
+    bool changed = false;
+    for (ir::Graph *g : model_->steps())
+      changed |= opt::canonicalize(*g);
+    return changed;
+  });
   afterPass("canonicalize");
 }
 
@@ -70,7 +75,12 @@ bool Session::differentiate() {
 }
 
 void Session::optimize() {
-  timed("simplify", [&] { return opt::simplify(*model_->dStep) | opt::simplify(*model_->gStep); });
+  timed("simplify", [&] {
+    bool changed = false;
+    for (ir::Graph *g : model_->steps())
+      changed |= opt::simplify(*g);
+    return changed;
+  });
   afterPass("simplify");
 }
 
@@ -137,6 +147,15 @@ std::unique_ptr<ir::Graph> Session::sampler(int64_t count, const std::string &in
   return g;
 }
 
+std::unique_ptr<ir::Graph> Session::classifier(int64_t count, const std::string &inputName) {
+  auto g = lower::lowerClassifier(*program_, count, inputName, diags_);
+  if (g) {
+    opt::canonicalize(*g);
+    opt::simplify(*g);
+  }
+  return g;
+}
+
 std::string Session::modelHash() const {
   // FNV-1a over every source the model was built from, and the compiler version.
   uint64_t h = 0xCBF29CE484222325ull;
@@ -165,14 +184,14 @@ rt::TrainSpec Session::trainSpec(const std::string &outDir) const {
     s.state.push_back(std::move(avg));
   s.stateOnes = model_->running.ones;
   const sema::DataSpec &d = p.data.front();
-  s.data = {d.name, d.kind, d.path, d.lo, d.hi, d.scaled, d.shape, d.params, d.labelsName, d.labelsPath, d.classes};
+  s.data = {d.name, d.kind, d.path, d.lo, d.hi, d.scaled, d.shape, d.params, d.labelsName, d.labelsPath, d.classes, d.holdOut};
   for (const sema::NoiseSpec &n : p.noise)
     s.noise.push_back({n.name, n.dist, n.a, n.b, n.shape, n.bound});
   for (const lower::DropoutMask &mask : model_->masks)
     s.noise.push_back({mask.name, "dropout", mask.p, 0, mask.shape, 0});
   s.generatorNoise = p.generatorNoise;
-  s.dPlayer = p.discriminator->name;
-  s.gPlayer = p.generator->name;
+  s.dPlayer = p.firstPlayer()->name;
+  s.gPlayer = p.generator ? p.generator->name : ""; // a supervised model has one player
   auto opt = [](const sema::OptimizerSpec &o) {
     return rt::OptimizerSpec{o.kind, o.lr, o.beta1, o.beta2, o.eps};
   };
@@ -181,7 +200,7 @@ rt::TrainSpec Session::trainSpec(const std::string &outDir) const {
   s.batch = batch_;
   s.steps = p.plan.steps;
   s.dSteps = p.plan.dSteps;
-  s.gSteps = p.plan.gSteps;
+  s.gSteps = p.supervised() ? 0 : p.plan.gSteps;
   s.sampleEvery = p.plan.sampleEvery;
   s.sampleRows = p.plan.sampleRows;
   s.sampleCols = p.plan.sampleCols;

@@ -70,6 +70,9 @@ public:
   /// The graph of the generator alone for `count` samples; its noise inputs are named
   /// after their sources plus `inputSuffix`.
   std::unique_ptr<ir::Graph> sampler(int64_t count, const std::string &inputSuffix);
+  /// The classifier of a supervised model alone, for `count` samples read from input
+  /// `inputName` (lower::lowerClassifier), canonicalized and simplified.
+  std::unique_ptr<ir::Graph> classifier(int64_t count, const std::string &inputName);
 
   /// The trainer's view of the model, with `outDir` for its files.
   rt::TrainSpec trainSpec(const std::string &outDir) const;

@@ -147,9 +147,10 @@ private:
   std::unique_ptr<ast::FuncDecl> func(G::FuncDeclContext *c) {
     auto f = std::make_unique<ast::FuncDecl>();
     f->keyword = c->kind->getText();
-    f->kind = f->keyword == "generator" ? ast::FuncKind::Generator
-              : f->keyword == "fn"      ? ast::FuncKind::Fn
-                                        : ast::FuncKind::Discriminator;
+    f->kind = f->keyword == "generator"    ? ast::FuncKind::Generator
+              : f->keyword == "fn"         ? ast::FuncKind::Fn
+              : f->keyword == "classifier" ? ast::FuncKind::Classifier
+                                           : ast::FuncKind::Discriminator;
     f->name = c->ID()->getText();
     f->nameRange = range(c->ID());
     for (auto *p : c->param()) {

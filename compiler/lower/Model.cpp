@@ -64,7 +64,10 @@ std::unique_ptr<Model> lowerObjectives(const sema::Program &p, int64_t batch,
   m->dStep = std::make_unique<Graph>("d_step");
   m->gStep = std::make_unique<Graph>("g_step");
   bool ok = lowerObjective(p, p.dObjective, *m->dStep, *m, batch, diags);
-  ok &= lowerObjective(p, p.gObjective, *m->gStep, *m, batch, diags);
+  if (p.supervised())
+    m->gStep.reset(); // one player, one step program
+  else
+    ok &= lowerObjective(p, p.gObjective, *m->gStep, *m, batch, diags);
   if (!ok)
     return nullptr;
   return m;
@@ -77,8 +80,10 @@ bool addTraining(Model &m, const sema::Program &p, DiagnosticEngine &diags) {
     const sema::OptimizerSpec &opt;
   };
   bool ok = true;
-  for (Player pl : {Player{p.dObjective, *m.dStep, p.plan.optD},
-                    Player{p.gObjective, *m.gStep, p.plan.optG}}) {
+  std::vector<Player> players{{p.dObjective, *m.dStep, p.plan.optD}};
+  if (m.gStep)
+    players.push_back({p.gObjective, *m.gStep, p.plan.optG});
+  for (Player pl : players) {
     const std::string &who = pl.obj.player->name;
     Node *loss = pl.g.outputs().front().second;
     std::vector<Node *> wrt;
@@ -120,9 +125,32 @@ std::vector<std::pair<std::string, Shape>> movingAverages(const Model &m, const 
   std::vector<std::pair<std::string, Shape>> out;
   if (p.plan.ema > 0)
     for (const ParamInfo &info : m.params.params)
-      if (info.owner == p.generator->name)
+      if (p.generator && info.owner == p.generator->name)
         out.push_back({names::state(info.name, names::kEmaSlot), info.shape});
   return out;
+}
+
+std::unique_ptr<Graph> lowerClassifier(const sema::Program &p, int64_t count, const std::string &inputName,
+                                       DiagnosticEngine &diags) {
+  auto g = std::make_unique<Graph>("classify");
+  ParamTable params;
+  const ast::FuncDecl &C = *p.classifier;
+  const sema::DataSpec &d = p.data.front();
+  Elaborator el(p, *g, params, count, diags, /*training=*/false);
+  Shape s{count};
+  s.insert(s.end(), d.shape.begin(), d.shape.end());
+  std::string why;
+  Node *in = g->input(inputName, s, d.loc, &why);
+  if (!in) {
+    diags.error(d.loc, std::to_string(count) + " samples of '" + d.name + "' are too many at once: " + why,
+                static_cast<uint32_t>(d.name.size()));
+    return nullptr;
+  }
+  auto v = el.callPlayer(C, {Value::tensor(in, true)}, C.nameRange.begin);
+  if (!v)
+    return nullptr;
+  g->addOutput(names::kOutput, v->node);
+  return g;
 }
 
 std::unique_ptr<Graph> lowerSampler(const sema::Program &p, int64_t count,

@@ -61,6 +61,7 @@ inline std::string dropoutMask(const std::string &site, const std::string &playe
 inline const char *kLoss = "loss";
 inline const char *kGradNorm = "grad_norm";
 inline const char *kSample = "sample";
+inline const char *kOutput = "output";
 } // namespace names
 
 /// State the forward pass updates (not the optimizer) and the sampler reads: running
@@ -93,7 +94,14 @@ struct Model {
   ParamTable params;
   RunningStats running;
   std::vector<DropoutMask> masks; ///< of both step programs
-  std::unique_ptr<ir::Graph> dStep, gStep;
+  std::unique_ptr<ir::Graph> dStep, gStep; ///< gStep is null in a supervised model
+  /// The step programs there are: d_step, then g_step unless the model is supervised.
+  std::vector<ir::Graph *> steps() const {
+    std::vector<ir::Graph *> out{dStep.get()};
+    if (gStep)
+      out.push_back(gStep.get());
+    return out;
+  }
   /// Optimizer-state tensors (Adam moments, momentum buffers) per step program, which
   /// the runtime zero-initializes.
   std::vector<std::pair<std::string, ir::Shape>> state;
@@ -111,6 +119,11 @@ bool addTraining(Model &m, const sema::Program &p, DiagnosticEngine &diags);
 /// The moving averages of the generator's parameters (`ema` in the plan; none without):
 /// state the G step updates and sampling reads in place of the parameters.
 std::vector<std::pair<std::string, ir::Shape>> movingAverages(const Model &m, const sema::Program &p);
+/// Lowers the classifier of a supervised model alone for `count` samples of the data,
+/// read from input `inputName`: output "output" (batch norm with running statistics,
+/// dropout off), for evaluation on held-out samples.
+std::unique_ptr<ir::Graph> lowerClassifier(const sema::Program &p, int64_t count, const std::string &inputName,
+                                           DiagnosticEngine &diags);
 /// Lowers the generator alone for `count` samples: output "sample". Batch norm uses the
 /// running statistics; with `ema` in the plan, the parameters are the moving averages. Each input reads the noise source sema chose for it
 /// (Program::generatorNoise), as a graph input named after it plus `inputSuffix`.

@@ -26,6 +26,7 @@ struct DataSpec {
   bool scaled = false;    ///< `scale` was given
   std::vector<int64_t> shape; ///< per-sample shape
   std::vector<double> params; ///< ring: modes, radius, std; grid: n, spacing, std
+  int64_t holdOut = 0;        ///< the last samples, kept out of training to evaluate on
   /// `data y ~ labels(x, classes = 10)`: the class of each sample, one-hot, as data `y`.
   std::string labelsName;
   SourceLoc labelsLoc;
@@ -85,7 +86,13 @@ struct Program {
   std::vector<std::string> generatorNoise;
   const ast::FuncDecl *generator = nullptr;
   const ast::FuncDecl *discriminator = nullptr;
+  /// The one player of a supervised model (no generator, no discriminator): trained
+  /// like a discriminator, by dObjective, plan.optD and the D step program.
+  const ast::FuncDecl *classifier = nullptr;
   Objective dObjective, gObjective;
+  bool supervised() const { return classifier != nullptr; }
+  /// The player trained by the first step program: the discriminator, or the classifier.
+  const ast::FuncDecl *firstPlayer() const { return classifier ? classifier : discriminator; }
   TrainPlan plan;
 };
 

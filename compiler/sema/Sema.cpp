@@ -130,8 +130,9 @@ private:
                        f->nameRange.length);
           continue;
         }
-        const ast::FuncDecl *&slot =
-            f->kind == ast::FuncKind::Generator ? p_->generator : p_->discriminator;
+        const ast::FuncDecl *&slot = f->kind == ast::FuncKind::Generator    ? p_->generator
+                                     : f->kind == ast::FuncKind::Classifier ? p_->classifier
+                                                                            : p_->discriminator;
         if (slot) {
           diags_.error(f->nameRange.begin, "a model has one " + f->keyword + "; '" + f->name +
                                                "' is a second one", f->nameRange.length);
@@ -149,6 +150,22 @@ private:
           p_->values[g.name] = &g;
     }
     const uint32_t top = p_->main->fileId;
+    if (const ast::FuncDecl *c = p_->classifier) {
+      // A supervised model: one player, no game between two. Evaluation feeds it the
+      // held-out samples alone.
+      if (c->params.size() != 1)
+        diags_.error(c->nameRange.begin, "a classifier takes one input, a sample of the data; '" + c->name +
+                                             "' takes " + std::to_string(c->params.size()),
+                     c->nameRange.length);
+      for (const ast::FuncDecl *other : {p_->generator, p_->discriminator})
+        if (other) {
+          diags_.error(other->nameRange.begin, "a model trains a GAN (a generator and a discriminator) or a classifier, "
+                                               "not both; '" + other->name + "' and '" + c->name + "' are in one model",
+                       other->nameRange.length);
+          diags_.note(c->nameRange.begin, "'" + c->name + "' declared here", c->nameRange.length);
+        }
+      return;
+    }
     if (!p_->generator)
       diags_.fileError(top, "the model declares no generator (`generator G(z: [100]) -> [784] { ... }`)");
     // Sampling calls the generator on noise alone (pickGeneratorNoise matches each input).
@@ -480,7 +497,7 @@ private:
       return std::nullopt;
     }
     bool isMnist = c.callee == "mnist";
-    if (!checkArguments(c, {"path", "scale", "shape"}))
+    if (!checkArguments(c, {"path", "scale", "shape", "hold_out"}))
       return std::nullopt;
     DataSpec d;
     d.name = s.name;
@@ -517,6 +534,16 @@ private:
       if (!sh)
         return std::nullopt;
       d.shape = *sh;
+    }
+    if (const ast::Expr *h = argument(c, 3, "hold_out")) {
+      auto n = number(h, "hold_out");
+      if (!n)
+        return std::nullopt;
+      if (*n < 1 || *n != std::floor(*n) || *n > 1e9) {
+        diags_.error(h->loc(), "hold_out is a number of samples: a positive integer", h->range().length);
+        return std::nullopt;
+      }
+      d.holdOut = static_cast<int64_t>(*n);
     }
     return d;
   }
@@ -641,7 +668,7 @@ private:
     // A declared source that is wrong has been reported already.
     if (!firstData)
       diags_.fileError(p_->main->fileId, "the model declares no data (`data x ~ mnist(\"data/mnist\")`)");
-    if (!firstNoise)
+    if (!firstNoise && !p_->supervised())
       diags_.fileError(p_->main->fileId, "the model declares no noise (`noise z ~ uniform(-1, 1, [100])`)");
   }
 
@@ -785,7 +812,7 @@ private:
       }
       auto it = p_->funcs.find(g.name);
       if (it == p_->funcs.end() || !it->second->isPlayer()) {
-        diags_.error(g.nameRange.begin, "'" + g.name + "' is not a player; objectives belong to the generator or the discriminator",
+        diags_.error(g.nameRange.begin, "'" + g.name + "' is not a player; objectives belong to the generator and the discriminator, or the classifier",
                      g.nameRange.length);
         continue;
       }
@@ -810,8 +837,10 @@ private:
         diags_.warning(m.game[i].nameRange.begin, "value '" + m.game[i].name + "' is computed but never used",
                        m.game[i].nameRange.length);
     }
-    for (auto [player, obj] : {std::pair{p_->generator, &p_->gObjective},
-                               std::pair{p_->discriminator, &p_->dObjective}})
+    // (A generator beside a classifier is already an error.)
+    const ast::FuncDecl *generator = p_->supervised() ? nullptr : p_->generator;
+    for (auto [player, obj] : {std::pair{generator, &p_->gObjective},
+                               std::pair{p_->firstPlayer(), &p_->dObjective}})
       if (player && !obj->stmt) {
         diags_.error(m.gameRange.begin, "the game gives '" + player->name + "' nothing to optimize (add `" +
                                             player->name + " maximizes ...` or `minimizes ...`)", 4);
@@ -855,6 +884,9 @@ private:
           if (!d || !(*d > 0 && *d < 1))
             diags_.error(v.loc(), "ema is the decay of the generator's moving average, between 0 and 1 (such as 0.999)",
                          v.range().length);
+          else if (!p_->generator)
+            diags_.error(t.keyRange.begin, "ema averages a generator's weights; this model has no generator",
+                         t.keyRange.length);
           else plan.ema = *d;
         } else {
           diags_.error(t.keyRange.begin, "unknown training setting '" + t.key + "' (expected batch, steps, seed or ema)",
@@ -871,7 +903,7 @@ private:
           if (!n)
             continue;
           if (p_->generator && who == p_->generator->name) plan.gSteps = *n;
-          else if (p_->discriminator && who == p_->discriminator->name) plan.dSteps = *n;
+          else if (p_->firstPlayer() && who == p_->firstPlayer()->name) plan.dSteps = *n;
           else diags_.error(where.begin, "'" + who + "' is not a player", where.length);
         }
         break;
