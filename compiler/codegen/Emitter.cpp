@@ -394,17 +394,19 @@ void lowerCopy(KernelBuilder &k, const Node &n) {
 
 class GraphEmitter {
 public:
-  GraphEmitter(llvm::Module &m, const Graph &g, const SourceManager *sm, int lanes)
-      : m_(m), g_(g), sm_(sm), ctx_(m.getContext()), lanes_(lanes) {}
+  /// `name`: the entry function's, and the prefix of its kernels' (the graph's name,
+  /// made unique within the module).
+  GraphEmitter(llvm::Module &m, const Graph &g, std::string name, const SourceManager *sm, int lanes)
+      : m_(m), g_(g), name_(std::move(name)), sm_(sm), ctx_(m.getContext()), lanes_(lanes) {}
 
   StepFunction emit() {
     StepFunction step;
-    step.name = g_.name();
+    step.name = name_;
     llvm::Type *ptr = llvm::PointerType::getUnqual(ctx_);
     llvm::Type *i64 = llvm::Type::getInt64Ty(ctx_);
     kernelTy_ = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx_), {ptr, i64, i64}, false);
     auto *entryTy = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx_), {ptr}, false);
-    entry_ = llvm::Function::Create(entryTy, llvm::Function::ExternalLinkage, g_.name(), m_);
+    entry_ = llvm::Function::Create(entryTy, llvm::Function::ExternalLinkage, name_, m_);
     auto *parTy = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx_), {ptr, ptr, i64, i64}, false);
     parallelFor_ = m_.getOrInsertFunction("ganc_rt_parallel_for", parTy);
     llvm::IRBuilder<> eb(llvm::BasicBlock::Create(ctx_, "entry", entry_));
@@ -572,7 +574,7 @@ private:
                 const std::function<void(KernelBuilder &)> &lower, const std::string &body,
                 int64_t scratchFloats = 0) {
     KernelSite site;
-    site.baseName = g_.name() + "." + std::to_string(counter_++) + "." + label;
+    site.baseName = name_ + "." + std::to_string(counter_++) + "." + label;
     site.body = body;
     if (sm_ && n.loc.valid()) {
       std::string where = sm_->describe(n.loc);
@@ -610,6 +612,7 @@ private:
 
   llvm::Module &m_;
   const Graph &g_;
+  std::string name_;
   const SourceManager *sm_;
   llvm::LLVMContext &ctx_;
   int lanes_;
@@ -627,8 +630,12 @@ private:
 std::vector<StepFunction> emitGraphs(llvm::Module &m, const std::vector<const Graph *> &graphs,
                                      const SourceManager *sm, int lanes) {
   std::vector<StepFunction> out;
-  for (const Graph *g : graphs)
-    out.push_back(GraphEmitter(m, *g, sm, lanes).emit());
+  std::map<std::string, int> seen; // two graphs of one name (two sizes of a program)
+  for (const Graph *g : graphs) {
+    int k = seen[g->name()]++;
+    std::string name = k ? g->name() + "_" + std::to_string(k) : g->name();
+    out.push_back(GraphEmitter(m, *g, name, sm, lanes).emit());
+  }
   return out;
 }
 

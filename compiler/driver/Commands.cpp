@@ -13,6 +13,7 @@
 #include "driver/Commands.h"
 
 #include "Checkpoint.h"
+#include "ClassScore.h"
 #include "Data.h"
 #include "Mixture.h"
 #include "Profile.h"
@@ -61,7 +62,10 @@ const char *const kUsage =
     "  export  FILE.gan --checkpoint PATH --out G.safetensors\n"
     "          write the generator's parameters alone\n"
     "  eval    FILE.gan --checkpoint PATH [-n N] [--seed S] [--json OUT.json]\n"
-    "          score a trained 2-D mixture model: modes covered, high-quality share, KL\n"
+    "          [--classifier CLS.gan [--classifier-checkpoint PATH]]\n"
+    "          score a trained generator: on 2-D mixtures, modes covered, high-quality share,\n"
+    "          KL; on images, with a classifier trained by ganc, classes covered, confident\n"
+    "          share, KL, share of the class asked for, Frechet distance to real samples\n"
     "  check   FILE.gan\n"
     "          report errors and warnings in the model without training it\n"
     "  fmt     FILE.gan [--write | --check]\n"
@@ -740,6 +744,132 @@ std::string jsonEscape(const std::string &s) {
   return out;
 }
 
+/// `ganc eval` of an image model: a classifier trained by ganc (a supervised model,
+/// --classifier CLS.gan, its checkpoint from --classifier-checkpoint or where `ganc train`
+/// puts it) judges n generated samples against its held-out real ones (rt::ClassScore).
+int evalImages(const Args &a, const sema::Program &gan, const std::string &ckpt, int64_t n,
+               std::optional<int64_t> seed, std::ostream &out, std::ostream &err) {
+  const std::string &file = a.positional[0];
+  auto clsFile = a.get("classifier");
+  Session cs;
+  if (!clsFile) {
+    const sema::DataSpec &d = gan.data.front();
+    err << "ganc: error: " << file << ": '" << d.name << "' is image data: ganc eval scores it with a classifier "
+        << "trained by ganc, --classifier CLS.gan (train examples/mnist_classifier.gan first)\n";
+    return kExitUsage;
+  }
+  if (!cs.analyze(*clsFile) || !cs.lower())
+    return reportUserError(cs, err);
+  const sema::Program &cp = cs.program();
+  if (!cp.supervised()) {
+    err << "ganc: error: " << *clsFile << " trains a GAN, not a classifier (a `classifier` player)\n";
+    return kExitUserError;
+  }
+  const std::string clsCkpt = a.get("classifier-checkpoint").value_or("out/" + cp.modelName + "/checkpoint.safetensors");
+  Session gen;
+  std::optional<Generated> g = generate(gen, file, ckpt, n, NoiseChoice{seed, {}, {}, {}}, err);
+  if (!g)
+    return kExitUserError;
+  const sema::DataSpec &cd = cp.data.front();
+  const rt::TrainSpec cspec = cs.trainSpec("");
+  if (rt::numElements(cd.shape) != g->perSample) {
+    err << "ganc: error: " << *clsFile << " classifies samples of " << rt::numElements(cd.shape) << " values, but "
+        << file << " generates " << g->perSample << "\n";
+    return kExitUserError;
+  }
+  // Real images: the classifier's held-out samples (never seen in its training).
+  rt::Dataset real = rt::Dataset::load(cspec.data);
+  const int64_t nReal = std::min<int64_t>(n, real.heldOutSize());
+  auto fake = cs.classifier(n, cd.name + "@generated");
+  std::unique_ptr<ir::Graph> realGraph = nReal > 1 ? cs.classifier(nReal, cd.name + "@real") : nullptr;
+  if (!fake || (nReal > 1 && !realGraph) || !cs.startJit())
+    return reportUserError(cs, err);
+  const int64_t classes = fake->outputs().front().second->shape.back();
+  std::vector<const ir::Graph *> graphs{fake.get()};
+  if (realGraph)
+    graphs.push_back(realGraph.get());
+  std::vector<rt::StepFunction> fns = cs.compile(graphs);
+  rt::Store store;
+  rt::CheckpointInfo info = rt::loadCheckpoint(clsCkpt, cspec.params, samplingState(cspec), store);
+  if (info.modelHash != cspec.modelHash)
+    throw rt::IoError(clsCkpt, "was written by another version of " + cp.modelName + " (hash " + info.modelHash +
+                                   ", the model now has " + cspec.modelHash + "); train the classifier again");
+  // The generator's samples, mapped from its data's scale to the classifier's.
+  auto logitsOf = [&](const rt::StepFunction &fn, const std::string &input, int64_t count, auto fill) {
+    rt::Shape shape{count};
+    shape.insert(shape.end(), cd.shape.begin(), cd.shape.end());
+    fill(store.get(input, shape).data());
+    rt::Executable exe(fn, store);
+    exe.run();
+    const float *o = exe.output(lower::names::kOutput);
+    return std::vector<float>(o, o + count * classes);
+  };
+  const double gl = g->spec.data.lo, gh = g->spec.data.hi, cl = cd.lo, ch = cd.hi;
+  std::vector<float> fakeLogits = logitsOf(fns[0], cd.name + "@generated", n, [&](float *x) {
+    for (size_t i = 0; i < g->samples.size(); ++i)
+      x[i] = static_cast<float>(cl + (g->samples[i] - gl) * (ch - cl) / (gh - gl));
+  });
+  std::vector<float> realLogits;
+  if (realGraph)
+    realLogits = logitsOf(fns[1], cd.name + "@real", nReal, [&](float *x) {
+      for (int64_t i = 0; i < nReal; ++i)
+        std::copy(real.heldOutRow(i), real.heldOutRow(i) + real.rowSize(), x + i * real.rowSize());
+    });
+  // A conditional generator was asked for every class in turn (sample i: class i mod c).
+  std::vector<int32_t> requested;
+  for (const rt::NoiseSpec &z : g->spec.noise)
+    if (z.dist == "categorical" && std::find(g->spec.generatorNoise.begin(), g->spec.generatorNoise.end(), z.name) !=
+                                       g->spec.generatorNoise.end() && static_cast<int64_t>(z.a) == classes)
+      for (int64_t i = 0; i < n; ++i)
+        requested.push_back(static_cast<int32_t>(i % classes));
+  rt::ClassScore sc = rt::scoreClasses(fakeLogits.data(), n, classes, requested.empty() ? nullptr : requested.data(),
+                                       realLogits.empty() ? nullptr : realLogits.data(), nReal);
+  char line[320];
+  std::snprintf(line, sizeof line,
+                "%s: %lld samples judged by %s; classes covered %lld/%lld; confident %.1f%%; KL(classes || uniform) %.4f\n",
+                file.c_str(), static_cast<long long>(n), cp.modelName.c_str(), static_cast<long long>(sc.covered),
+                static_cast<long long>(classes), 100 * sc.confident, sc.klToUniform);
+  out << line;
+  if (sc.asRequested >= 0) {
+    std::snprintf(line, sizeof line, "judged as the class asked for: %.1f%% (sample i asks for class i mod %lld)\n",
+                  100 * sc.asRequested, static_cast<long long>(classes));
+    out << line;
+  }
+  if (sc.frechet >= 0) {
+    std::snprintf(line, sizeof line, "Frechet distance of the classifier's logits to %lld held-out real samples: %.3f\n",
+                  static_cast<long long>(nReal), sc.frechet);
+    out << line;
+  }
+  out << "class histogram:";
+  for (size_t k = 0; k < sc.histogram.size(); ++k)
+    out << (k ? ", " : " ") << sc.histogram[k];
+  const std::string protocol =
+      "each sample's class is the classifier's highest score; a class is covered with at least 2% of the samples; "
+      "confident: top softmax probability above 0.9; KL of the class histogram from uniform (nats); Frechet "
+      "distance (FID's formula) between the logits of the generated and of real held-out samples";
+  out << "\nprotocol: " << protocol << "\n";
+  if (auto json = a.get("json")) {
+    std::ofstream js(*json);
+    if (!js)
+      throw rt::IoError(*json, "cannot open for writing");
+    js << "{\n  \"model\": \"" << jsonEscape(gan.modelName) << "\",\n  \"checkpoint\": \"" << jsonEscape(ckpt)
+       << "\",\n  \"classifier\": \"" << jsonEscape(cp.modelName) << "\",\n  \"classifier_checkpoint\": \""
+       << jsonEscape(clsCkpt) << "\",\n  \"protocol\": \"" << jsonEscape(protocol) << "\",\n  \"samples\": " << n
+       << ",\n  \"classes\": " << classes << ",\n  \"classes_covered\": " << sc.covered
+       << ",\n  \"confident_fraction\": " << sc.confident << ",\n  \"kl_to_uniform\": " << sc.klToUniform;
+    if (sc.asRequested >= 0)
+      js << ",\n  \"as_requested_fraction\": " << sc.asRequested;
+    if (sc.frechet >= 0)
+      js << ",\n  \"real_samples\": " << nReal << ",\n  \"frechet_distance\": " << sc.frechet;
+    js << ",\n  \"histogram\": [";
+    for (size_t k = 0; k < sc.histogram.size(); ++k)
+      js << (k ? ", " : "") << sc.histogram[k];
+    js << "]\n}\n";
+    out << "wrote " << *json << "\n";
+  }
+  return kExitOk;
+}
+
 int cmdEval(const Args &a, std::ostream &out, std::ostream &err) {
   auto n = intOption(a, "n", err), seed = intOption(a, "seed", err);
   auto ckpt = a.get("checkpoint");
@@ -752,12 +882,13 @@ int cmdEval(const Args &a, std::ostream &out, std::ostream &err) {
     if (!s.analyze(a.positional[0]))
       return reportUserError(s, err);
     const sema::DataSpec &d = s.program().data.front();
-    if (d.kind != "ring" && d.kind != "grid") {
-      s.diags().error(d.loc, "ganc eval scores 2-D mixtures (ring, grid) for now; evaluating image models "
-                             "needs a classifier, which is not built yet",
-                      static_cast<uint32_t>(d.name.size()));
-      return reportUserError(s, err);
+    if (s.program().supervised()) {
+      err << "ganc: error: " << a.positional[0] << " trains a classifier; ganc eval scores generators "
+          << "(ganc train reports a classifier's held-out accuracy)\n";
+      return kExitUserError;
     }
+    if (d.kind != "ring" && d.kind != "grid")
+      return evalImages(a, s.program(), *ckpt, n.value_or(1000), seed, out, err);
     Session gen;
     std::optional<Generated> g = generate(gen, a.positional[0], *ckpt, n.value_or(2500), NoiseChoice{seed, {}, {}, {}}, err);
     if (!g)
@@ -814,7 +945,7 @@ int runCommand(const std::vector<std::string> &argv, std::ostream &out, std::ost
                  "print-after-all", "verify-each", "time-passes"}},
       {"sample", {"checkpoint", "n", "out", "seed", "grid", "z", "labels", "truncation"}},
       {"export", {"checkpoint", "out"}},
-      {"eval", {"checkpoint", "n", "seed", "json"}},
+      {"eval", {"checkpoint", "n", "seed", "json", "classifier", "classifier-checkpoint"}},
       {"check", {"print-after", "print-after-all", "verify-each", "time-passes"}},
       {"fmt", {"write", "check"}},
       {"emit", {"stage", "batch", "print-after", "print-after-all", "verify-each", "time-passes"}}};

@@ -405,6 +405,37 @@ train {
   for (const auto &[name, t] : ck)
     EXPECT_EQ(name.rfind("C.", 0), 0u) << name;
   ASSERT_EQ(ganc({"train", model, "--out", dir + "/out", "--steps", "160", "--resume"}).code, 0);
+
+  // The classifier judges a bars GAN: ganc eval of an image model.
+  std::string gan = barsModel(dir);
+  ASSERT_EQ(ganc({"train", gan, "--steps", "200", "--out", dir + "/gan"}).code, 0);
+  CommandResult e = ganc({"eval", gan, "--checkpoint", dir + "/gan/checkpoint.safetensors", "-n", "400",
+                          "--classifier", model, "--classifier-checkpoint", dir + "/out/checkpoint.safetensors",
+                          "--json", dir + "/eval.json"});
+  ASSERT_EQ(e.code, 0) << e.err;
+  long long samples = 0, covered = 0, classes = 0, h0 = 0, h1 = 0;
+  double confident = 0, kl = 0, frechet = -1;
+  ASSERT_EQ(std::sscanf(e.out.c_str(), "%*s %lld samples judged by bars_classifier; classes covered %lld/%lld; "
+                                       "confident %lf%%; KL(classes || uniform) %lf",
+                        &samples, &covered, &classes, &confident, &kl), 5) << e.out;
+  EXPECT_EQ(samples, 400);
+  EXPECT_EQ(classes, 2);
+  EXPECT_GE(confident, 0.0);
+  EXPECT_LE(confident, 100.0);
+  size_t fd = e.out.find("Frechet distance of the classifier's logits to 56 held-out real samples: ");
+  ASSERT_NE(fd, std::string::npos) << e.out;
+  std::sscanf(e.out.c_str() + fd, "Frechet distance of the classifier's logits to 56 held-out real samples: %lf", &frechet);
+  EXPECT_GE(frechet, 0.0);
+  size_t hist = e.out.find("class histogram: ");
+  ASSERT_NE(hist, std::string::npos);
+  ASSERT_EQ(std::sscanf(e.out.c_str() + hist, "class histogram: %lld, %lld", &h0, &h1), 2);
+  EXPECT_EQ(h0 + h1, 400);
+  EXPECT_EQ(covered, (h0 >= 8) + (h1 >= 8)); // at least 2% of 400
+  std::string json = test::readFile(dir + "/eval.json");
+  EXPECT_NE(json.find("\"classes_covered\": " + std::to_string(covered)), std::string::npos) << json;
+  EXPECT_NE(json.find("\"real_samples\": 56"), std::string::npos) << json;
+  // A GAN given as the classifier is refused.
+  EXPECT_EQ(ganc({"eval", gan, "--checkpoint", dir + "/gan/checkpoint.safetensors", "--classifier", gan}).code, 1);
 }
 
 TEST(Train, SameSeedGivesSameWeightsForAnyThreadCount) {
