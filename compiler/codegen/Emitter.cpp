@@ -7,7 +7,8 @@
 // running [begin, end) of that loop. The graph's entry function calls each kernel
 // through ganc_rt_parallel_for with a grain chosen from the work per iteration that the
 // builder counted while emitting. Constants are immediates, never
-// buffers. Each kernel records its .gan source location in the "ganc.loc" attribute.
+// buffers. Each kernel records its .gan source location in the "ganc.loc" attribute and,
+// when the source is known, in DWARF debug info (a subprogram and instruction locations).
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Emitter.h"
@@ -17,6 +18,7 @@ using ganc::rt::KernelInfo;
 #include "ir/OpInfo.h"
 #include "support/Error.h"
 
+#include <llvm/IR/DIBuilder.h>
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Intrinsics.h>
 
@@ -42,6 +44,9 @@ constexpr double kMinWorkPerChunk = 32768;
 struct KernelSite {
   std::string baseName; ///< "<graph>.<n>.<op>"; a node's second loop adds ".1", ...
   std::string loc;      ///< .gan source line, or empty
+  /// The same as DWARF: the .gan file, line and column (no file: no debug info).
+  llvm::DIFile *file = nullptr;
+  unsigned line = 0, col = 0;
   std::string body;     ///< what it computes, for `emit --stage=kernels`
   std::vector<std::optional<size_t>> operandSlots; ///< none for a constant operand
   std::vector<double> operandConsts;
@@ -56,10 +61,11 @@ class LlvmKernelBuilder final : public KernelBuilder {
 public:
   using OnKernel = std::function<void(KernelInfo, llvm::Function *, int64_t extent, double work)>;
 
+  /// `dib` (may be null): where the kernels' debug info goes.
   LlvmKernelBuilder(llvm::Module &m, llvm::FunctionType *kernelTy, KernelSite site, int lanes,
-                    OnKernel onKernel)
+                    OnKernel onKernel, llvm::DIBuilder *dib)
       : m_(m), ctx_(m.getContext()), b_(m.getContext()), kernelTy_(kernelTy),
-        site_(std::move(site)), lanes_(lanes), onKernel_(std::move(onKernel)) {
+        site_(std::move(site)), lanes_(lanes), onKernel_(std::move(onKernel)), dib_(dib) {
     llvm::FastMathFlags fmf;
     fmf.setAllowContract(true);
     fmf.setAllowReassoc(true);
@@ -293,6 +299,16 @@ private:
     fn_->addFnAttr(llvm::Attribute::NoUnwind);
     if (!site_.loc.empty())
       fn_->addFnAttr("ganc.loc", site_.loc);
+    if (dib_ && site_.file) {
+      // A DWARF subprogram at the .gan line, every instruction at it: `asm` shows .loc
+      // lines and profilers and debuggers map the code back to the model.
+      llvm::DISubprogram *sp = dib_->createFunction(
+          site_.file, name, /*LinkageName=*/"", site_.file, site_.line, dib_->createSubroutineType(dib_->getOrCreateTypeArray({})),
+          site_.line, llvm::DINode::FlagArtificial,
+          llvm::DISubprogram::SPFlagDefinition | llvm::DISubprogram::SPFlagOptimized);
+      fn_->setSubprogram(sp);
+      b_.SetCurrentDebugLocation(llvm::DILocation::get(ctx_, site_.line, site_.col, sp));
+    }
     // Our explicit vectors are the host's full width: keep the backend from splitting them.
     fn_->addFnAttr("min-legal-vector-width", std::to_string(lanes_ * 32));
     llvm::Argument *slots = fn_->getArg(0);
@@ -314,6 +330,7 @@ private:
 
   void endKernel(int64_t extent) {
     b_.CreateRetVoid();
+    b_.SetCurrentDebugLocation(llvm::DebugLoc());
     KernelInfo ki;
     ki.name = fn_->getName().str();
     ki.loc = site_.loc;
@@ -374,6 +391,7 @@ private:
   KernelSite site_;
   int lanes_;
   OnKernel onKernel_;
+  llvm::DIBuilder *dib_;
   llvm::Function *fn_ = nullptr;
   std::vector<Value *> operands_;
   Value *result_ = nullptr;
@@ -396,8 +414,10 @@ class GraphEmitter {
 public:
   /// `name`: the entry function's, and the prefix of its kernels' (the graph's name,
   /// made unique within the module).
-  GraphEmitter(llvm::Module &m, const Graph &g, std::string name, const SourceManager *sm, int lanes)
-      : m_(m), g_(g), name_(std::move(name)), sm_(sm), ctx_(m.getContext()), lanes_(lanes) {}
+  GraphEmitter(llvm::Module &m, const Graph &g, std::string name, const SourceManager *sm, int lanes,
+               llvm::DIBuilder *dib, std::map<uint32_t, llvm::DIFile *> *files)
+      : m_(m), g_(g), name_(std::move(name)), sm_(sm), ctx_(m.getContext()), lanes_(lanes), dib_(dib),
+        files_(files) {}
 
   StepFunction emit() {
     StepFunction step;
@@ -579,6 +599,19 @@ private:
     if (sm_ && n.loc.valid()) {
       std::string where = sm_->describe(n.loc);
       site.loc = where.substr(where.find_last_of('/') + 1);
+      if (dib_) {
+        llvm::DIFile *&file = (*files_)[n.loc.file];
+        if (!file) {
+          const std::string &path = sm_->path(n.loc.file);
+          size_t slash = path.find_last_of('/');
+          file = dib_->createFile(slash == std::string::npos ? path : path.substr(slash + 1),
+                                  slash == std::string::npos ? "." : path.substr(0, slash));
+        }
+        LineCol lc = sm_->lineCol(n.loc);
+        site.file = file;
+        site.line = lc.line;
+        site.col = lc.col;
+      }
     }
     for (const Node *o : ins) {
       bool c = o->is(OpKind::Const);
@@ -606,7 +639,8 @@ private:
                           eb.CreateCall(parallelFor_, {fn, entry_->getArg(0), eb.getInt64(extent),
                                                        eb.getInt64(std::max<int64_t>(grain, 1))});
                           step.kernels.push_back(std::move(ki));
-                        });
+                        },
+                        dib_);
     lower(k);
   }
 
@@ -616,6 +650,8 @@ private:
   const SourceManager *sm_;
   llvm::LLVMContext &ctx_;
   int lanes_;
+  llvm::DIBuilder *dib_;                        ///< null: no debug info
+  std::map<uint32_t, llvm::DIFile *> *files_;   ///< per .gan file, shared by the graphs
   llvm::FunctionType *kernelTy_ = nullptr;
   llvm::Function *entry_ = nullptr;
   llvm::FunctionCallee parallelFor_;
@@ -630,12 +666,23 @@ private:
 std::vector<StepFunction> emitGraphs(llvm::Module &m, const std::vector<const Graph *> &graphs,
                                      const SourceManager *sm, int lanes) {
   std::vector<StepFunction> out;
+  // Debug info when the source is known: one compile unit, a file per .gan file.
+  std::unique_ptr<llvm::DIBuilder> dib;
+  std::map<uint32_t, llvm::DIFile *> files;
+  if (sm) {
+    dib = std::make_unique<llvm::DIBuilder>(m);
+    dib->createCompileUnit(llvm::dwarf::DW_LANG_C, dib->createFile("ganc", "."), "ganc", /*isOptimized=*/true, "", 0);
+    m.addModuleFlag(llvm::Module::Warning, "Debug Info Version", llvm::DEBUG_METADATA_VERSION);
+    m.addModuleFlag(llvm::Module::Warning, "Dwarf Version", 5);
+  }
   std::map<std::string, int> seen; // two graphs of one name (two sizes of a program)
   for (const Graph *g : graphs) {
     int k = seen[g->name()]++;
     std::string name = k ? g->name() + "_" + std::to_string(k) : g->name();
-    out.push_back(GraphEmitter(m, *g, name, sm, lanes).emit());
+    out.push_back(GraphEmitter(m, *g, name, sm, lanes, dib.get(), &files).emit());
   }
+  if (dib)
+    dib->finalize();
   return out;
 }
 

@@ -138,22 +138,23 @@ bool Session::startJit() {
   return true;
 }
 
-std::unique_ptr<ir::Graph> Session::sampler(int64_t count, const std::string &inputSuffix) {
-  auto g = lower::lowerSampler(*program_, count, inputSuffix, diags_);
+namespace {
+/// A forward-only program (sampler, classifier) made ready for codegen.
+std::unique_ptr<ir::Graph> simplified(std::unique_ptr<ir::Graph> g) {
   if (g) {
     opt::canonicalize(*g);
     opt::simplify(*g);
   }
   return g;
 }
+} // namespace
+
+std::unique_ptr<ir::Graph> Session::sampler(int64_t count, const std::string &inputSuffix) {
+  return simplified(lower::lowerSampler(*program_, count, inputSuffix, diags_));
+}
 
 std::unique_ptr<ir::Graph> Session::classifier(int64_t count, const std::string &inputName) {
-  auto g = lower::lowerClassifier(*program_, count, inputName, diags_);
-  if (g) {
-    opt::canonicalize(*g);
-    opt::simplify(*g);
-  }
-  return g;
+  return simplified(lower::lowerClassifier(*program_, count, inputName, diags_));
 }
 
 std::string Session::modelHash() const {

@@ -27,6 +27,22 @@ namespace {
 const std::vector<float> kX = {1000, -1000, 0, 5, 1, 2, 3, 4, -1, 0.5f, 0.25f, -2, 7, 7, -3, 0};
 constexpr int kBatch = 4, kSize = 4;
 
+/// The D step program of `model` (written to a fresh folder named after `tag`) at batch
+/// `batch`, canonicalized and simplified as the pipeline leaves it before autodiff; null
+/// after reporting why it failed.
+ir::Graph *dStepOf(driver::Session &s, const std::string &tag, const std::string &model, int64_t batch) {
+  std::string dir = test::freshDir(tag);
+  if (!s.analyze(test::writeFile(dir + "/m.gan", model)) || !s.lower(batch)) {
+    std::ostringstream os;
+    s.diags().print(os);
+    ADD_FAILURE() << model << ":\n" << os.str();
+    return nullptr;
+  }
+  s.canonicalize();
+  opt::simplify(*s.model().dStep);
+  return s.model().dStep.get();
+}
+
 /// The value of `objective` (a scalar of x, x of shape [4] per sample) at kX.
 float objectiveAt(const std::string &objective) {
   std::string text = R"(import std.nn
@@ -44,18 +60,11 @@ game {
     G minimizes mean(D(G(z)))
 }
 )";
-  std::string dir = test::freshDir("builtins");
   driver::Session s;
-  if (!s.analyze(test::writeFile(dir + "/m.gan", text)) || !s.lower(kBatch)) {
-    std::ostringstream os;
-    s.diags().print(os);
-    ADD_FAILURE() << objective << ":\n" << os.str();
+  ir::Graph *g = dStepOf(s, "builtins", text, kBatch);
+  if (!g)
     return NAN;
-  }
-  s.canonicalize();
-  ir::Graph &g = *s.model().dStep;
-  opt::simplify(g);
-  auto out = test::runGraph(g, {{"x", kX}});
+  auto out = test::runGraph(*g, {{"x", kX}});
   return out.at("loss").at(0);
 }
 
@@ -221,9 +230,8 @@ TEST(Stdlib, Losses) {
 TEST(Stdlib, SpectralNormDividesByThePowerIterationsSigma) {
   // D(x) = x W / sigma, sigma = u2^T W v from one power iteration started at the state u:
   // v = W^T u / |W^T u|, u2 = W v / |W v|. The D step also outputs u2 as the new state.
-  std::string dir = test::freshDir("spectral");
   driver::Session s;
-  ASSERT_TRUE(s.analyze(test::writeFile(dir + "/m.gan", R"(import std.nn
+  ir::Graph *dStep = dStepOf(s, "spectral", R"(import std.nn
 data  x ~ idx("none", shape = [3])
 noise z ~ normal(0, 1, [3])
 generator G(z: [3]) -> [3] {
@@ -237,11 +245,9 @@ game {
     D minimizes sum(D(x))
     G minimizes mean(D(G(z)))
 }
-)")));
-  ASSERT_TRUE(s.lower(2));
-  s.canonicalize();
-  ir::Graph &g = *s.model().dStep;
-  opt::simplify(g);
+)", 2);
+  ASSERT_TRUE(dStep);
+  ir::Graph &g = *dStep;
   const std::vector<float> x = {1, 2, 3, -1, 0.5f, 2}, w = {1, -2, 0.5f, 3, 2, 1}, u = {0.3f, -0.4f, 1.2f};
   auto out = test::runGraph(g, {{"x", x}, {"D.W", w}, {"D.spectral_norm_1.u", u}});
 
@@ -287,9 +293,8 @@ game {
 TEST(Builtins, DropoutMasksInTrainingAndIsTheIdentityWhenSampling) {
   // Each dropout call in a step program reads its own mask input; the runtime's masks
   // hold 0 or 1 / (1 - p). The sampler has no mask: dropout passes x through.
-  std::string dir = test::freshDir("dropout");
   driver::Session s;
-  ASSERT_TRUE(s.analyze(test::writeFile(dir + "/m.gan", R"(data  x ~ idx("none", shape = [4])
+  ir::Graph *dStep = dStepOf(s, "dropout", R"(data  x ~ idx("none", shape = [4])
 noise z ~ normal(0, 1, [4])
 generator G(z: [4]) -> [4] {
     param b: [4] ~ zeros
@@ -303,8 +308,8 @@ game {
     D minimizes sum(D(x)) + sum(D(x))
     G minimizes mean(D(G(z)))
 }
-)")));
-  ASSERT_TRUE(s.lower(kBatch));
+)", kBatch);
+  ASSERT_TRUE(dStep);
   const auto &masks = s.model().masks;
   ASSERT_EQ(masks.size(), 4u); // D twice in D's step; G and D in G's step
   EXPECT_EQ(masks[0].name, "D.dropout_1@mask.D.1");
@@ -312,9 +317,7 @@ game {
   EXPECT_EQ(masks[0].p, 0.25);
   EXPECT_EQ(masks[2].p, 0.5);
   EXPECT_EQ(masks[2].shape, (ir::Shape{4}));
-  s.canonicalize();
-  ir::Graph &g = *s.model().dStep;
-  opt::simplify(g);
+  ir::Graph &g = *dStep;
   std::vector<float> m1(kX.size()), m2(kX.size()), b(4, 0.f);
   for (size_t i = 0; i < kX.size(); ++i)
     m1[i] = i % 3 ? 4.f / 3 : 0.f, m2[i] = i % 2 ? 4.f / 3 : 0.f;
@@ -334,9 +337,8 @@ TEST(Stdlib, ClassConditionalBatchNormScalesAndShiftsByClass) {
   // cbn2d(x, y): batch norm of each channel over the batch and the h x w positions, then
   // gain 1 + y Wg and bias y Wb of the sample's class y. Two samples of 2 channels of
   // 1 x 2 positions, classes 0 and 1; embedding(y, 2) picks the class's row of E.
-  std::string dir = test::freshDir("cbn");
   driver::Session s;
-  ASSERT_TRUE(s.analyze(test::writeFile(dir + "/m.gan", R"(import std.nn
+  ir::Graph *dStep = dStepOf(s, "cbn", R"(import std.nn
 data  x ~ idx("none", shape = [2, 1, 2])
 data  y ~ labels(x, classes = 2, path = "none")
 noise z ~ normal(0, 1, [2, 1, 2])
@@ -351,11 +353,9 @@ game {
     D minimizes sum(D(x, y) * x)
     G minimizes mean(G(z))
 }
-)")));
-  ASSERT_TRUE(s.lower(2));
-  s.canonicalize();
-  ir::Graph &g = *s.model().dStep;
-  opt::simplify(g);
+)", 2);
+  ASSERT_TRUE(dStep);
+  ir::Graph &g = *dStep;
   const std::vector<float> x = {1, 3, -2, 0, 5, 7, 2, 2}, y = {1, 0, 0, 1};
   const std::vector<float> e = {1, 2, 0.5f, -1, 0, 3};            // E [2 classes, 3]
   const std::vector<float> wg = {0.1f, -0.2f, 0.3f, 0.4f, 0, 1};  // Wg [3, 2 channels]
@@ -396,9 +396,8 @@ TEST(Stdlib, OrthogonalRegularizationPenalizesOffDiagonalGramEntries) {
   // wide, so its Gram is W W^T ([2, 2]); a [2, 1, 2, 2] kernel is seen as [2, 4], wide
   // too; a tall [3, 2] T has the Gram T^T T. The penalty is twice the squared
   // off-diagonal entry of each Gram.
-  std::string dir = test::freshDir("ortho");
   driver::Session s;
-  ASSERT_TRUE(s.analyze(test::writeFile(dir + "/m.gan", R"(data  x ~ idx("none", shape = [2])
+  ir::Graph *dStep = dStepOf(s, "ortho", R"(data  x ~ idx("none", shape = [2])
 noise z ~ normal(0, 1, [2])
 generator G(z: [2]) -> [2] {
     return z
@@ -414,11 +413,9 @@ game {
     D minimizes mean(D(x)) + orthogonal_reg(D)
     G minimizes mean(D(G(z)))
 }
-)")));
-  ASSERT_TRUE(s.lower(1));
-  s.canonicalize();
-  ir::Graph &g = *s.model().dStep;
-  opt::simplify(g);
+)", 1);
+  ASSERT_TRUE(dStep);
+  ir::Graph &g = *dStep;
   const std::vector<float> x = {0, 0}, w = {1, 2, 3, -1, 0.5f, 2}, k = {1, 0, 2, -1, 3, 1, 0, 2}, b = {0, 0, 0};
   const std::vector<float> t = {1, 2, -1, 0.5f, 3, 1}, tT = {1, -1, 3, 2, 0.5f, 1}; // T and its transpose
   auto out = test::runGraph(g, {{"x", x}, {"D.W", w}, {"D.K", k}, {"D.T", t}, {"D.b", b}});
