@@ -25,6 +25,8 @@
 #include "io/Npy.h"
 #include "io/Png.h"
 #include "io/SafeTensors.h"
+#include "ir/Evaluate.h"
+#include "ir/OpInfo.h"
 #include "ir/Printer.h"
 #include "ast/Printer.h"
 #include "frontend/Formatter.h"
@@ -478,6 +480,18 @@ int cmdTrain(const Args &a, std::ostream &out, std::ostream &err) {
                           (d.inLoss ? "loss" : "gradient") + " of '" + d.player + "' became " +
                           std::to_string(d.value) + " and the step was not applied" + kept,
                       o.stmt->expr->range().length);
+      // Replay the failed step (its inputs are still in the store: nothing was committed)
+      // node by node in the reference evaluator, to point at the first non-finite value.
+      const ir::Graph &step = d.player == spec.dPlayer ? *s.model().dStep : *s.model().gStep;
+      ir::LeafValues leaves;
+      for (const ir::Node *n : step.live())
+        if (n->is(ir::OpKind::Input) || n->is(ir::OpKind::Param))
+          if (const rt::Tensor *t = trainer.store().find(n->attrs.name))
+            leaves[n->attrs.name].assign(t->data(), t->data() + t->numel());
+      if (const ir::Node *bad = ir::firstNonFinite(step, leaves); bad && bad->loc.valid())
+        s.diags().note(bad->loc, "the first value that is not a finite number is computed here, by '" +
+                                     std::string(ir::opInfo(bad->op).mnemonic) + "' (of shape " +
+                                     ir::formatType(bad->shape) + ")");
       return reportUserError(s, err);
     }
     if (profile)

@@ -5,6 +5,7 @@
 #include "support/Error.h"
 
 #include <cmath>
+#include <functional>
 #include <unordered_map>
 
 namespace ganc::ir {
@@ -82,37 +83,63 @@ double evaluateScalar(OpKind op, const std::vector<double> &args) {
   return opInfo(op).scalar(rb, in).num;
 }
 
-std::vector<std::vector<double>> evaluate(const Graph &g, const LeafValues &leaves) {
-  std::unordered_map<uint32_t, std::vector<double>> values;
+namespace {
+/// Evaluates the live nodes in order, calling `after(node, values)` on each result; stops
+/// early when it returns true. With `asFloat`, each result is rounded to float.
+void evaluateEach(const Graph &g, const LeafValues &leaves, bool asFloat,
+                  const std::function<bool(const Node &, const std::vector<double> &)> &after,
+                  std::unordered_map<uint32_t, std::vector<double>> &values) {
   for (Node *n : g.live()) {
     const OpInfo &info = opInfo(n->op);
     std::vector<double> &out = values[n->id];
     if (n->op == OpKind::Const) {
       out.assign(n->numel(), n->attrs.num);
-      continue;
-    }
-    if (info.isLeaf()) {
+    } else if (info.isLeaf()) {
       auto it = leaves.find(n->attrs.name);
       if (it == leaves.end() || static_cast<int64_t>(it->second.size()) != n->numel())
-        internalError("evaluate", "no value of " + formatType(n->shape) + " for '" +
-                                      n->attrs.name + "'");
+        internalError("evaluate", "no value of " + formatType(n->shape) + " for '" + n->attrs.name + "'");
       out = it->second;
-      continue;
+    } else {
+      std::vector<const std::vector<double> *> in;
+      for (Node *o : n->operands)
+        in.push_back(&values.at(o->id));
+      out.assign(n->numel(), 0.0);
+      RefBuilder rb(in, out, info.scratch ? info.scratch(*n) : 0);
+      if (info.isElementwise())
+        lowerElementwise(rb, *n);
+      else
+        info.lower(rb, *n);
     }
-    std::vector<const std::vector<double> *> in;
-    for (Node *o : n->operands)
-      in.push_back(&values.at(o->id));
-    out.assign(n->numel(), 0.0);
-    RefBuilder rb(in, out, info.scratch ? info.scratch(*n) : 0);
-    if (info.isElementwise())
-      lowerElementwise(rb, *n);
-    else
-      info.lower(rb, *n);
+    if (asFloat)
+      for (double &v : out)
+        v = static_cast<float>(v);
+    if (after(*n, out))
+      return;
   }
+}
+} // namespace
+
+std::vector<std::vector<double>> evaluate(const Graph &g, const LeafValues &leaves) {
+  std::unordered_map<uint32_t, std::vector<double>> values;
+  evaluateEach(g, leaves, false, [](const Node &, const std::vector<double> &) { return false; }, values);
   std::vector<std::vector<double>> result;
   for (auto &[name, n] : g.outputs())
     result.push_back(values.at(n->id));
   return result;
+}
+
+const Node *firstNonFinite(const Graph &g, const LeafValues &leaves) {
+  std::unordered_map<uint32_t, std::vector<double>> values;
+  const Node *bad = nullptr;
+  evaluateEach(g, leaves, true, [&](const Node &n, const std::vector<double> &v) {
+    for (double x : v)
+      if (!std::isfinite(x)) {
+        bad = &n;
+        return true;
+      }
+    return false;
+  }, values);
+  return bad;
 }
 
 } // namespace ganc::ir

@@ -21,6 +21,11 @@ using LeafValues = std::map<std::string, std::vector<double>>;
 /// Values of the graph's outputs, in output order. Missing leaves are an internal error.
 std::vector<std::vector<double>> evaluate(const Graph &g, const LeafValues &leaves);
 
+/// The first node, in evaluation order, whose value holds a NaN or an infinity when every
+/// result is rounded to float as compiled code stores it (so an overflow of float shows
+/// where it happens); null when there is none. For diagnosing a diverged step.
+const Node *firstNonFinite(const Graph &g, const LeafValues &leaves);
+
 /// An elementwise op applied to numbers, by its own scalar semantics (constant folding).
 double evaluateScalar(OpKind op, const std::vector<double> &args);
 

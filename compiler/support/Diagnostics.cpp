@@ -64,9 +64,9 @@ std::string DiagnosticEngine::render(const Diagnostic &d) const {
   return os.str();
 }
 
-void DiagnosticEngine::print(std::ostream &os) const {
-  for (const Diagnostic &d : diags_)
-    os << render(d);
+void DiagnosticEngine::print(std::ostream &os) {
+  for (; printed_ < diags_.size(); ++printed_)
+    os << render(diags_[printed_]);
 }
 
 } // namespace ganc

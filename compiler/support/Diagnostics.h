@@ -46,8 +46,9 @@ public:
   bool hasErrors() const { return errors_ > 0; }
   const std::vector<Diagnostic> &all() const { return diags_; }
 
-  /// Prints every diagnostic reported so far, in order, clang style.
-  void print(std::ostream &os) const;
+  /// Prints, in order and clang style, every diagnostic reported since the last print
+  /// (a command that prints its warnings and later fails prints each line once).
+  void print(std::ostream &os);
   /// Renders one diagnostic.
   std::string render(const Diagnostic &d) const;
 
@@ -56,6 +57,7 @@ private:
   std::vector<Diagnostic> diags_;
   unsigned errors_ = 0;
   bool droppingNotes_ = false; ///< the last error repeated an earlier one
+  size_t printed_ = 0;         ///< diagnostics already printed
 };
 
 } // namespace ganc
