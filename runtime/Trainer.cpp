@@ -76,8 +76,15 @@ void Trainer::initialize() {
   for (const ParamSpec &p : spec_.params) {
     Tensor &t = store_.get(p.name, p.shape);
     int64_t n = t.numel();
+    // A [in, out] matrix (x W); a filter bank [out, in, kh, kw] (conv2d: PyTorch's layout
+    // and fans, the kernel's area counting on both sides).
     int64_t fanIn = p.shape.empty() ? 1 : p.shape[0];
     int64_t fanOut = p.shape.size() > 1 ? p.shape[1] : fanIn;
+    if (p.shape.size() > 2) {
+      int64_t area = n / (p.shape[0] * p.shape[1]);
+      fanIn = p.shape[1] * area;
+      fanOut = p.shape[0] * area;
+    }
     uint64_t stream = streamId("init:" + p.name);
     float *d = t.data();
     if (p.init == "zeros" || p.init == "ones" || p.init == "constant") {

@@ -484,11 +484,15 @@ int cmdTrain(const Args &a, std::ostream &out, std::ostream &err) {
       // node by node in the reference evaluator, to point at the first non-finite value.
       const ir::Graph &step = d.player == spec.dPlayer ? *s.model().dStep : *s.model().gStep;
       ir::LeafValues leaves;
+      bool complete = true;
       for (const ir::Node *n : step.live())
-        if (n->is(ir::OpKind::Input) || n->is(ir::OpKind::Param))
-          if (const rt::Tensor *t = trainer.store().find(n->attrs.name))
+        if (n->is(ir::OpKind::Input) || n->is(ir::OpKind::Param)) {
+          const rt::Tensor *t = trainer.store().find(n->attrs.name);
+          complete &= t && t->numel() == n->numel();
+          if (complete)
             leaves[n->attrs.name].assign(t->data(), t->data() + t->numel());
-      if (const ir::Node *bad = ir::firstNonFinite(step, leaves); bad && bad->loc.valid())
+        }
+      if (const ir::Node *bad = complete ? ir::firstNonFinite(step, leaves) : nullptr; bad && bad->loc.valid())
         s.diags().note(bad->loc, "the first value that is not a finite number is computed here, by '" +
                                      std::string(ir::opInfo(bad->op).mnemonic) + "' (of shape " +
                                      ir::formatType(bad->shape) + ")");
@@ -598,6 +602,10 @@ std::optional<Generated> generate(Session &s, const std::string &file, const std
     return std::nullopt;
   }
   const sema::Program &p = s.program();
+  if (p.supervised()) {
+    err << "ganc: error: " << file << " trains a classifier, which has no generator to sample\n";
+    return std::nullopt;
+  }
   auto g = s.sampler(n, "");
   if (!g || !s.startJit()) {
     reportUserError(s, err);
@@ -709,6 +717,11 @@ int cmdExport(const Args &a, std::ostream &out, std::ostream &err) {
   Session s;
   if (!s.analyze(a.positional[0]) || !s.lower())
     return reportUserError(s, err);
+  if (s.program().supervised()) {
+    err << "ganc: error: " << a.positional[0] << " trains a classifier; export writes a generator "
+        << "(the classifier's checkpoint is already a safetensors file of its parameters)\n";
+    return kExitUserError;
+  }
   try {
     rt::TrainSpec spec = s.trainSpec("");
     rt::Store store;
@@ -798,7 +811,14 @@ int evalImages(const Args &a, const sema::Program &gan, const std::string &ckpt,
   std::unique_ptr<ir::Graph> realGraph = nReal > 1 ? cs.classifier(nReal, cd.name + "@real") : nullptr;
   if (!fake || (nReal > 1 && !realGraph) || !cs.startJit())
     return reportUserError(cs, err);
-  const int64_t classes = fake->outputs().front().second->shape.back();
+  // One score per class of the classifier's labels, as its held-out accuracy needs.
+  const int64_t classes = cd.classes;
+  if (classes == 0 || fake->outputs().front().second->shape != ir::Shape{n, classes}) {
+    err << "ganc: error: " << *clsFile << ": '" << cp.classifier->name << "' must give one score per class of "
+        << (classes ? "its " + std::to_string(classes) + " labelled classes" : std::string("its labels (it has none)"))
+        << " to judge samples\n";
+    return kExitUserError;
+  }
   std::vector<const ir::Graph *> graphs{fake.get()};
   if (realGraph)
     graphs.push_back(realGraph.get());

@@ -57,11 +57,13 @@ Interval operator-(const Interval &a) { return {-a.hi, -a.lo, a.hiOpen, a.loOpen
 Interval operator*(const Interval &a, const Interval &b) {
   // The extremes of a product lie at products of the ends; one is attained only when
   // both ends are. 0 times an infinite end is taken as 0 (a bound, not a value).
-  auto times = [](double x, double y) { return x == 0 || y == 0 ? 0.0 : x * y; };
-  End corners[4] = {{times(a.lo, b.lo), a.loOpen || b.loOpen},
-                    {times(a.lo, b.hi), a.loOpen || b.hiOpen},
-                    {times(a.hi, b.lo), a.hiOpen || b.loOpen},
-                    {times(a.hi, b.hi), a.hiOpen || b.hiOpen}};
+  // A closed 0 end gives a product of exactly 0 whatever the other factor: closed too.
+  auto corner = [](double x, bool xOpen, double y, bool yOpen) {
+    bool closedZero = (x == 0 && !xOpen) || (y == 0 && !yOpen);
+    return End{x == 0 || y == 0 ? 0.0 : x * y, !closedZero && (xOpen || yOpen)};
+  };
+  End corners[4] = {corner(a.lo, a.loOpen, b.lo, b.loOpen), corner(a.lo, a.loOpen, b.hi, b.hiOpen),
+                    corner(a.hi, a.hiOpen, b.lo, b.loOpen), corner(a.hi, a.hiOpen, b.hi, b.hiOpen)};
   End lo = corners[0], hi = corners[0];
   for (const End &c : corners)
     lo = lower(lo, c), hi = upper(hi, c);

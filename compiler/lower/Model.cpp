@@ -157,6 +157,10 @@ std::unique_ptr<Graph> lowerSampler(const sema::Program &p, int64_t count,
                                     const std::string &inputSuffix, DiagnosticEngine &diags) {
   auto g = std::make_unique<Graph>("sample");
   ParamTable params;
+  if (!p.generator) {
+    diags.error({}, "the model has no generator to sample (it trains a classifier)");
+    return nullptr;
+  }
   const ast::FuncDecl &G = *p.generator;
   if (p.generatorNoise.size() != G.params.size() || G.params.empty()) {
     diags.error(G.nameRange.begin, "sampling needs noise for every input of the generator", G.nameRange.length);

@@ -79,7 +79,7 @@ void printProgram(std::ostream &os, const Program &p, const SourceManager &sm) {
          << ")";
     os << ", per sample " << shape(n.shape) << where(sm, n.loc) << "\n";
   }
-  for (const ast::FuncDecl *player : {p.generator, p.discriminator}) {
+  for (const ast::FuncDecl *player : {p.generator, p.discriminator, p.classifier}) {
     if (!player)
       continue;
     os << "  " << (player == p.generator ? "generator " : player->keyword + " ") << player->name << "(";
@@ -102,11 +102,14 @@ void printProgram(std::ostream &os, const Program &p, const SourceManager &sm) {
       os << "  objective " << o->player->name << (o->stmt->maximizes ? " maximizes" : " minimizes")
          << where(sm, o->stmt->expr->loc()) << "\n";
   const TrainPlan &t = p.plan;
-  os << "  plan: batch " << t.batch << ", steps " << t.steps << ", seed " << t.seed << ", schedule "
-     << (p.discriminator ? p.discriminator->name : "D") << " " << t.dSteps << ", "
-     << (p.generator ? p.generator->name : "G") << " " << t.gSteps << "\n";
-  os << "  optimize " << (p.discriminator ? p.discriminator->name : "D") << " with " << optimizer(t.optD) << "\n";
-  os << "  optimize " << (p.generator ? p.generator->name : "G") << " with " << optimizer(t.optG) << "\n";
+  const std::string first = p.firstPlayer() ? p.firstPlayer()->name : "D";
+  os << "  plan: batch " << t.batch << ", steps " << t.steps << ", seed " << t.seed << ", schedule " << first << " "
+     << t.dSteps;
+  if (!p.supervised())
+    os << ", " << (p.generator ? p.generator->name : "G") << " " << t.gSteps;
+  os << "\n  optimize " << first << " with " << optimizer(t.optD) << "\n";
+  if (!p.supervised())
+    os << "  optimize " << (p.generator ? p.generator->name : "G") << " with " << optimizer(t.optG) << "\n";
   os << "  sample " << t.sampleRows << "x" << t.sampleCols << " every " << t.sampleEvery << ", checkpoint "
      << (t.checkpointEvery > 0 ? "every " + std::to_string(t.checkpointEvery) : std::string("at the end"))
      << ", log every " << t.logEvery << (t.ema > 0 ? ", ema " + number(t.ema) : "") << "\n";

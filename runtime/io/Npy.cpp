@@ -248,7 +248,7 @@ NpyArray ganc::rt::readNpyF32(const std::string &path) {
   // converted to float.
   bool IsF64 = H.Descr == "<f8", IsI64 = H.Descr == "<i8", IsI32 = H.Descr == "<i4";
   const char *Expected = "(expected '<f4', '<f8', '<i4', '<i8' or '|u1')";
-  if (H.Descr.size() == 3 && H.Descr[0] == '>')
+  if (H.Descr.size() == 3 && H.Descr[0] == '>' && !IsU8) // one byte has no byte order
     throw IoError(path, "unsupported dtype '" + H.Descr + "': big-endian data is not supported " + Expected);
   if (!IsF32 && !IsU8 && !IsF64 && !IsI64 && !IsI32)
     throw IoError(path, "unsupported dtype '" + H.Descr + "' " + Expected);
@@ -286,7 +286,7 @@ NpyArray ganc::rt::readNpyF32(const std::string &path) {
 
   NpyArray Result;
   Result.shape = H.Shape;
-  Result.dtype = H.Descr == "|u1" ? "|u1" : H.Descr;
+  Result.dtype = IsU8 ? "|u1" : H.Descr; // '<u1', '>u1' and '|u1' are the same bytes
   Result.data.resize(size_t(Count));
   const uint8_t *Src = Bytes.data() + HeaderStart + HeaderLen;
   if (IsU8) {

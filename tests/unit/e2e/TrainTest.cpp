@@ -434,6 +434,12 @@ train {
   std::string json = test::readFile(dir + "/eval.json");
   EXPECT_NE(json.find("\"classes_covered\": " + std::to_string(covered)), std::string::npos) << json;
   EXPECT_NE(json.find("\"real_samples\": 56"), std::string::npos) << json;
+  // A classifier has no generator: sample and export refuse it, naming the file.
+  CommandResult smp = ganc({"sample", model, "--checkpoint", dir + "/out/checkpoint.safetensors", "-n", "4", "--out",
+                            dir + "/s.npy"});
+  EXPECT_EQ(smp.code, 1);
+  EXPECT_NE(smp.err.find("trains a classifier, which has no generator to sample"), std::string::npos) << smp.err;
+  EXPECT_EQ(ganc({"export", model, "--checkpoint", dir + "/out/checkpoint.safetensors", "--out", dir + "/g.st"}).code, 1);
   // A GAN given as the classifier is refused.
   EXPECT_EQ(ganc({"eval", gan, "--checkpoint", dir + "/gan/checkpoint.safetensors", "--classifier", gan}).code, 1);
 }

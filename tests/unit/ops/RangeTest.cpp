@@ -38,5 +38,9 @@ TEST(Range, ProbabilitiesStayPositiveThroughTheLossesForms) {
   expectRange(b.reshape(p, {12}), 0, 1, true, true);
   EXPECT_TRUE(valueRange(*b.unary(OpKind::Exp, x)).positive());
   EXPECT_FALSE(valueRange(*b.mul(x, x)).positive()); // a square is not known to be one
+  // relu can be exactly 0, so its product with a probability can too.
+  Node *r = b.unary(OpKind::Relu, x);
+  expectRange(b.mul(r, p), 0, inf, false, true);
+  EXPECT_FALSE(valueRange(*b.div(r, b.add(b.unary(OpKind::Exp, x), 1))).positive());
   EXPECT_FALSE(valueRange(*b.div(p, x)).positive()); // a divisor of either sign
 }

@@ -409,6 +409,13 @@ TEST(Npy, ReadsWiderTypesAsFloats) {
   }
   writeBytes(P, npyBytes(1, npyDict("<f8", "(2,)"), F64));
   EXPECT_EQ(readNpyF32(P).data, (std::vector<float>{0.5f, -3.25f}));
+  // Bytes have no byte order: '<u1' and '>u1' are '|u1' (pixels, as the data loader asks).
+  for (const char *Descr : {"<u1", ">u1"}) {
+    writeBytes(P, npyBytes(1, npyDict(Descr, "(2,)"), Bytes{7, 255}));
+    NpyArray A = readNpyF32(P);
+    EXPECT_EQ(A.dtype, "|u1") << Descr;
+    EXPECT_EQ(A.data, (std::vector<float>{7, 255})) << Descr;
+  }
   writeBytes(P, npyBytes(1, npyDict("<i8", "(2,)"), I64));
   EXPECT_EQ(readNpyF32(P).data, (std::vector<float>{7, -2}));
   writeBytes(P, npyBytes(1, npyDict("<i4", "(2,)"), I32));
