@@ -120,6 +120,14 @@ void writeReport(const ReportInput &in) {
     html << "<figure><img alt='samples at step " << step << "' src='data:image/png;base64," << base64(bytes)
          << "'><figcaption>step " << step << "</figcaption></figure>\n";
   }
+  // Once loaded, the page records what rendered: how many sample grids decoded and how
+  // many curves have a drawn extent (read by tests/lit/e2e/report-renders.test in
+  // headless Chromium; harmless in any browser).
+  html << "<script>window.addEventListener('load',function(){"
+          "var im=document.images,ok=0,i;for(i=0;i<im.length;i++)if(im[i].complete&&im[i].naturalWidth>0)ok++;"
+          "var pl=document.querySelectorAll('polyline'),dr=0;for(i=0;i<pl.length;i++)if(pl[i].getBBox().width>0)dr++;"
+          "document.body.setAttribute('data-rendered','images '+ok+'/'+im.length+' curves '+dr+'/'+pl.length);"
+          "});</script>\n";
   html << "</body></html>\n";
 
   std::string path = (fs::path(in.outDir) / "report.html").string(), tmp = path + ".tmp";

@@ -11,6 +11,7 @@
 #   (optional: --param llvm_tools_dir=/usr/lib/llvm-19/bin --param exec_root=/tmp/ganc-lit)
 
 import os
+import shutil
 import platform
 import sys
 
@@ -76,6 +77,11 @@ config.substitutions.append(("%stdlib", os.path.join(config.ganc_source_dir, "st
 config.substitutions.append(
     ("%expect-exit", '"%s" "%s"' % (sys.executable, os.path.join(utils, "expect_exit.py")))
 )
+
+# A headless browser for the test that report.html renders (scripts/install-deps.sh
+# installs Debian's chromium when it can).
+if shutil.which("chromium"):
+    config.available_features.add("chromium")
 
 # Features of the host CPU, which the JIT compiles for: codegen tests that look at vector
 # registers need AVX (ymm; zmm with AVX-512) and are unsupported elsewhere.
