@@ -63,6 +63,9 @@ struct TrainSpec {
   std::vector<NoiseSpec> noise; ///< the first is the generator's input
   std::vector<std::string> generatorNoise; ///< what the sampler reads, by input
   bool interactive = false;     ///< progress as one live line (a terminal)
+  /// Labels of the additive terms of each objective that the step programs output
+  /// ("term.1", ...), e.g. "D: mean(log(D(x)))", "D: -gradient_penalty(g)"; empty: none.
+  std::vector<std::string> dTerms, gTerms;
   std::string dPlayer, gPlayer; ///< the first player: the discriminator, or the classifier of
                                 ///< a supervised model (whose gPlayer is empty, gSteps 0)
   OptimizerSpec optD, optG;

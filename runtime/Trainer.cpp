@@ -164,8 +164,18 @@ void Trainer::openMetrics(bool append) {
   metrics_.open(path, fresh ? std::ios::trunc : std::ios::app);
   if (!metrics_)
     throw IoError(path, "cannot open for writing");
-  if (fresh)
-    metrics_ << "step,time_s,d_loss,g_loss,d_grad_norm,g_grad_norm\n";
+  if (fresh) {
+    metrics_ << "step,time_s,d_loss,g_loss,d_grad_norm,g_grad_norm";
+    // Then each objective's additive terms, labelled with their source (quoted for CSV).
+    for (const auto *terms : {&spec_.dTerms, &spec_.gTerms})
+      for (const std::string &label : *terms) {
+        std::string quoted = "\"";
+        for (char c : label)
+          quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+        metrics_ << "," << quoted << "\"";
+      }
+    metrics_ << "\n";
+  }
 }
 
 void Trainer::fillNoise(uint64_t phase, uint64_t counter) {
@@ -191,6 +201,15 @@ float Trainer::update(Executable &e, const OptimizerSpec &opt, const std::string
   setAdamScalars(opt, player, updates + 1);
   e.run();
   float loss = e.output("loss")[0];
+  // The objective's terms, for metrics.csv (the D and the G step's in their own fields).
+  std::vector<float> &terms = &e == d_.get() ? dTerms_ : gTerms_;
+  terms.clear();
+  for (size_t i = 1;; ++i) {
+    const float *t = e.output("term." + std::to_string(i));
+    if (!t)
+      break;
+    terms.push_back(t[0]);
+  }
   const float *norm = e.output("grad_norm");
   gradNorm = norm ? norm[0] : 0.f;
   // Checked before commit: a step that produced NaN or inf is never applied.
@@ -246,9 +265,16 @@ bool Trainer::runSteps(int64_t until, std::ostream &log) {
     elapsed_ = elapsedBefore + std::chrono::duration<double>(now - start).count();
     rows_.push_back({step_, elapsed_, dLoss, gLoss, dGradNorm_, gGradNorm_});
     if (metrics_.is_open()) {
-      std::snprintf(line, sizeof line, "%lld,%.3f,%.9g,%.9g,%.9g,%.9g\n", static_cast<long long>(step_),
+      std::snprintf(line, sizeof line, "%lld,%.3f,%.9g,%.9g,%.9g,%.9g", static_cast<long long>(step_),
                     elapsed_, dLoss, gLoss, dGradNorm_, gGradNorm_);
       metrics_ << line;
+      // Terms the header announced; a step program that output none leaves them empty.
+      for (auto [terms, count] : {std::pair{&dTerms_, spec_.dTerms.size()}, std::pair{&gTerms_, spec_.gTerms.size()}})
+        for (size_t i = 0; i < count; ++i) {
+          std::snprintf(line, sizeof line, ",%.9g", i < terms->size() ? static_cast<double>((*terms)[i]) : 0.0);
+          metrics_ << (i < terms->size() ? line : ",");
+        }
+      metrics_ << "\n";
     }
     bool lastOne = step_ == until;
     if (step_ % spec_.logEvery == 0 || lastOne) {

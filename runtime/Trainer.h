@@ -98,6 +98,7 @@ private:
   int64_t step_ = 0, dUpdates_ = 0, gUpdates_ = 0, batchIndex_ = 0;
   double elapsed_ = 0; ///< seconds of training so far, over resumes
   float dGradNorm_ = 0, gGradNorm_ = 0;
+  std::vector<float> dTerms_, gTerms_; ///< the last update's objective terms
   std::vector<MetricRow> rows_; ///< metrics.csv, in memory for the report
   std::vector<StepStats> history_;
   std::ofstream metrics_;

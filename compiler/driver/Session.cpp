@@ -191,6 +191,16 @@ rt::TrainSpec Session::trainSpec(const std::string &outDir) const {
   for (const lower::DropoutMask &mask : model_->masks)
     s.noise.push_back({mask.name, "dropout", mask.p, 0, mask.shape, 0});
   s.generatorNoise = p.generatorNoise;
+  auto labels = [&](const std::vector<lower::ObjectiveTerm> &terms, const std::string &player) {
+    std::vector<std::string> out;
+    for (const lower::ObjectiveTerm &t : terms)
+      out.push_back(player + ": " + (t.subtracted ? "-" : "") +
+                    sm_.text(t.range.begin.file).substr(t.range.begin.offset, t.range.length));
+    return out;
+  };
+  s.dTerms = labels(model_->dTerms, p.firstPlayer()->name);
+  if (p.generator)
+    s.gTerms = labels(model_->gTerms, p.generator->name);
   s.dPlayer = p.firstPlayer()->name;
   s.gPlayer = p.generator ? p.generator->name : ""; // a supervised model has one player
   auto opt = [](const sema::OptimizerSpec &o) {

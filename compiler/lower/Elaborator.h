@@ -67,6 +67,10 @@ public:
   std::optional<Value> evalGame(const ast::Expr &e);
   /// Calls a player on tensors (used for sampling).
   std::optional<Value> callPlayer(const ast::FuncDecl &f, std::vector<Value> args, SourceLoc at);
+  /// `a + b` or `a - b` (op Add or Sub) of two values, as the game block computes it.
+  std::optional<Value> combine(ir::OpKind op, Value a, Value b, SourceRange where) {
+    return arith(op, std::move(a), std::move(b), where, op == ir::OpKind::Add ? "+" : "-");
+  }
   /// Reads every parameter from the tensor named `param + suffix` instead (sampling with
   /// the generator's moving averages, names::state(param, "ema")).
   void readParamsWithSuffix(std::string suffix) { paramSuffix_ = std::move(suffix); }

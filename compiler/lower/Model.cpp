@@ -13,14 +13,37 @@ using namespace ir;
 
 namespace {
 
-/// Lowers one player's objective into `g` as output "loss" (negated when maximized).
+/// The top-level terms of a sum: `a + b - c` gives a, b and c, the last subtracted.
+void additiveTerms(const ast::Expr &e, bool subtracted, std::vector<std::pair<const ast::Expr *, bool>> &out) {
+  if (auto *b = ast::dynCast<ast::BinaryExpr>(&e); b && (b->op == "+" || b->op == "-")) {
+    additiveTerms(*b->lhs, subtracted, out);
+    additiveTerms(*b->rhs, b->op == "-" ? !subtracted : subtracted, out);
+    return;
+  }
+  out.push_back({&e, subtracted});
+}
+
+/// Lowers one player's objective into `g` as output "loss" (negated when maximized). An
+/// objective of several scalar terms also outputs each, "term.1", ... (metrics.csv).
 bool lowerObjective(const sema::Program &p, const sema::Objective &obj, Graph &g, Model &m, int64_t batch,
                     DiagnosticEngine &diags) {
   Elaborator el(p, g, m.params, batch, diags, true, obj.player->name, &m.running);
-  auto v = el.evalGame(*obj.stmt->expr);
+  const ast::Expr &e = *obj.stmt->expr;
+  // Term by term, combined as the whole expression would be (each is elaborated once).
+  std::vector<std::pair<const ast::Expr *, bool>> terms;
+  additiveTerms(e, false, terms);
+  std::vector<Value> values;
+  for (const auto &[term, subtracted] : terms) {
+    auto tv = el.evalGame(*term);
+    if (!tv)
+      return false;
+    values.push_back(*tv);
+  }
+  std::optional<Value> v = values.front();
+  for (size_t i = 1; v && i < values.size(); ++i)
+    v = el.combine(terms[i].second ? OpKind::Sub : OpKind::Add, *v, values[i], e.range());
   if (!v)
     return false;
-  const ast::Expr &e = *obj.stmt->expr;
   if (v->kind != Value::Kind::Tensor || !v->node->shape.empty()) {
     // Shapes in messages leave the batch axis implicit, as in the signatures.
     std::string what = "a constant";
@@ -36,6 +59,14 @@ bool lowerObjective(const sema::Program &p, const sema::Objective &obj, Graph &g
   }
   Builder b(g, e.loc());
   g.addOutput(names::kLoss, obj.stmt->maximizes ? b.neg(v->node) : v->node);
+  bool scalars = terms.size() > 1;
+  for (const Value &t : values)
+    scalars &= t.kind == Value::Kind::Tensor && t.node->shape.empty();
+  std::vector<ObjectiveTerm> &record = obj.player == p.generator ? m.gTerms : m.dTerms;
+  for (size_t i = 0; scalars && i < values.size(); ++i) {
+    g.addOutput(names::term(i + 1), values[i].node);
+    record.push_back({terms[i].first->range(), terms[i].second});
+  }
   for (const auto &[name, node] : el.runningUpdates())
     g.addOutput(name, node);
   m.masks.insert(m.masks.end(), el.masks().begin(), el.masks().end());

@@ -62,6 +62,8 @@ inline const char *kLoss = "loss";
 inline const char *kGradNorm = "grad_norm";
 inline const char *kSample = "sample";
 inline const char *kOutput = "output";
+/// The value of the i-th (from 1) additive term of an objective.
+inline std::string term(size_t i) { return "term." + std::to_string(i); }
 } // namespace names
 
 /// State the forward pass updates (not the optimizer) and the sampler reads: running
@@ -90,8 +92,16 @@ struct DropoutMask {
   double p = 0;
 };
 
+/// An additive term of an objective (`mean(log(D(x)))` of `A + B`), output by its step
+/// program for metrics.csv: where it is written, and whether it is subtracted.
+struct ObjectiveTerm {
+  SourceRange range;
+  bool subtracted = false;
+};
+
 struct Model {
   ParamTable params;
+  std::vector<ObjectiveTerm> dTerms, gTerms; ///< empty: a one-term objective
   RunningStats running;
   std::vector<DropoutMask> masks; ///< of both step programs
   std::unique_ptr<ir::Graph> dStep, gStep; ///< gStep is null in a supervised model

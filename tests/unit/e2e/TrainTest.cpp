@@ -138,14 +138,23 @@ TEST(Train, LossesAreFiniteAndMove) {
   EXPECT_EQ(count("<polyline"), 4u);
   EXPECT_EQ(count("src='data:image/png;base64,iVBORw0KGgo"), 2u); // PNG signature
   EXPECT_EQ(count("http-equiv='refresh'"), 0u);
-  // metrics.csv: a header and a row per step, with both gradient norms.
+  // metrics.csv: a header and a row per step, with both gradient norms and the two terms
+  // of D's objective (quoted: they are source text), whose sum is D's objective, the
+  // negated loss (D maximizes).
   std::ifstream csv(dir + "/out/metrics.csv");
   std::string header;
   std::getline(csv, header);
-  EXPECT_EQ(header, "step,time_s,d_loss,g_loss,d_grad_norm,g_grad_norm");
+  EXPECT_EQ(header, "step,time_s,d_loss,g_loss,d_grad_norm,g_grad_norm,\"D: mean(log(sigmoid(D(x))))\","
+                    "\"D: mean(log(1 - sigmoid(D(G(z)))))\"");
   size_t rows = 0;
-  for (std::string line; std::getline(csv, line);)
+  for (std::string line; std::getline(csv, line);) {
     ++rows;
+    long long step;
+    double time, dLoss, gLoss, dNorm, gNorm, real, fake;
+    ASSERT_EQ(std::sscanf(line.c_str(), "%lld,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &step, &time, &dLoss, &gLoss, &dNorm,
+                          &gNorm, &real, &fake), 8) << line;
+    EXPECT_NEAR(-(real + fake), dLoss, 1e-4 * std::max(1.0, std::fabs(dLoss))) << line;
+  }
   EXPECT_EQ(rows, 300u);
   rt::SafeTensorsFile ck = rt::readSafeTensors(dir + "/out/checkpoint.safetensors");
   ASSERT_NE(ck.find("G.dense_1.W"), nullptr);
