@@ -213,8 +213,15 @@ float Trainer::update(Executable &e, const OptimizerSpec &opt, const std::string
   const float *norm = e.output("grad_norm");
   gradNorm = norm ? norm[0] : 0.f;
   // Checked before commit: a step that produced NaN or inf is never applied.
-  if (!std::isfinite(loss) || !std::isfinite(gradNorm))
-    throw DivergenceError(step_ + 1, player, std::isfinite(loss) ? gradNorm : loss, !std::isfinite(loss));
+  if (!std::isfinite(loss) || !std::isfinite(gradNorm)) {
+    // The first term of the objective that is not finite, when it has several.
+    const std::vector<std::string> &labels = &e == d_.get() ? spec_.dTerms : spec_.gTerms;
+    std::string term;
+    for (size_t i = 0; term.empty() && i < terms.size() && i < labels.size(); ++i)
+      if (!std::isfinite(terms[i]))
+        term = labels[i];
+    throw DivergenceError(step_ + 1, player, std::isfinite(loss) ? gradNorm : loss, !std::isfinite(loss), term);
+  }
   e.commit();
   ++updates;
   return loss;

@@ -33,13 +33,14 @@ struct StepStats {
 /// A loss or a gradient became NaN or infinite; the step that produced it was not applied.
 class DivergenceError : public std::runtime_error {
 public:
-  DivergenceError(int64_t step, std::string player, float value, bool inLoss)
+  DivergenceError(int64_t step, std::string player, float value, bool inLoss, std::string term = "")
       : std::runtime_error("diverged"), step(step), player(std::move(player)), value(value),
-        inLoss(inLoss) {}
+        inLoss(inLoss), term(std::move(term)) {}
   int64_t step;
   std::string player;
   float value;
   bool inLoss; ///< else in the gradient
+  std::string term; ///< the first non-finite term of the objective (its label), if known
 };
 
 class Trainer {

@@ -478,7 +478,9 @@ int cmdTrain(const Args &a, std::ostream &out, std::ostream &err) {
       s.diags().error(o.stmt->expr->loc(),
                       "training diverged at step " + std::to_string(d.step) + ": the " +
                           (d.inLoss ? "loss" : "gradient") + " of '" + d.player + "' became " +
-                          std::to_string(d.value) + " and the step was not applied" + kept,
+                          std::to_string(d.value) +
+                          (d.term.empty() ? "" : " (first in the term " + d.term.substr(d.term.find(": ") + 2) + ")") +
+                          " and the step was not applied" + kept,
                       o.stmt->expr->range().length);
       // Replay the failed step (its inputs are still in the store: nothing was committed)
       // node by node in the reference evaluator, to point at the first non-finite value.
