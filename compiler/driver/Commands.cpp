@@ -28,6 +28,9 @@
 #include "ir/Evaluate.h"
 #include "ir/OpInfo.h"
 #include "ir/Printer.h"
+#include "opt/Simplify.h"
+#include "ir/Verifier.h"
+#include "ir/Parser.h"
 #include "ast/Printer.h"
 #include "frontend/Formatter.h"
 #include "frontend/Parser.h"
@@ -73,6 +76,8 @@ const char *const kUsage =
     "  fmt     FILE.gan [--write | --check]\n"
     "          print the file in canonical layout (comments kept); --write rewrites it in\n"
     "          place, --check only reports (exit 1) when it is not canonical\n"
+    "  opt     FILE.gir [--passes=canonicalize,simplify]\n"
+    "          parse graph IR text (as emit prints it), run the passes, print the result\n"
     "  emit    --stage=ast|sema|graph|grad|opt|kernels|llvm|asm FILE.gan [--batch B]\n"
     "          print a stage of the compiler: the parsed file as a tree, what sema\n"
     "          concluded, the objectives as graph IR, the step programs with gradients and\n"
@@ -237,6 +242,53 @@ int cmdFmt(const Args &a, std::ostream &out, std::ostream &err) {
     std::remove(tmp.c_str());
     err << "ganc: error: " << path << ": cannot replace it\n";
     return kExitUserError;
+  }
+  return kExitOk;
+}
+
+/// `ganc opt FILE.gir [--passes=canonicalize,simplify]`: graph IR text (as emit prints it)
+/// parsed back, verified, run through the named passes in order, and printed: how a pass
+/// is tested from a hand-written file.
+int cmdOpt(const Args &a, std::ostream &out, std::ostream &err) {
+  if (a.positional.size() != 1) {
+    err << "ganc: error: opt takes one FILE.gir\n";
+    return kExitUsage;
+  }
+  std::vector<std::string> passes;
+  std::istringstream list(a.get("passes").value_or(""));
+  for (std::string pass; std::getline(list, pass, ',');)
+    if (!pass.empty()) {
+      if (pass != "canonicalize" && pass != "simplify") {
+        err << "ganc: error: unknown pass '" << pass << "' (opt runs canonicalize and simplify)\n";
+        return kExitUsage;
+      }
+      passes.push_back(pass);
+    }
+  std::ifstream in(a.positional[0]);
+  if (!in) {
+    err << "ganc: error: cannot open '" << a.positional[0] << "'\n";
+    return kExitUserError;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string problem;
+  std::vector<std::unique_ptr<ir::Graph>> graphs = ir::parseGraphs(text.str(), problem);
+  if (graphs.empty()) {
+    err << a.positional[0] << ": error: " << problem << "\n";
+    return kExitUserError;
+  }
+  for (auto &g : graphs) {
+    for (const std::string &pass : passes) {
+      if (pass == "canonicalize")
+        opt::canonicalize(*g);
+      else
+        opt::simplify(*g);
+      if (std::string bad = ir::verifyGraph(*g); !bad.empty()) {
+        err << a.positional[0] << ": error: graph " << g->name() << " after " << pass << ": " << bad << "\n";
+        return kExitInternal;
+      }
+    }
+    ir::printGraph(out, *g);
   }
   return kExitOk;
 }
@@ -984,6 +1036,7 @@ int runCommand(const std::vector<std::string> &argv, std::ostream &out, std::ost
       {"eval", {"checkpoint", "n", "seed", "json", "classifier", "classifier-checkpoint"}},
       {"check", {"print-after", "print-after-all", "verify-each", "time-passes"}},
       {"fmt", {"write", "check"}},
+      {"opt", {"passes"}},
       {"emit", {"stage", "batch", "print-after", "print-after-all", "verify-each", "time-passes"}}};
   auto it = known.find(cmd);
   if (it == known.end()) {
@@ -1003,6 +1056,8 @@ int runCommand(const std::vector<std::string> &argv, std::ostream &out, std::ost
     return cmdCheck(a, out, err);
   if (cmd == "fmt")
     return cmdFmt(a, out, err);
+  if (cmd == "opt")
+    return cmdOpt(a, out, err);
   if (cmd == "eval")
     return cmdEval(a, out, err);
   if (cmd == "export")

@@ -19,7 +19,7 @@ import lit.formats
 
 config.name = "ganc"
 config.test_format = lit.formats.ShTest(execute_external=False)
-config.suffixes = [".gan", ".test"]
+config.suffixes = [".gan", ".gir", ".test"]
 # Inputs folders hold files used by tests (models that are not tests themselves);
 # utils holds the helper scripts below.
 config.excludes = ["Inputs", "utils"]
