@@ -546,10 +546,16 @@ int cmdTrain(const Args &a, std::ostream &out, std::ostream &err) {
           if (complete)
             leaves[n->attrs.name].assign(t->data(), t->data() + t->numel());
         }
-      if (const ir::Node *bad = complete ? ir::firstNonFinite(step, leaves) : nullptr; bad && bad->loc.valid())
+      // The reference evaluator is slow on large convolutions: a bounded search.
+      bool timedOut = false;
+      const ir::Node *bad = complete ? ir::firstNonFinite(step, leaves, 30.0, timedOut) : nullptr;
+      if (bad && bad->loc.valid())
         s.diags().note(bad->loc, "the first value that is not a finite number is computed here, by '" +
                                      std::string(ir::opInfo(bad->op).mnemonic) + "' (of shape " +
                                      ir::formatType(bad->shape) + ")");
+      else if (timedOut)
+        s.diags().note(o.stmt->expr->loc(), "replaying the step to find its first non-finite value took over 30 s; "
+                                            "not located");
       return reportUserError(s, err);
     }
     if (profile)

@@ -4,6 +4,7 @@
 #include "ir/OpInfo.h"
 #include "support/Error.h"
 
+#include <chrono>
 #include <cmath>
 #include <functional>
 #include <unordered_map>
@@ -128,10 +129,16 @@ std::vector<std::vector<double>> evaluate(const Graph &g, const LeafValues &leav
   return result;
 }
 
-const Node *firstNonFinite(const Graph &g, const LeafValues &leaves) {
+const Node *firstNonFinite(const Graph &g, const LeafValues &leaves, double seconds, bool &timedOut) {
   std::unordered_map<uint32_t, std::vector<double>> values;
   const Node *bad = nullptr;
+  const auto start = std::chrono::steady_clock::now();
+  timedOut = false;
   evaluateEach(g, leaves, true, [&](const Node &n, const std::vector<double> &v) {
+    if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > seconds) {
+      timedOut = true;
+      return true;
+    }
     for (double x : v)
       if (!std::isfinite(x)) {
         bad = &n;

@@ -23,8 +23,9 @@ std::vector<std::vector<double>> evaluate(const Graph &g, const LeafValues &leav
 
 /// The first node, in evaluation order, whose value holds a NaN or an infinity when every
 /// result is rounded to float as compiled code stores it (so an overflow of float shows
-/// where it happens); null when there is none. For diagnosing a diverged step.
-const Node *firstNonFinite(const Graph &g, const LeafValues &leaves);
+/// where it happens); null when there is none, or when evaluating took longer than
+/// `seconds` (then `timedOut` is set). For diagnosing a diverged step.
+const Node *firstNonFinite(const Graph &g, const LeafValues &leaves, double seconds, bool &timedOut);
 
 /// An elementwise op applied to numbers, by its own scalar semantics (constant folding).
 double evaluateScalar(OpKind op, const std::vector<double> &args);
