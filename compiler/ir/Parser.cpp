@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <optional>
 #include <stdexcept>
 #include <cstdlib>
@@ -68,8 +69,12 @@ public:
   }
   int64_t integer() {
     double v = number();
-    if (v != static_cast<double>(static_cast<int64_t>(v)))
-      throw std::runtime_error("expected an integer, got " + std::to_string(v));
+    // Checked before the cast: a double out of int64's range does not convert.
+    if (!(std::fabs(v) < 9.0e15) || v != std::floor(v)) {
+      std::ostringstream os;
+      os << "expected an integer, got " << v;
+      throw std::runtime_error(os.str());
+    }
     return static_cast<int64_t>(v);
   }
   /// `[a,b,...]` (possibly empty).
@@ -163,6 +168,9 @@ std::vector<std::unique_ptr<Graph>> parseGraphs(const std::string &text, std::st
       r.expect(":");
       r.expect("f32");
       Shape shape = r.intList();
+      for (int64_t d : shape)
+        if (d < 1)
+          throw std::runtime_error("a size must be at least 1, got " + std::to_string(d));
       if (!r.atEnd())
         throw std::runtime_error("unexpected '" + r.rest() + "'");
       if (info.isLeaf())

@@ -2,12 +2,14 @@
 //
 // Feeds arbitrary bytes to what `ganc check` runs: parse and sema (with the stdlib),
 // lowering to the step graphs, autodiff and the graph passes; then to `ganc fmt`, whose
-// output must parse and be its own layout. Any input must end in a model or in
+// output must parse and be its own layout; and to the graph IR parser of `ganc opt`. Any input must end in a model or in
 // diagnostics: a crash, a hang, an internal error or a sanitizer report is a bug. Built by scripts/fuzz.sh (clang, -DGANC_FUZZ=ON); its seed corpus is examples/,
 // stdlib/ and the .gan programs of tests/lit.
 //
 //===----------------------------------------------------------------------===//
 #include "frontend/Formatter.h"
+#include "ir/Parser.h"
+#include "ir/Printer.h"
 #include "lower/Model.h"
 #include "opt/Simplify.h"
 #include "sema/Sema.h"
@@ -60,5 +62,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       std::abort();
     }
   }
+  // The same bytes as graph IR text (`ganc opt`): parsed, or refused with a line.
+  std::string problem;
+  for (const auto &g : ganc::ir::parseGraphs(text, problem))
+    ganc::ir::printGraph(sink, *g);
   return 0;
 }
