@@ -36,13 +36,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (program) {
     auto model = ganc::lower::lowerObjectives(*program, 8, diags);
     if (model) {
-      ganc::opt::canonicalize(*model->dStep);
-      ganc::opt::canonicalize(*model->gStep);
-      if (ganc::lower::addTraining(*model, *program, diags)) {
-        ganc::opt::simplify(*model->dStep);
-        ganc::opt::simplify(*model->gStep);
-      }
-      ganc::lower::lowerSampler(*program, 4, "", diags);
+      // d_step, and g_step unless the model is supervised.
+      for (ganc::ir::Graph *g : model->steps())
+        ganc::opt::canonicalize(*g);
+      if (ganc::lower::addTraining(*model, *program, diags))
+        for (ganc::ir::Graph *g : model->steps())
+          ganc::opt::simplify(*g);
+      if (program->supervised())
+        ganc::lower::lowerClassifier(*program, 4, "x@eval", diags);
+      else
+        ganc::lower::lowerSampler(*program, 4, "", diags);
     }
   }
   // Rendering exercises the caret and line code on whatever locations were reported.
