@@ -18,6 +18,14 @@ namespace {
 
 constexpr int kChains = 12; // > latency (4) x FMA units (2)
 
+/// The sum of a vector's lanes, stored to memory (so the chains' results are used).
+float sumLanes(const float *lanes, int n) {
+  float total = 0;
+  for (int i = 0; i < n; ++i)
+    total += lanes[i];
+  return total;
+}
+
 // Not inlined, and fed a count the optimizer cannot see, so every call does its work.
 __attribute__((target("avx512f"), noinline)) float chainsAvx512(int64_t iters) {
   __m512 acc[kChains];
@@ -32,10 +40,7 @@ __attribute__((target("avx512f"), noinline)) float chainsAvx512(int64_t iters) {
     sum = _mm512_add_ps(sum, acc[k]);
   float lanes[16]; // (GCC 12's _mm512_reduce_add_ps warns of an uninitialized temporary)
   _mm512_storeu_ps(lanes, sum);
-  float total = 0;
-  for (float v : lanes)
-    total += v;
-  return total;
+  return sumLanes(lanes, 16);
 }
 
 __attribute__((target("avx2,fma"), noinline)) float chainsAvx2(int64_t iters) {
@@ -51,10 +56,7 @@ __attribute__((target("avx2,fma"), noinline)) float chainsAvx2(int64_t iters) {
     sum = _mm256_add_ps(sum, acc[k]);
   float lanes[8];
   _mm256_storeu_ps(lanes, sum);
-  float total = 0;
-  for (float v : lanes)
-    total += v;
-  return total;
+  return sumLanes(lanes, 8);
 }
 
 void BM_FmaPeak(benchmark::State &state) {

@@ -63,6 +63,22 @@ Trainer::Trainer(const TrainSpec &spec, const StepFunction &dStep, const StepFun
   d_ = std::make_unique<Executable>(dStep, store_);
   if (gStep)
     g_ = std::make_unique<Executable>(*gStep, store_);
+  // What the step loop reads and writes besides the programs' own bindings, found once
+  // here: no name is built or looked up per step.
+  auto termOutputs = [](const Executable &e, size_t count) {
+    std::vector<const float *> out;
+    for (size_t i = 1; i <= count; ++i)
+      out.push_back(e.output("term." + std::to_string(i)));
+    return out;
+  };
+  dTermOutputs_ = termOutputs(*d_, spec.dTerms.size());
+  dTerms_.assign(spec.dTerms.size(), 0.f);
+  if (g_) {
+    gTermOutputs_ = termOutputs(*g_, spec.gTerms.size());
+    gTerms_.assign(spec.gTerms.size(), 0.f);
+  }
+  if (spec.ema > 0)
+    emaWeight_ = &store_.get(emaWeight(spec.gPlayer), {});
   if (evaluator && data.heldOutSize() > 0) {
     store_.get(spec.data.name + "@eval", batched(data.heldOutSize(), spec.data.shape));
     eval_ = std::make_unique<Executable>(*evaluator, store_);
@@ -203,13 +219,9 @@ float Trainer::update(Executable &e, const OptimizerSpec &opt, const std::string
   float loss = e.output("loss")[0];
   // The objective's terms, for metrics.csv (the D and the G step's in their own fields).
   std::vector<float> &terms = &e == d_.get() ? dTerms_ : gTerms_;
-  terms.clear();
-  for (size_t i = 1;; ++i) {
-    const float *t = e.output("term." + std::to_string(i));
-    if (!t)
-      break;
-    terms.push_back(t[0]);
-  }
+  const std::vector<const float *> &outputs = &e == d_.get() ? dTermOutputs_ : gTermOutputs_;
+  for (size_t i = 0; i < outputs.size(); ++i)
+    terms[i] = outputs[i] ? *outputs[i] : NAN;
   const float *norm = e.output("grad_norm");
   gradNorm = norm ? norm[0] : 0.f;
   // Checked before commit: a step that produced NaN or inf is never applied.
@@ -240,7 +252,7 @@ float Trainer::stepG() {
     // with num_updates, shifted by one): the first update copies the weights, and the
     // average forgets its start quickly while the weights move fast.
     double t = static_cast<double>(gUpdates_);
-    store_.get(emaWeight(spec_.gPlayer), {}).data()[0] = static_cast<float>(1 - std::min(spec_.ema, t / (t + 10)));
+    emaWeight_->data()[0] = static_cast<float>(1 - std::min(spec_.ema, t / (t + 10)));
   }
   return update(*g_, spec_.optG, spec_.gPlayer, kNoiseG, gUpdates_, gGradNorm_);
 }

@@ -100,6 +100,8 @@ private:
   double elapsed_ = 0; ///< seconds of training so far, over resumes
   float dGradNorm_ = 0, gGradNorm_ = 0;
   std::vector<float> dTerms_, gTerms_; ///< the last update's objective terms
+  std::vector<const float *> dTermOutputs_, gTermOutputs_; ///< where the programs put them
+  Tensor *emaWeight_ = nullptr; ///< the G step's per-step EMA weight (with `ema`)
   std::vector<MetricRow> rows_; ///< metrics.csv, in memory for the report
   std::vector<StepStats> history_;
   std::ofstream metrics_;
