@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Emitter.h"
+#include "codegen/Fusion.h"
 
 using ganc::rt::KernelInfo;
 
@@ -34,6 +35,8 @@ namespace ganc::codegen {
 
 using namespace ir;
 using llvm::Value;
+using Val = KernelBuilder::Val;
+using Idx = KernelBuilder::Idx;
 
 namespace {
 
@@ -50,7 +53,7 @@ struct KernelSite {
   std::string body;     ///< what it computes, for `emit --stage=kernels`
   std::vector<std::optional<size_t>> operandSlots; ///< none for a constant operand
   std::vector<double> operandConsts;
-  size_t outSlot;
+  std::vector<size_t> outSlots; ///< the node's result first; a fused kernel stores several
   std::optional<size_t> scratchSlot; ///< OpInfo::scratch memory
 };
 
@@ -73,6 +76,8 @@ public:
     b_.setFastMathFlags(fmf);
   }
 
+  using KernelBuilder::add;
+  using KernelBuilder::mul;
   Idx index(int64_t c) override { return idx(b_.getInt64(c)); }
   Idx add(Idx a, Idx c) override { return idx(b_.CreateAdd(iv(a), iv(c), "", true, true)); }
   Idx mul(Idx a, Idx c) override { return idx(b_.CreateMul(iv(a), iv(c), "", true, true)); }
@@ -116,10 +121,15 @@ public:
       return val(c); // a constant operand is an immediate
     return val(b_.CreateLoad(b_.getFloatTy(), gep(p, flat)));
   }
-  Val loadResult(Idx flat) override { return val(b_.CreateLoad(b_.getFloatTy(), gep(result(), flat))); }
+  Val loadResult(Idx flat) override {
+    if (epilogue_)
+      internalError("codegen", "'" + site_.baseName + "' reads back a result it promised to store once");
+    return val(b_.CreateLoad(b_.getFloatTy(), gep(result(), flat)));
+  }
   void store(Idx flat, Val v) override {
-    work_ += multiplier_;
-    b_.CreateStore(fv(v), gep(result(), flat));
+    if (epilogue_)
+      return epilogue_(flat, v, 0);
+    storeAt(0, flat, v, 0);
   }
   int lanes() override { return lanes_; }
   Val loadVector(unsigned k, Idx flat) override {
@@ -129,22 +139,62 @@ public:
       return val(llvm::ConstantVector::getSplat(llvm::ElementCount::getFixed(lanes_), c));
     return val(b_.CreateAlignedLoad(vecTy(), gep(p, flat), llvm::Align(4)));
   }
-  void storeVector(Idx flat, Val v) override {
-    work_ += multiplier_ * lanes_;
-    b_.CreateAlignedStore(fv(v), gep(result(), flat), llvm::Align(4));
-  }
+  void storeVector(Idx flat, Val v) override { storeStrided(flat, 1, v); }
   void storeStrided(Idx flat, int64_t stride, Val v) override {
-    if (stride == 1)
-      return storeVector(flat, v);
-    work_ += multiplier_ * lanes_;
-    // llvm.masked.scatter: one instruction per vector with AVX-512, lane by lane elsewhere.
-    std::vector<llvm::Constant *> offsets;
-    for (int i = 0; i < lanes_; ++i)
-      offsets.push_back(b_.getInt64(i * stride));
-    Value *ptrs = b_.CreateInBoundsGEP(b_.getFloatTy(), gep(result(), flat),
-                                       llvm::ConstantVector::get(offsets));
-    b_.CreateMaskedScatter(fv(v), ptrs, llvm::Align(4));
+    if (epilogue_)
+      return epilogue_(flat, v, stride);
+    storeAt(0, flat, v, stride);
   }
+
+  // Beyond KernelBuilder: what fused kernels need.
+
+  /// Runs `e(flat, value, laneStride)` instead of each store of the node's result
+  /// (laneStride 0: a scalar; else a vector whose lanes lie laneStride apart).
+  using Epilogue = std::function<void(Idx flat, Val v, int64_t laneStride)>;
+  void setEpilogue(Epilogue e) { epilogue_ = std::move(e); }
+  /// Stores v at `flat` of output slot `out`: a scalar (laneStride 0), or lanes
+  /// laneStride apart. A scalar stored as a vector fills every lane.
+  void storeAt(size_t out, Idx flat, Val v, int64_t laneStride) {
+    requireKernel();
+    Value *p = gep(results_.at(out), flat), *x = fv(v);
+    if (laneStride == 0) {
+      work_ += multiplier_;
+      b_.CreateStore(x, p);
+      return;
+    }
+    work_ += multiplier_ * lanes_;
+    if (!x->getType()->isVectorTy())
+      x = b_.CreateVectorSplat(lanes_, x);
+    if (laneStride == 1) {
+      b_.CreateAlignedStore(x, p, llvm::Align(4));
+      return;
+    }
+    // llvm.masked.scatter: one instruction per vector with AVX-512, lane by lane elsewhere.
+    b_.CreateMaskedScatter(x, b_.CreateInBoundsGEP(b_.getFloatTy(), p, laneOffsets(laneStride)), llvm::Align(4));
+  }
+  /// Elements flat, flat + step, ... of operand k as a vector.
+  Val gather(unsigned k, Idx flat, int64_t step) {
+    work_ += multiplier_ * lanes_;
+    Value *p = operand(k);
+    if (auto *c = llvm::dyn_cast<llvm::Constant>(p))
+      return val(llvm::ConstantVector::getSplat(llvm::ElementCount::getFixed(lanes_), c));
+    Value *ptrs = b_.CreateInBoundsGEP(b_.getFloatTy(), gep(p, flat), laneOffsets(step));
+    return val(b_.CreateMaskedGather(vecTy(), ptrs, llvm::Align(4)));
+  }
+  /// Attributes the instructions emitted next to `line:col` of `file`: a fused node's
+  /// own .gan line inside the kernel of another. A null file returns to the kernel's.
+  void setLine(llvm::DIFile *file, unsigned line, unsigned col) {
+    llvm::DISubprogram *sp = fn_ ? fn_->getSubprogram() : nullptr;
+    if (!dib_ || !sp)
+      return;
+    if (!file)
+      return b_.SetCurrentDebugLocation(llvm::DILocation::get(ctx_, site_.line, site_.col, sp));
+    llvm::DIScope *scope = file == site_.file ? static_cast<llvm::DIScope *>(sp)
+                                              : dib_->createLexicalBlockFile(sp, file);
+    b_.SetCurrentDebugLocation(llvm::DILocation::get(ctx_, line, col, scope));
+  }
+  Idx div(Idx a, int64_t c) { return c == 1 ? a : idx(b_.CreateUDiv(iv(a), b_.getInt64(c))); }
+  Idx rem(Idx a, int64_t c) { return idx(b_.CreateURem(iv(a), b_.getInt64(c))); }
   Val splat(Val s) override { return val(b_.CreateVectorSplat(lanes_, fv(s))); }
   void storeScratch(Idx flat, Val v) override {
     work_ += multiplier_;
@@ -155,30 +205,52 @@ public:
     return val(b_.CreateAlignedLoad(vecTy(), gep(scratch(), flat), llvm::Align(4)));
   }
   Val fma(Val a, Val c, Val d) override {
-    Value *r = b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {fv(a)->getType()}, {fv(a), fv(c), fv(d)});
+    auto [x, y, z] = same(a, c, d);
+    Value *r = b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {x->getType()}, {x, y, z});
     flop(r); // the multiply
     return flop(r); // and the add
   }
 
   Val constant(double c) override { return val(llvm::ConstantFP::get(b_.getFloatTy(), c)); }
-  Val add(Val a, Val c) override { return flop(b_.CreateFAdd(fv(a), fv(c))); }
-  Val sub(Val a, Val c) override { return flop(b_.CreateFSub(fv(a), fv(c))); }
-  Val mul(Val a, Val c) override { return flop(b_.CreateFMul(fv(a), fv(c))); }
-  Val div(Val a, Val c) override { return flop(b_.CreateFDiv(fv(a), fv(c))); }
+  Val add(Val a, Val c) override { return binary(llvm::Instruction::FAdd, a, c); }
+  Val sub(Val a, Val c) override { return binary(llvm::Instruction::FSub, a, c); }
+  Val mul(Val a, Val c) override { return binary(llvm::Instruction::FMul, a, c); }
+  Val div(Val a, Val c) override { return binary(llvm::Instruction::FDiv, a, c); }
   Val neg(Val a) override { return val(b_.CreateFNeg(fv(a))); }
   Val exp(Val a) override { return flop(emitExp(fv(a))); }
   Val log(Val a) override { return flop(emitLog(fv(a))); }
   Val sqrt(Val a) override { return flop(fv(intrinsic(llvm::Intrinsic::sqrt, a))); }
   Val abs(Val a) override { return intrinsic(llvm::Intrinsic::fabs, a); }
   Val max(Val a, Val c) override {
-    return val(b_.CreateBinaryIntrinsic(llvm::Intrinsic::maxnum, fv(a), fv(c)));
+    auto [x, y, unused] = same(a, c, a);
+    return val(b_.CreateBinaryIntrinsic(llvm::Intrinsic::maxnum, x, y));
   }
   Val selectPositive(Val c, Val a, Val d) override {
-    Value *cond = b_.CreateFCmpOGT(fv(c), llvm::Constant::getNullValue(fv(c)->getType()));
-    return val(b_.CreateSelect(cond, fv(a), fv(d)));
+    auto [x, y, z] = same(c, a, d);
+    Value *cond = b_.CreateFCmpOGT(x, llvm::Constant::getNullValue(x->getType()));
+    return val(b_.CreateSelect(cond, y, z));
   }
 
 private:
+  /// Scalars among vectors become vectors with the scalar in every lane.
+  std::tuple<Value *, Value *, Value *> same(Val a, Val c, Val d) {
+    Value *x = fv(a), *y = fv(c), *z = fv(d);
+    if (x->getType()->isVectorTy() || y->getType()->isVectorTy() || z->getType()->isVectorTy()) {
+      auto widen = [&](Value *v) { return v->getType()->isVectorTy() ? v : b_.CreateVectorSplat(lanes_, v); };
+      x = widen(x), y = widen(y), z = widen(z);
+    }
+    return {x, y, z};
+  }
+  Val binary(llvm::Instruction::BinaryOps op, Val a, Val c) {
+    auto [x, y, unused] = same(a, c, a);
+    return flop(b_.CreateBinOp(op, x, y));
+  }
+  llvm::Constant *laneOffsets(int64_t step) {
+    std::vector<llvm::Constant *> offsets;
+    for (int i = 0; i < lanes_; ++i)
+      offsets.push_back(b_.getInt64(i * step));
+    return llvm::ConstantVector::get(offsets);
+  }
   static Idx idx(Value *v) { return {v, 0}; }
   static Val val(Value *v) { return {v, 0}; }
   static Value *iv(Idx i) { return static_cast<Value *>(i.ptr); }
@@ -279,7 +351,7 @@ private:
   }
   Value *result() {
     requireKernel();
-    return result_;
+    return results_.at(0);
   }
   Value *scratch() {
     requireKernel();
@@ -323,7 +395,9 @@ private:
       operands_.push_back(site_.operandSlots[k]
                               ? slotPtr(*site_.operandSlots[k])
                               : llvm::ConstantFP::get(b_.getFloatTy(), site_.operandConsts[k]));
-    result_ = slotPtr(site_.outSlot);
+    results_.clear();
+    for (size_t out : site_.outSlots)
+      results_.push_back(slotPtr(out));
     scratch_ = site_.scratchSlot ? slotPtr(*site_.scratchSlot) : nullptr;
     work_ = flops_ = 0;
   }
@@ -394,7 +468,8 @@ private:
   llvm::DIBuilder *dib_;
   llvm::Function *fn_ = nullptr;
   std::vector<Value *> operands_;
-  Value *result_ = nullptr;
+  std::vector<Value *> results_;
+  Epilogue epilogue_;
   Value *scratch_ = nullptr;
   int depth_ = 0;
   int kernels_ = 0;
@@ -432,8 +507,8 @@ public:
     llvm::IRBuilder<> eb(llvm::BasicBlock::Create(ctx_, "entry", entry_));
 
     // Slots: leaves, then outputs, then temporaries.
-    std::vector<Node *> live = g_.live();
-    for (Node *n : live)
+    plan_ = planFusion(g_);
+    for (Node *n : g_.live())
       if (opInfo(n->op).isLeaf() && !n->is(OpKind::Const))
         slotOf_[n->id] = addSlot(step, {n->attrs.name, Slot::Kind::Leaf, n->shape});
     std::vector<std::pair<size_t, const Node *>> copies;
@@ -445,36 +520,10 @@ public:
       else
         copies.push_back({s, n});
     }
-    std::unordered_set<uint32_t> fused = fusedNodes(live);
-    for (Node *n : live) {
-      if (opInfo(n->op).isLeaf() || fused.count(n->id))
-        continue;
-      if (!slotOf_.count(n->id)) {
-        slotOf_[n->id] = addSlot(step, {"", Slot::Kind::Temp, n->shape});
-        step.tempBytes += n->numel() * 4;
-      }
-      const OpInfo &info = opInfo(n->op);
-      if (!info.isElementwise()) {
-        emitNode(eb, step, *n, slotOf_[n->id], info.mnemonic, {n->operands.begin(), n->operands.end()},
-                 [&](KernelBuilder &k) { info.lower(k, *n); }, describe(*n, {}),
-                 info.scratch ? info.scratch(*n) : 0);
-        continue;
-      }
-      // An elementwise node with the chain of single-use elementwise producers fused into
-      // it: one loop, no buffers in between.
-      std::vector<const Node *> ins;
-      std::unordered_map<uint32_t, unsigned> inputIndex;
-      collectInputs(*n, fused, ins, inputIndex);
-      emitNode(eb, step, *n, slotOf_[n->id], info.mnemonic, ins,
-               [&](KernelBuilder &k) {
-                 k.loop(n->numel(), [&](KernelBuilder::Idx i) {
-                   k.store(i, fusedValue(k, *n, i, fused, inputIndex));
-                 });
-               },
-               describe(*n, fused));
-    }
+    for (const Unit &u : plan_.units)
+      emitUnit(eb, step, u);
     for (auto &[slot, n] : copies)
-      emitNode(eb, step, *n, slot, "copy", {n}, [&](KernelBuilder &k) { lowerCopy(k, *n); },
+      emitNode(eb, step, *n, {slot}, "copy", {n}, [&](LlvmKernelBuilder &k) { lowerCopy(k, *n); },
                "copy(%" + std::to_string(n->id) + ")");
     eb.CreateRetVoid();
     planArena(step);
@@ -489,12 +538,16 @@ public:
       int64_t offset, bytes, lastUse;
     };
     std::vector<Block> live;
-    for (size_t slot = 0; slot < step.slots.size(); ++slot) {
+    std::vector<size_t> temps;
+    for (size_t slot = 0; slot < step.slots.size(); ++slot)
+      if (step.slots[slot].kind == Slot::Kind::Temp)
+        temps.push_back(slot);
+    // In the order they are written.
+    std::stable_sort(temps.begin(), temps.end(),
+                     [&](size_t a, size_t b) { return lifetime_.at(a).first < lifetime_.at(b).first; });
+    for (size_t slot : temps) {
       Slot &s = step.slots[slot];
-      if (s.kind != Slot::Kind::Temp)
-        continue;
       auto [def, last] = lifetime_.at(slot);
-      // Temporaries are planned in the order they are defined, which is the slot order.
       live.erase(std::remove_if(live.begin(), live.end(), [&](const Block &b) { return b.lastUse < def; }),
                  live.end());
       std::sort(live.begin(), live.end(), [](const Block &a, const Block &b) { return a.offset < b.offset; });
@@ -516,82 +569,237 @@ private:
     return step.slots.size() - 1;
   }
 
-  /// Elementwise nodes computed inside their user's loop: the only use is by an
-  /// elementwise node of the same shape, and the value is not a program output.
-  std::unordered_set<uint32_t> fusedNodes(const std::vector<Node *> &live) const {
-    std::unordered_map<uint32_t, int> uses;
-    std::unordered_map<uint32_t, const Node *> user;
-    for (Node *n : live)
-      for (Node *o : n->operands) {
-        ++uses[o->id];
-        user[o->id] = n;
+  /// `n`'s .gan file (for DWARF), line and column; no file without debug info.
+  std::tuple<llvm::DIFile *, unsigned, unsigned> debugLine(const Node &n) {
+    if (!dib_ || !sm_ || !n.loc.valid())
+      return {nullptr, 0, 0};
+    llvm::DIFile *&file = (*files_)[n.loc.file];
+    if (!file) {
+      const std::string &path = sm_->path(n.loc.file);
+      size_t slash = path.find_last_of('/');
+      file = dib_->createFile(slash == std::string::npos ? path : path.substr(slash + 1),
+                              slash == std::string::npos ? "." : path.substr(0, slash));
+    }
+    LineCol lc = sm_->lineCol(n.loc);
+    return {file, lc.line, lc.col};
+  }
+
+  /// The node holding `n`'s elements: `n`, or what a view of it names.
+  const Node *bufferOf(const Node *n) const {
+    auto it = plan_.viewOf.find(n->id);
+    return it == plan_.viewOf.end() ? n : it->second;
+  }
+
+  /// The kernels of one fusion unit: its anchor's lowering (with the members in its
+  /// stores), or one loop nest over the members' shape.
+  void emitUnit(llvm::IRBuilder<> &eb, StepFunction &step, const Unit &u) {
+    std::vector<size_t> outs;
+    for (const Node *n : u.stored) {
+      if (!slotOf_.count(n->id)) {
+        slotOf_[n->id] = addSlot(step, {"", Slot::Kind::Temp, n->shape});
+        step.tempBytes += n->numel() * 4;
       }
-    for (auto &[name, n] : g_.outputs())
-      uses[n->id] += 2; // outputs keep their own buffer
-    std::unordered_set<uint32_t> fused;
-    for (Node *n : live) {
-      if (!opInfo(n->op).isElementwise() || uses[n->id] != 1)
-        continue;
-      const Node *u = user.at(n->id);
-      if (opInfo(u->op).isElementwise() && u->shape == n->shape)
-        fused.insert(n->id);
+      outs.push_back(slotOf_[n->id]);
     }
-    return fused;
+    std::vector<const Node *> ins;
+    if (u.anchor)
+      ins.assign(u.anchor->operands.begin(), u.anchor->operands.end());
+    const size_t firstInput = ins.size();
+    for (const FusedInput &in : u.inputs)
+      ins.push_back(in.buffer);
+    const Node &site = u.anchor ? *u.anchor : *u.stored.back();
+    const std::string body = describe(u);
+    if (u.anchor) {
+      const OpInfo &info = opInfo(u.anchor->op);
+      emitNode(eb, step, site, outs, info.mnemonic, ins,
+               [&](LlvmKernelBuilder &k) {
+                 if (!u.members.empty())
+                   k.setEpilogue([&](Idx flat, Val v, int64_t laneStride) {
+                     epilogue(k, u, firstInput, flat, v, laneStride);
+                   });
+                 info.lower(k, *u.anchor);
+               },
+               body, info.scratch ? info.scratch(*u.anchor) : 0);
+      return;
+    }
+    emitNode(eb, step, site, outs, opInfo(site.op).mnemonic, ins,
+             [&](LlvmKernelBuilder &k) { loopNest(k, u); }, body);
   }
 
-  /// The buffers a fused group reads, in first-use order.
-  void collectInputs(const Node &n, const std::unordered_set<uint32_t> &fused,
-                     std::vector<const Node *> &ins, std::unordered_map<uint32_t, unsigned> &index) {
-    for (const Node *o : n.operands) {
-      if (o->is(OpKind::Const))
+  /// Computes the members at one point from the anchor's value there (if any) and the
+  /// inputs' values, and stores what leaves the unit.
+  void computePoint(LlvmKernelBuilder &k, const Unit &u, std::optional<Val> anchor,
+                    const std::vector<Val> &inputs, Idx flat, int64_t laneStride) {
+    std::vector<Val> vals;
+    for (size_t j = 0; j < u.members.size(); ++j) {
+      std::vector<Val> args;
+      for (const FusedOperand &o : u.operands[j])
+        switch (o.kind) {
+        case FusedOperand::Kind::Anchor: args.push_back(*anchor); break;
+        case FusedOperand::Kind::Member: args.push_back(vals.at(o.index)); break;
+        case FusedOperand::Kind::Input: args.push_back(inputs.at(o.index)); break;
+        case FusedOperand::Kind::Const: args.push_back(k.constant(o.value)); break;
+        }
+      auto [file, line, col] = debugLine(*u.members[j]);
+      k.setLine(file, line, col); // each fused node at its own .gan line
+      vals.push_back(opInfo(u.members[j]->op).scalar(k, args));
+    }
+    k.setLine(nullptr, 0, 0);
+    for (size_t out = 0; out < u.stored.size(); ++out) {
+      const Node *n = u.stored[out];
+      Val v = n == u.anchor ? *anchor
+                            : vals[std::find(u.members.begin(), u.members.end(), n) - u.members.begin()];
+      k.storeAt(out, flat, v, laneStride);
+    }
+  }
+
+  /// An elementwise unit: loops over the axes of its shape, adjacent axes merged where
+  /// every input steps through them as through one, so a unit without broadcasts is one
+  /// flat loop. Each input's index is affine in the loop counters.
+  void loopNest(LlvmKernelBuilder &k, const Unit &u) {
+    struct Axis {
+      int64_t extent, out;
+      std::vector<int64_t> in;
+    };
+    const std::vector<int64_t> rm = rowMajorStrides(u.shape);
+    std::vector<Axis> axes;
+    for (size_t a = 0; a < u.shape.size(); ++a) {
+      if (u.shape[a] == 1)
         continue;
-      if (fused.count(o->id)) {
-        collectInputs(*o, fused, ins, index);
-        continue;
+      Axis x{u.shape[a], rm[a], {}};
+      for (const FusedInput &in : u.inputs)
+        x.in.push_back(in.strides[a]);
+      bool merge = !axes.empty();
+      for (size_t i = 0; merge && i < x.in.size(); ++i)
+        merge = axes.back().in[i] == x.in[i] * x.extent;
+      if (merge) {
+        axes.back().extent *= x.extent;
+        axes.back().out = x.out;
+        axes.back().in = x.in;
+      } else {
+        axes.push_back(std::move(x));
       }
-      if (index.emplace(o->id, static_cast<unsigned>(ins.size())).second)
-        ins.push_back(o);
     }
+    if (axes.empty())
+      axes.push_back({1, 0, std::vector<int64_t>(u.inputs.size(), 0)});
+    std::function<void(size_t, Idx, std::vector<Idx>)> nest = [&](size_t level, Idx out, std::vector<Idx> in) {
+      k.loop(axes[level].extent, [&](Idx i) {
+        Idx o = k.add(out, k.mul(i, axes[level].out));
+        std::vector<Idx> at(in);
+        for (size_t j = 0; j < at.size(); ++j)
+          at[j] = k.add(at[j], k.mul(i, axes[level].in[j]));
+        if (level + 1 < axes.size())
+          return nest(level + 1, o, at);
+        std::vector<Val> vals;
+        for (size_t j = 0; j < at.size(); ++j)
+          vals.push_back(k.load(static_cast<unsigned>(j), at[j]));
+        computePoint(k, u, std::nullopt, vals, o, 0);
+      });
+    };
+    nest(0, k.index(0), std::vector<Idx>(u.inputs.size(), k.index(0)));
   }
 
-  KernelBuilder::Val fusedValue(KernelBuilder &k, const Node &n, KernelBuilder::Idx i,
-                                const std::unordered_set<uint32_t> &fused,
-                                const std::unordered_map<uint32_t, unsigned> &index) {
-    std::vector<KernelBuilder::Val> args;
-    for (const Node *o : n.operands) {
-      if (o->is(OpKind::Const))
-        args.push_back(k.constant(o->attrs.num));
-      else if (fused.count(o->id))
-        args.push_back(fusedValue(k, *o, i, fused, index));
-      else
-        args.push_back(k.load(index.at(o->id), o->shape.empty() ? k.index(0) : i));
+  /// The members computed inside one store of the anchor: `v` goes to element `flat`
+  /// (lanes laneStride apart when it is a vector, which by the kStoresOnce contract run
+  /// along one axis of the result). Inputs of the result's shape load at `flat`; others
+  /// from the coordinates of `flat`.
+  void epilogue(LlvmKernelBuilder &k, const Unit &u, size_t firstInput, Idx flat, Val v, int64_t laneStride) {
+    const Shape &s = u.shape;
+    const std::vector<int64_t> rm = rowMajorStrides(s);
+    std::optional<size_t> laneAxis;
+    for (size_t a = 0; laneStride && a < s.size(); ++a)
+      if (s[a] > 1 && rm[a] == laneStride)
+        laneAxis = a;
+    if (laneStride && !laneAxis)
+      internalError("codegen", "'" + std::string(opInfo(u.anchor->op).mnemonic) +
+                                   "' stores a vector across axes of its result");
+    std::vector<std::optional<Idx>> coords(s.size());
+    auto coord = [&](size_t a) {
+      if (!coords[a])
+        coords[a] = a == 0 ? k.div(flat, rm[0]) : k.rem(k.div(flat, rm[a]), s[a]);
+      return *coords[a];
+    };
+    std::vector<Val> vals;
+    for (size_t i = 0; i < u.inputs.size(); ++i) {
+      const std::vector<int64_t> &st = u.inputs[i].strides;
+      const unsigned op = static_cast<unsigned>(firstInput + i);
+      Idx at = flat;
+      if (st != rm) {
+        at = k.index(0);
+        for (size_t a = 0; a < s.size(); ++a)
+          if (s[a] > 1 && st[a] != 0)
+            at = k.add(at, k.mul(coord(a), st[a]));
+      }
+      const int64_t step = laneAxis ? st[*laneAxis] : 0;
+      vals.push_back(!laneStride ? k.load(op, at)
+                     : step == 0 ? k.splat(k.load(op, at))
+                     : step == 1 ? k.loadVector(op, at)
+                                 : k.gather(op, at, step));
     }
-    return opInfo(n.op).scalar(k, args);
+    computePoint(k, u, v, vals, flat, laneStride);
   }
 
-  /// The expression a kernel computes, e.g. `mul(sub(1, %12), %12)`, for `emit --stage=kernels`.
-  std::string describe(const Node &n, const std::unordered_set<uint32_t> &fused) const {
-    std::ostringstream os;
-    os << opInfo(n.op).mnemonic << "(";
-    for (size_t j = 0; j < n.operands.size(); ++j) {
-      const Node *o = n.operands[j];
-      os << (j ? ", " : "");
-      if (o->is(OpKind::Const))
-        os << o->attrs.num;
-      else if (fused.count(o->id))
-        os << describe(*o, fused);
-      else
-        os << "%" << o->id;
-    }
-    os << ")";
-    return os.str();
+  /// What a unit computes, e.g. `relu(add(matmul(%4, %2), broadcast(%3)))`, or for a
+  /// kernel storing several values `%12 = ...; %13 = ...`, for `emit --stage=kernels`.
+  std::string describe(const Unit &u) const {
+    // Named: what the kernel stores, and values it uses more than once.
+    std::vector<const Node *> named;
+    std::map<const Node *, int> uses;
+    for (size_t j = 0; j < u.members.size(); ++j)
+      for (size_t k = 0; k < u.operands[j].size(); ++k)
+        if (u.operands[j][k].kind == FusedOperand::Kind::Anchor || u.operands[j][k].kind == FusedOperand::Kind::Member)
+          ++uses[u.members[j]->operands[k]];
+    std::vector<const Node *> all;
+    if (u.anchor)
+      all.push_back(u.anchor);
+    all.insert(all.end(), u.members.begin(), u.members.end());
+    for (const Node *n : all)
+      if (uses[n] > 1 || std::find(u.stored.begin(), u.stored.end(), n) != u.stored.end())
+        named.push_back(n);
+    std::function<std::string(const Node *, bool)> expr = [&](const Node *n, bool top) -> std::string {
+      bool isNamed = std::find(named.begin(), named.end(), n) != named.end();
+      if (!top && isNamed && named.size() > 1)
+        return "%" + std::to_string(n->id);
+      std::ostringstream os;
+      os << opInfo(n->op).mnemonic << "(";
+      size_t j = std::find(u.members.begin(), u.members.end(), n) - u.members.begin();
+      for (size_t k = 0; k < n->operands.size(); ++k) {
+        const Node *o = n->operands[k];
+        os << (k ? ", " : "");
+        const FusedOperand *f = n == u.anchor ? nullptr : &u.operands[j][k];
+        if (o->is(OpKind::Const))
+          os << o->attrs.num;
+        else if (f && f->kind != FusedOperand::Kind::Input)
+          os << expr(o, false);
+        else if (f)
+          os << readThrough(o, u.inputs[f->index].buffer);
+        else
+          os << "%" << o->id;
+      }
+      os << ")";
+      return os.str();
+    };
+    if (named.size() == 1)
+      return expr(named[0], true);
+    std::string out;
+    for (const Node *n : named)
+      out += (out.empty() ? "" : "; ") + ("%" + std::to_string(n->id)) + " = " + expr(n, true);
+    return out;
   }
 
-  /// Emits the kernels computing `n` into slot `out`, and their calls from the entry
-  /// function. With `self`, the node itself is operand 0 (copying it into `out`).
-  void emitNode(llvm::IRBuilder<> &eb, StepFunction &step, const Node &n, size_t out,
-                const std::string &label, std::vector<const Node *> ins,
-                const std::function<void(KernelBuilder &)> &lower, const std::string &body,
+  /// `o` as read from `buffer`: the views and picking ops in between, e.g.
+  /// `broadcast(reshape(%13))`.
+  static std::string readThrough(const Node *o, const Node *buffer) {
+    if (o == buffer || o->operands.empty())
+      return "%" + std::to_string(o->id);
+    return std::string(opInfo(o->op).mnemonic) + "(" + readThrough(o->operands[0], buffer) + ")";
+  }
+
+  /// Emits the kernels of `n`'s lowering, storing to slots `outs`, and their calls from
+  /// the entry function. `ins` are the lowering's operands (views resolved here).
+  void emitNode(llvm::IRBuilder<> &eb, StepFunction &step, const Node &n, std::vector<size_t> outs,
+                const std::string &label, const std::vector<const Node *> &ins,
+                const std::function<void(LlvmKernelBuilder &)> &lower, const std::string &body,
                 int64_t scratchFloats = 0) {
     KernelSite site;
     site.baseName = name_ + "." + std::to_string(counter_++) + "." + label;
@@ -599,31 +807,21 @@ private:
     if (sm_ && n.loc.valid()) {
       std::string where = sm_->describe(n.loc);
       site.loc = where.substr(where.find_last_of('/') + 1);
-      if (dib_) {
-        llvm::DIFile *&file = (*files_)[n.loc.file];
-        if (!file) {
-          const std::string &path = sm_->path(n.loc.file);
-          size_t slash = path.find_last_of('/');
-          file = dib_->createFile(slash == std::string::npos ? path : path.substr(slash + 1),
-                                  slash == std::string::npos ? "." : path.substr(0, slash));
-        }
-        LineCol lc = sm_->lineCol(n.loc);
-        site.file = file;
-        site.line = lc.line;
-        site.col = lc.col;
-      }
+      std::tie(site.file, site.line, site.col) = debugLine(n);
     }
     for (const Node *o : ins) {
+      o = bufferOf(o);
       bool c = o->is(OpKind::Const);
       site.operandSlots.push_back(c ? std::nullopt : std::optional<size_t>(slotOf_.at(o->id)));
       site.operandConsts.push_back(c ? o->attrs.num : 0.0);
     }
-    site.outSlot = out;
+    site.outSlots = outs;
     // Lifetimes for memory planning, in units of emitted nodes.
     for (const auto &slot : site.operandSlots)
       if (slot)
         lifetime_[*slot].second = order_;
-    lifetime_.emplace(out, std::pair<int64_t, int64_t>{order_, order_});
+    for (size_t out : outs)
+      lifetime_.emplace(out, std::pair<int64_t, int64_t>{order_, order_});
     if (scratchFloats > 0) {
       // Live only while this node's kernels run; planned like any temporary.
       site.scratchSlot = addSlot(step, {"", Slot::Kind::Temp, {scratchFloats}});
@@ -655,6 +853,7 @@ private:
   llvm::FunctionType *kernelTy_ = nullptr;
   llvm::Function *entry_ = nullptr;
   llvm::FunctionCallee parallelFor_;
+  FusionPlan plan_;
   std::unordered_map<uint32_t, size_t> slotOf_;
   std::map<size_t, std::pair<int64_t, int64_t>> lifetime_; ///< slot -> (written, last read)
   int64_t order_ = 0;

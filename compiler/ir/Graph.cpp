@@ -15,6 +15,16 @@ int64_t numElements(const Shape &s) {
   return n;
 }
 
+std::vector<int64_t> rowMajorStrides(const Shape &s) {
+  std::vector<int64_t> st(s.size());
+  int64_t step = 1;
+  for (size_t a = s.size(); a-- > 0;) {
+    st[a] = step;
+    step *= s[a];
+  }
+  return st;
+}
+
 std::string formatType(const Shape &s) { return "f32" + formatShape(s); }
 
 std::string formatShape(const Shape &s) {

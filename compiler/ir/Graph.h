@@ -34,6 +34,9 @@ constexpr int64_t kMaxDimension = int64_t(1) << 30;
 constexpr int64_t kMaxElements = int64_t(1) << 40;
 
 int64_t numElements(const Shape &s);
+/// Row-major strides: element [i_0, ..., i_n] of a tensor of shape `s` is at flat index
+/// sum_a i_a strides[a].
+std::vector<int64_t> rowMajorStrides(const Shape &s);
 /// `f32[128,784]`.
 std::string formatType(const Shape &s);
 /// `[128, 784]` (per-sample shapes in user messages).

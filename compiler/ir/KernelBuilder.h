@@ -13,7 +13,14 @@
 //
 // Vectors: `lanes()` consecutive floats handled at once (the host's vector width in the
 // JIT, 1 in the evaluator). A lowering that uses vector ops must be correct for any
-// lane count, so the evaluator checks the same loop structure the JIT runs.
+// lane count, so the evaluator checks the same loop structure the JIT runs. Scalar
+// values mixed with vectors in arithmetic count as that scalar in every lane.
+//
+// Epilogues: an op marked kStoresOnce stores each element of its result once, with its
+// final value, never reads its result back, and stores a vector only along one axis of
+// the result and inside it (storeVector: the last axis of more than one element;
+// storeStrided: the axis whose elements lie `stride` apart). Codegen then runs the
+// elementwise ops that consume the result inside those stores (epilogue fusion).
 //
 //===----------------------------------------------------------------------===//
 #pragma once

@@ -23,6 +23,18 @@ enum OpTraits : unsigned {
   kNone = 0,
   kLeaf = 1u << 0,        ///< no operands; provided from outside (or a constant)
   kElementwise = 1u << 1, ///< result[i] = f(operand_k[i]); rank-0 operands broadcast
+  /// The result is the operand's elements in the same flat order (reshape,
+  /// stop_gradient): codegen hands it the operand's buffer instead of copying.
+  kView = 1u << 2,
+  /// The lowering keeps KernelBuilder's epilogue contract (each element stored once,
+  /// never read back, vectors along one axis), so elementwise users can be fused into
+  /// its stores.
+  kStoresOnce = 1u << 3,
+  /// Its vector stores are contiguous (storeVector), so an epilogue reads other tensors
+  /// of the result's shape as plain vectors. Without it (the convolutions store lanes
+  /// along channels or samples), each such read is a gather and each extra result a
+  /// scatter, and codegen fuses only a chain of single-use nodes reading broadcasts.
+  kContiguousStores = 1u << 4,
 };
 
 /// Computes the result shape, or returns nullopt and explains in `error` (one phrase
@@ -82,9 +94,17 @@ struct OpInfo {
   /// Bounds on the result's values from those of the operands (diagnostics use them:
   /// a log of a value that may be 0 or negative); empty: unbounded.
   RangeFn range = {};
+  /// For an op that only picks elements (broadcast, transpose): which operand element
+  /// each result element is, as strides over the result's axes (result[i_0, ..., i_n]
+  /// = operand[sum_a i_a strides[a]]). Codegen reads the operand through them inside
+  /// elementwise users instead of materializing the result. Empty: not such an op.
+  std::function<std::vector<int64_t>(const Node &)> operandStrides = {};
 
   bool isLeaf() const { return traits & kLeaf; }
   bool isElementwise() const { return traits & kElementwise; }
+  bool isView() const { return traits & kView; }
+  bool storesOnce() const { return traits & kStoresOnce; }
+  bool contiguousStores() const { return traits & kContiguousStores; }
 };
 
 /// The record of an op.

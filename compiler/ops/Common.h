@@ -22,6 +22,11 @@ inline OpInfo withRange(OpInfo info, RangeFn range) {
   info.range = std::move(range);
   return info;
 }
+/// `info` with its operandStrides rule.
+inline OpInfo withOperandStrides(OpInfo info, std::function<std::vector<int64_t>(const Node &)> f) {
+  info.operandStrides = std::move(f);
+  return info;
+}
 /// The range rule of ops that move or pick values without changing them.
 inline Interval sameRange(const Node &, const std::vector<Interval> &in) { return in[0]; }
 /// A fixed range, whatever the operands.

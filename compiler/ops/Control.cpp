@@ -32,7 +32,7 @@ const OpInfo &opInfo_Const() {
 // stop_gradient(x) = x;  no gradient flows through it
 const OpInfo &opInfo_StopGradient() {
   static const OpInfo info = withRange(OpInfo{
-      "stop_gradient", 1, kNone,
+      "stop_gradient", 1, kView,
       [](const std::vector<const Node *> &in, const Attrs &, std::string &) -> std::optional<Shape> {
         return in[0]->shape;
       },

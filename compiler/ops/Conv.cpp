@@ -459,7 +459,7 @@ const OpInfo &opInfo_Conv2d() {
   static const OpInfo info{
       "conv2d",
       2,
-      kNone,
+      kStoresOnce,
       [](const std::vector<const Node *> &in, const Attrs &a,
          std::string &err) -> std::optional<Shape> {
         const Shape &x = in[0]->shape, &w = in[1]->shape;
@@ -507,7 +507,7 @@ const OpInfo &opInfo_ConvTranspose2d() {
   static const OpInfo info{
       "conv_transpose2d",
       2,
-      kNone,
+      kStoresOnce,
       [](const std::vector<const Node *> &in, const Attrs &a,
          std::string &err) -> std::optional<Shape> {
         const Shape &x = in[0]->shape, &w = in[1]->shape;
@@ -561,7 +561,7 @@ const OpInfo &opInfo_Conv2dFilterGrad() {
   static const OpInfo info{
       "conv2d_filter_grad",
       2,
-      kNone,
+      kStoresOnce,
       [](const std::vector<const Node *> &in, const Attrs &a,
          std::string &err) -> std::optional<Shape> {
         const Shape &x = in[0]->shape, &g = in[1]->shape;

@@ -105,7 +105,7 @@ using namespace ganc::ops;
 //   dA = g op(B)^T (transposed back when A was), dB = op(A)^T g (likewise)
 const OpInfo &opInfo_MatMul() {
   static const OpInfo info{
-      "matmul", 2, kNone,
+      "matmul", 2, kStoresOnce | kContiguousStores,
       [](const std::vector<const Node *> &in, const Attrs &a,
          std::string &err) -> std::optional<Shape> {
         const Shape &x = in[0]->shape, &y = in[1]->shape;

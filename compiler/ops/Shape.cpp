@@ -60,7 +60,7 @@ void copyAlongAxis(KernelBuilder &k, const Node &n, int64_t axis, int64_t rows, 
 
 // broadcast(x, to, [b, e)): out[p, r, q] = x[p, q];  dx = reduce_sum(g, b, e)
 const OpInfo &opInfo_Broadcast() {
-  static const OpInfo info = withRange(OpInfo{
+  static const OpInfo info = withOperandStrides(withRange(OpInfo{
       "broadcast", 1, kNone,
       [](const std::vector<const Node *> &in, const Attrs &a,
          std::string &err) -> std::optional<Shape> {
@@ -88,7 +88,15 @@ const OpInfo &opInfo_Broadcast() {
           k.loop(s.p, [&](Idx p) { k.loop(s.r, [&](Idx r) { body(p, r); }); });
       },
       0},
-      sameRange);
+      sameRange),
+      [](const Node &n) {
+        // The broadcast axes read the same element; the others step through x.
+        const int64_t b = n.attrs.ints[0], e = n.attrs.ints[1];
+        std::vector<int64_t> x = rowMajorStrides(n.operands[0]->shape), st;
+        for (int64_t a = 0; a < static_cast<int64_t>(n.shape.size()); ++a)
+          st.push_back(a < b ? x[a] : a < e ? 0 : x[a - (e - b)]);
+        return st;
+      });
   return info;
 }
 
@@ -179,7 +187,7 @@ const OpInfo &opInfo_ReduceMax() {
 // reshape(x, shape): same elements, new shape;  dx = reshape(g, x.shape)
 const OpInfo &opInfo_Reshape() {
   static const OpInfo info = withRange(OpInfo{
-      "reshape", 1, kNone,
+      "reshape", 1, kView,
       [](const std::vector<const Node *> &in, const Attrs &a,
          std::string &err) -> std::optional<Shape> {
         if (numElements(a.ints) != in[0]->numel()) {
@@ -204,7 +212,7 @@ const OpInfo &opInfo_Reshape() {
 // transpose(x)[j, i] = x[i, j] for 2-D x, or for each matrix of a 3-D batch;
 // dx = transpose(g)
 const OpInfo &opInfo_Transpose() {
-  static const OpInfo info = withRange(OpInfo{
+  static const OpInfo info = withOperandStrides(withRange(OpInfo{
       "transpose", 1, kNone,
       [](const std::vector<const Node *> &in, const Attrs &,
          std::string &err) -> std::optional<Shape> {
@@ -235,7 +243,14 @@ const OpInfo &opInfo_Transpose() {
       },
       0, {}, {}, nullptr,
       /*batchedOperands=*/0}, // a 2-D matrix, not a batch
-      sameRange);
+      sameRange),
+      [](const Node &n) {
+        // result[.., i, j] = x[.., j, i], x being [.., cols, rows] of the result.
+        const size_t r = n.shape.size() - 2;
+        std::vector<int64_t> st = rowMajorStrides(n.operands[0]->shape);
+        std::swap(st[r], st[r + 1]);
+        return st;
+      });
   return info;
 }
 

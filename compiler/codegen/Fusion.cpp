@@ -1,0 +1,468 @@
+//===- Fusion.cpp - which nodes share a kernel ----------------------------===//
+#include "codegen/Fusion.h"
+
+#include "ir/OpInfo.h"
+#include "support/Error.h"
+
+#include <algorithm>
+#include <optional>
+#include <tuple>
+#include <map>
+#include <queue>
+#include <set>
+
+namespace ganc::codegen {
+
+using namespace ir;
+
+namespace {
+
+class Planner {
+public:
+  explicit Planner(const Graph &g) : g_(g) {}
+
+  FusionPlan run() {
+    std::vector<Node *> live = g_.live(); // id order, which is topological
+    for (size_t i = 0; i < live.size(); ++i)
+      pos_[live[i]->id] = static_cast<int64_t>(i);
+    for (auto &[name, n] : g_.outputs())
+      outputs_.insert(n->id);
+    for (Node *n : live)
+      for (Node *o : n->operands)
+        users_[o->id].push_back(n);
+
+    classify(live);
+    for (Node *n : live) {
+      const OpInfo &info = opInfo(n->op);
+      if (info.isLeaf() || isAlias(n) || picked_.count(n->id))
+        continue;
+      if (!info.isElementwise()) {
+        newUnit(n);
+      } else if (!join(n)) {
+        newUnit(n);
+        for (size_t v : privateUnits(n))
+          merge(v, unitOf(n));
+      }
+    }
+    finish();
+    return std::move(plan_);
+  }
+
+private:
+  /// One way elementwise code reads a tensor in place: at point i of a loop over
+  /// `extents`, element sum_a i_a strides[a] of it.
+  struct Access {
+    Shape extents;
+    std::vector<int64_t> strides;
+    bool operator<(const Access &o) const { return std::tie(extents, strides) < std::tie(o.extents, o.strides); }
+  };
+
+  /// Element-picking ops read in place: one is, when everything that consumes it
+  /// (through views and other picking ops) is elementwise and the index maps compose.
+  /// Decided from the last node back, so each node sees how its users read it. Views
+  /// alias their operand's buffer in any case.
+  void classify(const std::vector<Node *> &live) {
+    for (auto it = live.rbegin(); it != live.rend(); ++it) {
+      const Node *n = *it;
+      if (opInfo(n->op).isLeaf())
+        continue;
+      bool inPlace = !outputs_.count(n->id);
+      std::set<Access> reads;
+      for (const Node *u : users_[n->id]) {
+        if (opInfo(u->op).isElementwise()) {
+          reads.insert({u->shape, n->shape.empty() ? std::vector<int64_t>(u->shape.size(), 0) : rowMajorStrides(u->shape)});
+        } else if (isAlias(u)) {
+          reads.insert(reads_[u->id].begin(), reads_[u->id].end()); // the same flat elements
+          inPlace = inPlace && inPlace_.count(u->id);
+        } else if (picked_.count(u->id)) {
+          reads.insert(operandReads_[u->id].begin(), operandReads_[u->id].end());
+        } else {
+          inPlace = false;
+        }
+      }
+      if (inPlace)
+        inPlace_.insert(n->id);
+      if (inPlace && opInfo(n->op).operandStrides && !n->operands[0]->is(OpKind::Const)) {
+        std::set<Access> through;
+        bool composes = true;
+        for (const Access &a : reads) {
+          std::optional<std::vector<int64_t>> st = compose(a.strides, a.extents, n);
+          composes = composes && st;
+          if (st)
+            through.insert({a.extents, *st});
+        }
+        if (composes) {
+          picked_.insert(n->id);
+          operandReads_[n->id] = std::move(through);
+        }
+      }
+      reads_[n->id] = std::move(reads);
+    }
+    for (const Node *n : live)
+      if (isAlias(n)) {
+        const Node *o = n->operands[0];
+        auto it = plan_.viewOf.find(o->id);
+        plan_.viewOf[n->id] = it == plan_.viewOf.end() ? o : it->second;
+      }
+  }
+
+  /// A view that names its operand's buffer (an output view gets a buffer of its own).
+  bool isAlias(const Node *n) const {
+    return opInfo(n->op).isView() && !outputs_.count(n->id) && !n->operands[0]->is(OpKind::Const);
+  }
+
+  /// `strides` into the result of picking op p, as strides into p's operand: each axis
+  /// of the loop must step along one axis of p's result, without running past it.
+  static std::optional<std::vector<int64_t>> compose(const std::vector<int64_t> &strides, const Shape &extents,
+                                                     const Node *p) {
+    const std::vector<int64_t> rm = rowMajorStrides(p->shape), into = opInfo(p->op).operandStrides(*p);
+    std::vector<int64_t> out(strides.size(), 0);
+    for (size_t a = 0; a < strides.size(); ++a) {
+      if (strides[a] == 0 || extents[a] == 1)
+        continue;
+      size_t b = 0;
+      while (b < rm.size() && !(p->shape[b] > 1 && rm[b] == strides[a] && p->shape[b] >= extents[a]))
+        ++b;
+      if (b == rm.size())
+        return std::nullopt;
+      out[a] = into[b];
+    }
+    return out;
+  }
+
+  /// Where a read of `n` at `strides` over a loop of `extents` lands: through views and
+  /// picking ops, the buffer (a leaf, a constant or a computed node) and its strides.
+  std::pair<const Node *, std::vector<int64_t>> resolve(const Node *n, const Shape &extents,
+                                                        std::vector<int64_t> strides) const {
+    while (true) {
+      if (isAlias(n)) {
+        n = n->operands[0];
+      } else if (picked_.count(n->id)) {
+        strides = *compose(strides, extents, n);
+        n = n->operands[0];
+      } else {
+        return {n, strides};
+      }
+    }
+  }
+  /// The buffer `n`'s elements come from, read by a node of shape `shape`.
+  const Node *bufferOf(const Node *n, const Shape &shape) const {
+    return resolve(n, shape, n->shape.empty() ? std::vector<int64_t>(shape.size(), 0) : rowMajorStrides(shape)).first;
+  }
+
+  /// The buffers a computing node reads (through views and picking ops); constants
+  /// read none.
+  std::vector<const Node *> buffersRead(const Node *n) const {
+    std::vector<const Node *> out;
+    for (const Node *o : n->operands) {
+      const Node *b = bufferOf(o, opInfo(n->op).isElementwise() ? n->shape : o->shape);
+      if (!b->is(OpKind::Const))
+        out.push_back(b);
+    }
+    return out;
+  }
+
+  size_t unitOf(const Node *n) const {
+    auto it = unitOf_.find(n->id);
+    return it == unitOf_.end() ? kNoUnit : it->second;
+  }
+
+  void newUnit(const Node *n) {
+    Unit u;
+    const bool elementwise = opInfo(n->op).isElementwise();
+    u.anchor = elementwise ? nullptr : n;
+    u.shape = n->shape;
+    if (elementwise)
+      u.members.push_back(n);
+    plan_.units.push_back(std::move(u));
+    deps_.emplace_back();
+    size_t id = plan_.units.size() - 1;
+    unitOf_[n->id] = id;
+    addDeps(id, n);
+  }
+
+  void addDeps(size_t unit, const Node *n) {
+    for (const Node *b : buffersRead(n)) {
+      size_t v = unitOf(b);
+      if (v != kNoUnit && v != unit)
+        deps_[unit].insert(v);
+    }
+  }
+
+  /// Whether unit `from` needs unit `target` to run first, directly or not.
+  bool dependsOn(size_t from, size_t target) {
+    ++stamp_;
+    seen_.resize(plan_.units.size(), 0);
+    std::vector<size_t> stack{from};
+    while (!stack.empty()) {
+      size_t u = stack.back();
+      stack.pop_back();
+      if (u == target)
+        return true;
+      if (seen_[u] == stamp_)
+        continue;
+      seen_[u] = stamp_;
+      stack.insert(stack.end(), deps_[u].begin(), deps_[u].end());
+    }
+    return false;
+  }
+
+  /// Puts the elementwise node `n` into the unit of one of its operands, if one has its
+  /// shape, can take it (an elementwise loop, or the stores of a kStoresOnce op) and
+  /// stays acyclic; with it go the units only `n` reads.
+  bool join(const Node *n) {
+    std::vector<size_t> candidates;
+    for (const Node *o : n->operands) {
+      size_t u = unitOf(o);
+      if (u == kNoUnit || o->shape != n->shape)
+        continue;
+      const Unit &unit = plan_.units[u];
+      if (unit.anchor && !opInfo(unit.anchor->op).storesOnce())
+        continue;
+      candidates.push_back(u);
+    }
+    // Epilogues first (the anchor's result then need not reach memory), the most
+    // recent unit first among equals.
+    std::sort(candidates.begin(), candidates.end(), [&](size_t a, size_t b) {
+      bool ea = plan_.units[a].anchor != nullptr, eb = plan_.units[b].anchor != nullptr;
+      return ea != eb ? ea : a > b;
+    });
+    candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+    for (size_t u : candidates) {
+      const Node *anchor = plan_.units[u].anchor;
+      const bool strided = anchor && !opInfo(anchor->op).contiguousStores();
+      if (strided && !cheapEpilogue(n, u))
+        continue;
+      std::vector<size_t> absorbed = strided ? std::vector<size_t>{} : privateUnits(n);
+      absorbed.erase(std::remove(absorbed.begin(), absorbed.end(), u), absorbed.end());
+      if (!canJoin(n, u, absorbed))
+        continue;
+      for (size_t v : absorbed)
+        merge(v, u);
+      plan_.units[u].members.push_back(n);
+      unitOf_[n->id] = u;
+      addDeps(u, n);
+      return true;
+    }
+    return false;
+  }
+
+  /// Whether `n` can extend the epilogue of unit u, whose anchor stores vectors with
+  /// their lanes apart, without a gather or scatter beyond the anchor's own store: the
+  /// unit so far is a chain of single-use nodes ending at `n`, and `n` reads nothing
+  /// else of its shape, only constants, rank-0 values and broadcasts along one axis.
+  bool cheapEpilogue(const Node *n, size_t u) {
+    auto single = [&](const Node *m) { return !outputs_.count(m->id) && users_[m->id].size() == 1; };
+    const Unit &unit = plan_.units[u];
+    if (!single(unit.anchor) || !std::all_of(unit.members.begin(), unit.members.end(), single))
+      return false;
+    for (const Node *o : n->operands) {
+      if (o->is(OpKind::Const) || o->shape.empty() || (unitOf(o) == u && !picked_.count(o->id)))
+        continue;
+      std::vector<int64_t> st = resolve(o, n->shape, rowMajorStrides(n->shape)).second;
+      if (std::count_if(st.begin(), st.end(), [](int64_t x) { return x != 0; }) > 1)
+        return false;
+    }
+    return true;
+  }
+
+  /// Elementwise units of `n`'s operands (of its shape) whose values only `n` reads:
+  /// `n`'s unit takes them in, so they need no buffers of their own.
+  std::vector<size_t> privateUnits(const Node *n) {
+    std::vector<size_t> out;
+    for (const Node *o : n->operands) {
+      size_t v = unitOf(o);
+      if (v == kNoUnit || o->shape != n->shape || plan_.units[v].anchor ||
+          std::find(out.begin(), out.end(), v) != out.end())
+        continue;
+      bool onlyN = true;
+      for (const Node *m : plan_.units[v].members) {
+        onlyN = onlyN && !outputs_.count(m->id);
+        for (const Node *user : users_[m->id])
+          onlyN = onlyN && (user == n || unitOf(user) == v);
+      }
+      if (onlyN)
+        out.push_back(v);
+    }
+    return out;
+  }
+
+  /// Moves unit v's members into unit u; v is left empty.
+  void merge(size_t v, size_t u) {
+    Unit &from = plan_.units[v], &to = plan_.units[u];
+    for (const Node *m : from.members)
+      unitOf_[m->id] = u;
+    to.members.insert(to.members.end(), from.members.begin(), from.members.end());
+    std::sort(to.members.begin(), to.members.end(),
+              [&](const Node *a, const Node *b) { return pos_.at(a->id) < pos_.at(b->id); });
+    from.members.clear();
+    for (size_t d : deps_[v])
+      if (d != u)
+        deps_[u].insert(d);
+    deps_[v].clear();
+  }
+
+  /// Whether `n` can join unit `u`, which first takes in the units `absorbed`.
+  bool canJoin(const Node *n, size_t u, const std::vector<size_t> &absorbed) {
+    for (size_t v : absorbed)
+      for (size_t d : deps_[v])
+        if (d == u || dependsOn(d, u))
+          return false;
+    auto inU = [&](size_t v) {
+      return v == u || std::find(absorbed.begin(), absorbed.end(), v) != absorbed.end();
+    };
+    for (const Node *o : n->operands) {
+      if (o->is(OpKind::Const) || (inU(unitOf(o)) && !picked_.count(o->id)))
+        continue; // a value the unit computes itself
+      const Node *b = bufferOf(o, n->shape);
+      if (b->is(OpKind::Const))
+        continue;
+      size_t v = unitOf(b);
+      if (inU(v) || (v != kNoUnit && dependsOn(v, u)))
+        return false; // read as a finished buffer, which the unit would still be writing
+    }
+    return true;
+  }
+
+  /// Operands, inputs and stored values of every unit; then the units in dependency order.
+  void finish() {
+    dropEmptyUnits();
+    for (size_t id = 0; id < plan_.units.size(); ++id) {
+      Unit &u = plan_.units[id];
+      std::map<std::pair<uint32_t, std::vector<int64_t>>, size_t> inputIndex;
+      for (const Node *m : u.members) {
+        std::vector<FusedOperand> ops;
+        for (const Node *o : m->operands) {
+          if (o->is(OpKind::Const)) {
+            ops.push_back({FusedOperand::Kind::Const, 0, o->attrs.num});
+            continue;
+          }
+          if (unitOf(o) == id && !picked_.count(o->id)) {
+            if (o == u.anchor) {
+              ops.push_back({FusedOperand::Kind::Anchor});
+              continue;
+            }
+            size_t k = std::find(u.members.begin(), u.members.end(), o) - u.members.begin();
+            ops.push_back({FusedOperand::Kind::Member, k});
+            continue;
+          }
+          // A buffer: of the same shape, rank 0, or read through views and picking ops.
+          auto [b, strides] = resolve(o, u.shape, o->shape.empty() ? std::vector<int64_t>(u.shape.size(), 0)
+                                                                    : rowMajorStrides(u.shape));
+          if (b->is(OpKind::Const)) {
+            ops.push_back({FusedOperand::Kind::Const, 0, b->attrs.num});
+            continue;
+          }
+          auto [it, fresh] = inputIndex.emplace(std::make_pair(b->id, strides), u.inputs.size());
+          if (fresh)
+            u.inputs.push_back({b, strides});
+          ops.push_back({FusedOperand::Kind::Input, it->second});
+        }
+        u.operands.push_back(std::move(ops));
+      }
+    }
+    // Stored: outputs, and values read outside their unit (as a buffer).
+    std::set<uint32_t> stored(outputs_.begin(), outputs_.end());
+    for (const Unit &u : plan_.units) {
+      auto readBy = [&](const Node *n) {
+        for (const Node *b : buffersRead(n))
+          stored.insert(b->id);
+      };
+      if (u.anchor)
+        readBy(u.anchor);
+      for (size_t j = 0; j < u.members.size(); ++j)
+        for (size_t k = 0; k < u.operands[j].size(); ++k)
+          if (u.operands[j][k].kind == FusedOperand::Kind::Input)
+            stored.insert(u.inputs[u.operands[j][k].index].buffer->id);
+    }
+    for (Unit &u : plan_.units) {
+      std::vector<const Node *> all;
+      if (u.anchor)
+        all.push_back(u.anchor);
+      all.insert(all.end(), u.members.begin(), u.members.end());
+      for (const Node *n : all)
+        if (stored.count(n->id))
+          u.stored.push_back(n);
+      if (u.stored.empty())
+        internalError("codegen", "a fused kernel computes nothing that is used");
+    }
+    order();
+  }
+
+  /// Removes the units merge() emptied, renumbering the rest.
+  void dropEmptyUnits() {
+    std::vector<size_t> renumber(plan_.units.size(), kNoUnit);
+    std::vector<Unit> kept;
+    std::vector<std::set<size_t>> keptDeps;
+    for (size_t u = 0; u < plan_.units.size(); ++u)
+      if (plan_.units[u].anchor || !plan_.units[u].members.empty()) {
+        renumber[u] = kept.size();
+        kept.push_back(std::move(plan_.units[u]));
+        keptDeps.push_back(std::move(deps_[u]));
+      }
+    for (std::set<size_t> &ds : keptDeps) {
+      std::set<size_t> r;
+      for (size_t d : ds)
+        r.insert(renumber.at(d));
+      ds = std::move(r);
+    }
+    for (auto &[id, u] : unitOf_)
+      u = renumber.at(u);
+    plan_.units = std::move(kept);
+    deps_ = std::move(keptDeps);
+  }
+
+  /// Kahn's algorithm over the units, the earliest-starting ready unit first, so the
+  /// kernels keep the graph's order where they can.
+  void order() {
+    const size_t n = plan_.units.size();
+    std::vector<int64_t> first(n);
+    std::vector<size_t> pending(n, 0);
+    std::vector<std::vector<size_t>> readers(n);
+    for (size_t u = 0; u < n; ++u) {
+      const Unit &unit = plan_.units[u];
+      first[u] = pos_.at((unit.anchor ? unit.anchor : unit.members[0])->id);
+      pending[u] = deps_[u].size();
+      for (size_t d : deps_[u])
+        readers[d].push_back(u);
+    }
+    using Entry = std::pair<int64_t, size_t>;
+    std::priority_queue<Entry, std::vector<Entry>, std::greater<>> ready;
+    for (size_t u = 0; u < n; ++u)
+      if (!pending[u])
+        ready.push({first[u], u});
+    std::vector<Unit> sorted;
+    while (!ready.empty()) {
+      size_t u = ready.top().second;
+      ready.pop();
+      sorted.push_back(std::move(plan_.units[u]));
+      for (size_t r : readers[u])
+        if (--pending[r] == 0)
+          ready.push({first[r], r});
+    }
+    if (sorted.size() != n)
+      internalError("codegen", "fused kernels depend on each other in a cycle");
+    plan_.units = std::move(sorted);
+  }
+
+  static constexpr size_t kNoUnit = static_cast<size_t>(-1);
+  const Graph &g_;
+  FusionPlan plan_;
+  std::unordered_map<uint32_t, int64_t> pos_;
+  std::set<uint32_t> outputs_;
+  std::unordered_map<uint32_t, std::vector<Node *>> users_;
+  std::set<uint32_t> picked_; ///< element-picking ops read in place
+  std::set<uint32_t> inPlace_; ///< nodes every consumer reads in place
+  std::map<uint32_t, std::set<Access>> reads_;        ///< how consumers read each node
+  std::map<uint32_t, std::set<Access>> operandReads_; ///< the same, composed into a picked op's operand
+  std::unordered_map<uint32_t, size_t> unitOf_;
+  std::vector<std::set<size_t>> deps_; ///< units each unit reads
+  std::vector<uint64_t> seen_;
+  uint64_t stamp_ = 0;
+};
+
+} // namespace
+
+FusionPlan planFusion(const Graph &g) { return Planner(g).run(); }
+
+} // namespace ganc::codegen
