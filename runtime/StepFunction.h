@@ -28,6 +28,7 @@ struct KernelInfo {
   std::string name;     ///< e.g. "d_step.12.matmul"
   std::string loc;      ///< the .gan line it came from, e.g. "nn.gan:13:12"
   std::string body;     ///< what it computes, e.g. "mul(sub(1, %12), %12)"
+  std::string fused;    ///< the other .gan lines of nodes fused into it, e.g. "mnist.gan:20:9"
   int64_t extent = 0;   ///< iterations of its outermost loop
   double flops = 0;     ///< floating-point operations per call
   const void *address = nullptr; ///< the native function, as ganc_rt_parallel_for sees it

@@ -51,6 +51,7 @@ struct KernelSite {
   llvm::DIFile *file = nullptr;
   unsigned line = 0, col = 0;
   std::string body;     ///< what it computes, for `emit --stage=kernels`
+  std::string fused;    ///< the .gan lines of fused nodes other than `loc`
   std::vector<std::optional<size_t>> operandSlots; ///< none for a constant operand
   std::vector<double> operandConsts;
   std::vector<size_t> outSlots; ///< the node's result first; a fused kernel stores several
@@ -409,6 +410,7 @@ private:
     ki.name = fn_->getName().str();
     ki.loc = site_.loc;
     ki.body = site_.body;
+    ki.fused = site_.fused;
     ki.extent = extent;
     ki.flops = flops_ * static_cast<double>(extent);
     onKernel_(ki, fn_, extent, work_);
@@ -569,6 +571,14 @@ private:
     return step.slots.size() - 1;
   }
 
+  /// `n`'s .gan file name, line and column, e.g. "mnist.gan:20:9"; empty if unknown.
+  std::string shortLoc(const Node &n) const {
+    if (!sm_ || !n.loc.valid())
+      return "";
+    std::string where = sm_->describe(n.loc);
+    return where.substr(where.find_last_of('/') + 1);
+  }
+
   /// `n`'s .gan file (for DWARF), line and column; no file without debug info.
   std::tuple<llvm::DIFile *, unsigned, unsigned> debugLine(const Node &n) {
     if (!dib_ || !sm_ || !n.loc.valid())
@@ -619,11 +629,11 @@ private:
                    });
                  info.lower(k, *u.anchor);
                },
-               body, info.scratch ? info.scratch(*u.anchor) : 0);
+               body, info.scratch ? info.scratch(*u.anchor) : 0, u.members);
       return;
     }
     emitNode(eb, step, site, outs, opInfo(site.op).mnemonic, ins,
-             [&](LlvmKernelBuilder &k) { loopNest(k, u); }, body);
+             [&](LlvmKernelBuilder &k) { loopNest(k, u); }, body, 0, u.members);
   }
 
   /// Computes the members at one point from the anchor's value there (if any) and the
@@ -800,14 +810,16 @@ private:
   void emitNode(llvm::IRBuilder<> &eb, StepFunction &step, const Node &n, std::vector<size_t> outs,
                 const std::string &label, const std::vector<const Node *> &ins,
                 const std::function<void(LlvmKernelBuilder &)> &lower, const std::string &body,
-                int64_t scratchFloats = 0) {
+                int64_t scratchFloats = 0, const std::vector<const Node *> &fused = {}) {
     KernelSite site;
     site.baseName = name_ + "." + std::to_string(counter_++) + "." + label;
     site.body = body;
-    if (sm_ && n.loc.valid()) {
-      std::string where = sm_->describe(n.loc);
-      site.loc = where.substr(where.find_last_of('/') + 1);
-      std::tie(site.file, site.line, site.col) = debugLine(n);
+    site.loc = shortLoc(n);
+    std::tie(site.file, site.line, site.col) = debugLine(n);
+    for (const Node *m : fused) {
+      std::string at = shortLoc(*m);
+      if (!at.empty() && at != site.loc && site.fused.find(at) == std::string::npos)
+        site.fused += (site.fused.empty() ? "" : ", ") + at;
     }
     for (const Node *o : ins) {
       o = bufferOf(o);

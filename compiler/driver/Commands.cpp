@@ -311,8 +311,8 @@ int cmdCheck(const Args &a, std::ostream &out, std::ostream &err) {
 }
 
 /// `emit --stage=kernels`: each step program as the kernels it runs, in order, with the
-/// fused expression each computes (%N are graph nodes, as in --stage=grad), and the
-/// memory plan.
+/// fused expression each computes (%N are graph nodes, as in --stage=grad) and the
+/// .gan lines of the nodes fused into it, and the memory plan.
 void printKernels(std::ostream &out, const std::vector<rt::StepFunction> &fns) {
   for (const rt::StepFunction &f : fns) {
     std::string name = f.name.substr(0, f.name.find_last_of('.'));
@@ -322,7 +322,7 @@ void printKernels(std::ostream &out, const std::vector<rt::StepFunction> &fns) {
       char head[160];
       std::snprintf(head, sizeof head, "  %-26s %-16s x%-7lld ", kn.c_str(), k.loc.c_str(),
                     static_cast<long long>(k.extent));
-      out << head << k.body << "\n";
+      out << head << k.body << (k.fused.empty() ? "" : "   # " + k.fused) << "\n";
     }
     out << "  temporaries " << f.tempBytes << " bytes, arena peak " << f.arenaBytes << " bytes\n}\n";
   }
