@@ -27,6 +27,8 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <optional>
+#include <thread>
 #include <unistd.h>
 
 namespace ganc::codegen {
@@ -34,6 +36,7 @@ namespace ganc::codegen {
 using rt::KernelInfo;
 
 struct Jit::Impl {
+  std::optional<llvm::orc::JITTargetMachineBuilder> jtmb; ///< for one machine per compile thread
   std::unique_ptr<llvm::orc::LLJIT> jit;
   std::unique_ptr<llvm::TargetMachine> tm;
   std::string ir, assembly;
@@ -77,6 +80,7 @@ std::unique_ptr<Jit> Jit::create(std::string &error) {
     return nullptr;
   }
   j->impl_->tm = std::move(*tm);
+  j->impl_->jtmb = *jtmb;
   auto lljit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(*jtmb).create();
   if (!lljit) {
     error = llvm::toString(lljit.takeError());
@@ -116,20 +120,36 @@ std::string Jit::hostDescription() const {
 const std::string &Jit::optimizedIr() const { return impl_->ir; }
 const std::string &Jit::assembly() const { return impl_->assembly; }
 
-bool Jit::compile(const std::vector<const ir::Graph *> &graphs, const JitOptions &opts,
-                  std::vector<StepFunction> &out, std::string &error) {
-  llvm::TargetMachine &tm = *impl_->tm;
+namespace {
+
+/// One module's compilation: its step functions and its object code.
+struct Compiled {
+  std::vector<StepFunction> steps;
+  std::unique_ptr<llvm::MemoryBuffer> object;
+  bool fromCache = false;
+  std::string cachePath; ///< where it is kept, if anywhere
+};
+
+} // namespace
+
+/// Emits `graphs` as module number `n` and compiles it to an object for `tm`: from the
+/// cache when it has the object, else O3 and code generation (kept in the cache). `ir`
+/// and `asmText`, when given, receive the optimized module and its assembly. Uses only
+/// its own LLVMContext and `tm`, so modules compile on separate threads.
+static Compiled compileModule(const std::vector<const ir::Graph *> &graphs, const JitOptions &opts, int n,
+                              llvm::TargetMachine &tm, int lanes, std::string *ir, std::string *asmText) {
+  Compiled c;
   auto ctx = std::make_unique<llvm::LLVMContext>();
-  auto m = std::make_unique<llvm::Module>("ganc." + std::to_string(impl_->modules++), *ctx);
+  auto m = std::make_unique<llvm::Module>("ganc." + std::to_string(n), *ctx);
   m->setDataLayout(tm.createDataLayout());
   m->setTargetTriple(tm.getTargetTriple().str());
-  std::vector<StepFunction> steps = emitGraphs(*m, graphs, opts.sources, vectorLanes());
+  c.steps = emitGraphs(*m, graphs, opts.sources, lanes);
   // Names are unique per module, so one JIT can hold several compilations. Kernel names
   // may already end in a number (`pad.1` is a node's second kernel), so they are renamed
   // last to first: `pad` becomes `pad.1` only after the kernel called that has moved on
   // (renaming onto a taken name would make LLVM pick another).
-  const std::string suffix = "." + std::to_string(impl_->modules - 1);
-  for (auto s = steps.rbegin(); s != steps.rend(); ++s) {
+  const std::string suffix = "." + std::to_string(n);
+  for (auto s = c.steps.rbegin(); s != c.steps.rend(); ++s) {
     for (auto k = s->kernels.rbegin(); k != s->kernels.rend(); ++k) {
       m->getFunction(k->name)->setName(k->name + suffix);
       k->name += suffix;
@@ -150,7 +170,7 @@ bool Jit::compile(const std::vector<const ir::Graph *> &graphs, const JitOptions
 
   // The object cache: keyed by the module before optimization, the CPU and its
   // features, and the LLVM version, so a hit skips O3 and code generation entirely.
-  const bool cacheable = !opts.cacheDir.empty() && !opts.keepIr && !opts.keepAsm;
+  const bool cacheable = !opts.cacheDir.empty() && !ir && !asmText;
   std::string cachePath;
   if (cacheable) {
     std::string text;
@@ -158,20 +178,16 @@ bool Jit::compile(const std::vector<const ir::Graph *> &graphs, const JitOptions
     m->print(os, nullptr);
     os << tm.getTargetCPU() << '\n' << tm.getTargetFeatureString() << '\n' << LLVM_VERSION_STRING;
     uint64_t h = 0xCBF29CE484222325ull; // FNV-1a
-    for (unsigned char c : os.str())
-      h = (h ^ c) * 0x100000001B3ull;
+    for (unsigned char ch : os.str())
+      h = (h ^ ch) * 0x100000001B3ull;
     char name[32];
     std::snprintf(name, sizeof name, "%016llx.o", static_cast<unsigned long long>(h));
     cachePath = opts.cacheDir + "/" + name;
+    c.cachePath = cachePath;
     if (auto buf = llvm::MemoryBuffer::getFile(cachePath)) {
-      if (link(std::move(*buf), steps, out, error)) {
-        impl_->cacheHits++;
-        return true;
-      }
-      // A damaged entry: drop it and compile afresh.
-      std::error_code ec;
-      std::filesystem::remove(cachePath, ec);
-      error.clear();
+      c.object = std::move(*buf);
+      c.fromCache = true;
+      return c;
     }
   }
 
@@ -191,46 +207,120 @@ bool Jit::compile(const std::vector<const ir::Graph *> &graphs, const JitOptions
   pb.crossRegisterProxies(lam, fam, cgam, mam);
   pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(*m, mam);
 
-  if (opts.keepIr) {
-    impl_->ir.clear();
-    llvm::raw_string_ostream os(impl_->ir);
+  if (ir) {
+    ir->clear();
+    llvm::raw_string_ostream os(*ir);
     m->print(os, nullptr);
   }
-  if (opts.keepAsm) {
-    impl_->assembly.clear();
+  if (asmText) {
+    asmText->clear();
     auto clone = llvm::CloneModule(*m);
     llvm::SmallString<0> buf;
     llvm::raw_svector_ostream os(buf);
     llvm::legacy::PassManager pm;
-    if (tm.addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::AssemblyFile)) {
-      error = "this target cannot print assembly";
-      return false;
-    }
+    if (tm.addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::AssemblyFile))
+      internalError("codegen", "this target cannot print assembly");
     pm.run(*clone);
-    impl_->assembly = std::string(buf.str());
+    *asmText = std::string(buf.str());
   }
 
-  if (cacheable) {
-    // Compile to an object file ourselves, keep it, and link that.
-    llvm::SmallVector<char, 0> obj;
-    llvm::raw_svector_ostream os(obj);
-    llvm::legacy::PassManager pm;
-    if (tm.addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile)) {
-      error = "this target cannot emit object files";
+  llvm::SmallVector<char, 0> obj;
+  llvm::raw_svector_ostream os(obj);
+  llvm::legacy::PassManager pm;
+  if (tm.addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile))
+    internalError("codegen", "this target cannot emit object files");
+  pm.run(*m);
+  if (cacheable)
+    Jit::storeInCache(cachePath, obj);
+  c.object = llvm::MemoryBuffer::getMemBufferCopy(llvm::StringRef(obj.data(), obj.size()),
+                                                  cacheable ? cachePath : "ganc." + std::to_string(n));
+  return c;
+}
+
+bool Jit::compile(const std::vector<const ir::Graph *> &graphs, const JitOptions &opts,
+                  std::vector<StepFunction> &out, std::string &error) {
+  // Several graphs compile as separate modules on separate threads (LLVM works on one
+  // module at a time), balanced by their node counts; printing IR or assembly wants one
+  // module.
+  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  size_t parts = (opts.keepIr || opts.keepAsm) ? 1 : std::min<size_t>(graphs.size(), threads);
+  std::vector<std::vector<size_t>> members(std::max<size_t>(parts, 1));
+  std::vector<size_t> load(members.size(), 0), order(graphs.size());
+  std::vector<size_t> sizes;
+  for (const ir::Graph *g : graphs)
+    sizes.push_back(g->live().size());
+  for (size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return sizes[a] > sizes[b]; });
+  for (size_t i : order) {
+    size_t p = std::min_element(load.begin(), load.end()) - load.begin();
+    members[p].push_back(i);
+    load[p] += sizes[i];
+  }
+  std::vector<Compiled> done(members.size());
+  std::vector<std::string> failures(members.size());
+  auto run = [&](size_t p, llvm::TargetMachine &tm, int n) {
+    std::vector<const ir::Graph *> gs;
+    std::sort(members[p].begin(), members[p].end());
+    for (size_t i : members[p])
+      gs.push_back(graphs[i]);
+    try {
+      done[p] = compileModule(gs, opts, n, tm, vectorLanes(), opts.keepIr ? &impl_->ir : nullptr,
+                              opts.keepAsm ? &impl_->assembly : nullptr);
+    } catch (const std::exception &e) {
+      failures[p] = e.what(); // rethrown on the calling thread below
+    }
+  };
+  std::vector<std::unique_ptr<llvm::TargetMachine>> machines;
+  std::vector<std::thread> workers;
+  const int first = impl_->modules;
+  impl_->modules += static_cast<int>(members.size());
+  for (size_t p = 1; p < members.size(); ++p) {
+    auto tm = impl_->jtmb->createTargetMachine();
+    if (!tm) {
+      error = llvm::toString(tm.takeError());
+      for (std::thread &t : workers)
+        t.join();
       return false;
     }
-    pm.run(*m);
-    storeInCache(cachePath, obj);
-    return link(llvm::MemoryBuffer::getMemBufferCopy(llvm::StringRef(obj.data(), obj.size()), cachePath),
-                std::move(steps), out, error);
+    machines.push_back(std::move(*tm));
+    workers.emplace_back(run, p, std::ref(*machines.back()), first + static_cast<int>(p));
   }
+  if (!members.empty())
+    run(0, *impl_->tm, first);
+  for (std::thread &t : workers)
+    t.join();
+  for (const std::string &f : failures)
+    if (!f.empty())
+      internalError("codegen", f);
 
-  llvm::orc::LLJIT &J = *impl_->jit;
-  if (auto e = J.addIRModule(llvm::orc::ThreadSafeModule(std::move(m), std::move(ctx)))) {
-    error = llvm::toString(std::move(e));
-    return false;
+  std::vector<StepFunction> linked(graphs.size());
+  bool allCached = true;
+  for (size_t p = 0; p < members.size(); ++p) {
+    std::vector<StepFunction> fns;
+    if (!link(std::move(done[p].object), std::move(done[p].steps), fns, error)) {
+      if (!done[p].fromCache)
+        return false;
+      // A damaged cache entry: drop it and compile afresh (into the cache again).
+      std::error_code ec;
+      std::filesystem::remove(done[p].cachePath, ec);
+      error.clear();
+      std::vector<const ir::Graph *> gs;
+      for (size_t i : members[p])
+        gs.push_back(graphs[i]);
+      done[p] = compileModule(gs, opts, impl_->modules++, *impl_->tm, vectorLanes(), nullptr, nullptr);
+      if (!link(std::move(done[p].object), std::move(done[p].steps), fns, error))
+        return false;
+    }
+    allCached = allCached && done[p].fromCache;
+    for (size_t k = 0; k < fns.size(); ++k)
+      linked[members[p][k]] = std::move(fns[k]);
   }
-  return lookupAll(std::move(steps), out, error);
+  if (allCached && !members.empty())
+    impl_->cacheHits++;
+  for (StepFunction &f : linked)
+    out.push_back(std::move(f));
+  return true;
 }
 
 void Jit::storeInCache(const std::string &path, const llvm::SmallVectorImpl<char> &obj) {

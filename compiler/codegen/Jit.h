@@ -41,7 +41,8 @@ public:
   static std::unique_ptr<Jit> create(std::string &error);
   ~Jit();
 
-  /// Compiles `graphs` into one module; appends one StepFunction per graph to `out`.
+  /// Compiles `graphs` (as one module per thread of the machine, at most one per
+  /// graph); appends one StepFunction per graph to `out`, in order.
   bool compile(const std::vector<const ir::Graph *> &graphs, const JitOptions &opts,
                std::vector<StepFunction> &out, std::string &error);
 
@@ -56,13 +57,14 @@ public:
   /// $GANC_CACHE_DIR (empty turns the cache off), else $XDG_CACHE_HOME/ganc, else
   /// ~/.cache/ganc.
   static std::string defaultCacheDir();
+  /// Writes an object into the cache: to a temporary file, then renamed into place.
+  static void storeInCache(const std::string &path, const llvm::SmallVectorImpl<char> &obj);
 
 private:
   Jit();
   bool link(std::unique_ptr<llvm::MemoryBuffer> object, std::vector<StepFunction> steps,
             std::vector<StepFunction> &out, std::string &error);
   bool lookupAll(std::vector<StepFunction> steps, std::vector<StepFunction> &out, std::string &error);
-  static void storeInCache(const std::string &path, const llvm::SmallVectorImpl<char> &obj);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
