@@ -6,7 +6,7 @@ set -euo pipefail
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 missing=()
-for p in python3-torch python3-numpy libopenblas0-pthread; do
+for p in python3-torch python3-numpy libopenblas0-pthread libdnnl-dev; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && { echo "install-bench-deps: all packages present"; exit 0; }

@@ -6,7 +6,9 @@
 // that the common case), C is computed in register tiles of MR rows by 1 or 2 vectors:
 // each step of the K loop loads the tile's row of B once and updates every accumulator
 // with a fused multiply-add, so the loop runs at the FMA units' pace, not at the speed of
-// loads and stores. With B transposed, each element is a dot product along K.
+// loads and stores. A B larger than a core's cache is swept in panels of columns, each
+// reused by all rows while cached. With B transposed, each element is a dot product
+// along K.
 //
 //===----------------------------------------------------------------------===//
 #include "ops/Common.h"
@@ -17,6 +19,9 @@ namespace {
 /// Rows of C per register tile: 6 rows x 2 vectors = 12 accumulators, which with the two
 /// vectors of B and one broadcast of A fit the 16 vector registers of AVX2.
 constexpr int64_t kTileRows = 6;
+/// B above this many bytes does not stay in one core's cache (half of a 1 MB L2, the
+/// rest being A's rows and C's tiles): it is swept in panels of about kPanelBytes.
+constexpr int64_t kCacheBytes = 512 * 1024, kPanelBytes = 256 * 1024;
 
 /// One product of the batch: A, B and C start at flat offsets a0, b0, c0.
 void lowerProduct(KernelBuilder &k, const Node &n, Idx a0, Idx b0, Idx c0) {
@@ -63,11 +68,32 @@ void lowerProduct(KernelBuilder &k, const Node &n, Idx a0, Idx b0, Idx c0) {
       for (int64_t v = 0; v < vecs; ++v)
         k.storeVector(k.add(c0, k.add(k.add(k.mul(k.add(i0, r), N), j0), v * W)), acc[r * vecs + v]);
   };
-  // A band of rows: pairs of vectors, then one vector, then single columns.
   const int64_t pairs = N / (2 * W), single = (N % (2 * W)) / W, rest = N % W;
+  const int64_t bands = M / kTileRows, leftover = M % kTileRows;
+  // Pairs of vectors of columns [firstPair, firstPair + count) for every band of rows.
+  auto panel = [&](Idx firstPair, int64_t count) {
+    auto rowsOf = [&](Idx i0, int64_t rows) {
+      k.loop(count, [&](Idx jb) { tile(i0, rows, k.mul(k.add(firstPair, jb), 2 * W), 2); });
+    };
+    if (bands)
+      k.loop(bands, [&](Idx ib) { rowsOf(k.mul(ib, kTileRows), kTileRows); });
+    if (leftover)
+      k.loop(leftover, [&](Idx ir) { rowsOf(k.add(ir, bands * kTileRows), 1); });
+  };
+  // A B too large for a core's cache is swept in panels of columns, each used by every
+  // band of rows while it is cached; the panels are the outermost loop.
+  int64_t panelled = 0;
+  if (K * N * 4 > kCacheBytes && pairs > 1) {
+    const int64_t panels = std::min(pairs, (K * pairs * 2 * W * 4 + kPanelBytes - 1) / kPanelBytes);
+    const int64_t perPanel = pairs / panels;
+    panelled = panels * perPanel;
+    k.loop(panels, [&](Idx pb) { panel(k.mul(pb, perPanel), perPanel); });
+  }
+  // A band of rows: the pairs of vectors not in panels, then one vector, then single
+  // columns.
   auto band = [&](Idx i0, int64_t rows) {
-    if (pairs)
-      k.loop(pairs, [&](Idx jb) { tile(i0, rows, k.mul(jb, 2 * W), 2); });
+    if (pairs > panelled)
+      k.loop(pairs - panelled, [&](Idx jb) { tile(i0, rows, k.mul(k.add(jb, panelled), 2 * W), 2); });
     if (single)
       tile(i0, rows, k.index(pairs * 2 * W), 1);
     if (rest)
@@ -77,7 +103,8 @@ void lowerProduct(KernelBuilder &k, const Node &n, Idx a0, Idx b0, Idx c0) {
           k.store(k.add(c0, k.add(k.mul(k.add(i0, r), N), j)), dot(k.add(i0, r), j));
       });
   };
-  const int64_t bands = M / kTileRows, leftover = M % kTileRows;
+  if (pairs == panelled && !single && !rest)
+    return;
   if (bands)
     k.loop(bands, [&](Idx ib) { band(k.mul(ib, kTileRows), kTileRows); });
   if (leftover)
