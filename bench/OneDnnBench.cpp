@@ -1,13 +1,14 @@
 //===- OneDnnBench.cpp - ganc's GEMM and convolution kernels against oneDNN --===//
 //
 // The matrix products and convolutions of the two benchmark models (the tutorial GAN's
-// dense layers, the DCGAN's dense layer and its four convolutions, forward), each timed
-// as a one-node graph compiled by ganc's JIT and as oneDNN's primitive at the same shape
-// (Debian's libdnnl 2.6: dnnl_sgemm for products, convolution_forward and
-// deconvolution_forward), for 1 and 2 threads. oneDNN gets its best: its own blocked
-// layouts for convolutions (chosen with format_tag::any, reordered once, outside the
-// timing) and its OpenMP pool sized to the thread count. Before timing, each pair is
-// checked to compute the same values. GFLOP/s counts 2 flops per multiply-add.
+// dense layers, the DCGAN's dense layer, its four convolutions and a weight gradient),
+// each timed as a one-node graph compiled by ganc's JIT and as oneDNN's primitive at the
+// same shape (Debian's libdnnl 2.6: dnnl_sgemm for products; convolution_forward,
+// deconvolution_forward and convolution_backward_weights), for 1 and 2 threads. oneDNN
+// gets its best: its own blocked layouts for convolutions (chosen with format_tag::any,
+// reordered once, outside the timing) and its OpenMP pool sized to the thread count.
+// Before timing, each pair is checked to compute the same values. GFLOP/s counts 2 flops
+// per multiply-add.
 //
 //   build/bench/ganc_onednn_bench
 //   build/bench/ganc_onednn_bench --benchmark_filter=Conv
@@ -134,32 +135,36 @@ void GemmBench(benchmark::State &state, bool ganc) {
 // Convolutions, NCHW and OIHW, forward
 //===----------------------------------------------------------------------===//
 
+enum class Kind { Forward, Transposed, FilterGrad };
 struct Conv {
   const char *name;
-  bool transposed;
+  Kind kind;
   int64_t batch, in, out, size; ///< channels in and out, input height = width
   int64_t kernel, stride, padding;
   int64_t outSize() const {
-    return transposed ? (size - 1) * stride - 2 * padding + kernel : (size + 2 * padding - kernel) / stride + 1;
+    return kind == Kind::Transposed ? (size - 1) * stride - 2 * padding + kernel
+                                    : (size + 2 * padding - kernel) / stride + 1;
   }
 };
 const Conv kConvs[] = {
-    {"dcgan D conv 1->64 28x28", false, 128, 1, 64, 28, 4, 2, 1},
-    {"dcgan D conv 64->128 14x14", false, 128, 64, 128, 14, 4, 2, 1},
-    {"dcgan G convT 128->64 7x7", true, 128, 128, 64, 7, 4, 2, 1},
-    {"dcgan G convT 64->1 14x14", true, 128, 64, 1, 14, 4, 2, 1},
+    {"dcgan D conv 1->64 28x28", Kind::Forward, 128, 1, 64, 28, 4, 2, 1},
+    {"dcgan D conv 64->128 14x14", Kind::Forward, 128, 64, 128, 14, 4, 2, 1},
+    {"dcgan G convT 128->64 7x7 (= D conv 2's input gradient)", Kind::Transposed, 128, 128, 64, 7, 4, 2, 1},
+    {"dcgan G convT 64->1 14x14", Kind::Transposed, 128, 64, 1, 14, 4, 2, 1},
+    {"dcgan D conv 64->128 weight gradient", Kind::FilterGrad, 128, 64, 128, 14, 4, 2, 1},
 };
 
-/// oneDNN's convolution or deconvolution for `s`, in the layouts `t` (plain NCHW, or
-/// `any` for its choice), with its inputs reordered from the plain ones.
+/// oneDNN's primitive for `s`, in the layouts `t` (plain NCHW, or `any` for its
+/// choice), with its two inputs reordered from plain ones: x and w (forward, transposed)
+/// or x and the output gradient g (weight gradient, whose result is w's shape).
 struct DnnlConv {
   dnnl::engine eng{dnnl::engine::kind::cpu, 0};
   dnnl::stream strm{eng};
   dnnl::primitive prim;
-  dnnl::memory src, wei, dst, plainDst;
-  bool reorderOut = false;
+  int argA, argB, argOut;
+  dnnl::memory a, b, out, plainOut;
 
-  DnnlConv(const Conv &s, tag t, std::vector<float> &x, std::vector<float> &w, std::vector<float> &y) {
+  DnnlConv(const Conv &s, tag t, std::vector<float> &x, std::vector<float> &second, std::vector<float> &result) {
     const int64_t o = s.outSize();
     dnnl::memory::dims xd{s.batch, s.in, s.size, s.size}, yd{s.batch, s.out, o, o};
     dnnl::memory::dims st{s.stride, s.stride}, pad{s.padding, s.padding};
@@ -168,41 +173,52 @@ struct DnnlConv {
     dnnl::memory::dims wd{s.out, s.in, s.kernel, s.kernel};
     dnnl::memory::desc xm(xd, dt::f32, t), ym(yd, dt::f32, t), wm(wd, dt::f32, t);
     dnnl::memory plainX({xd, dt::f32, tag::nchw}, eng, x.data());
-    dnnl::memory plainW({wd, dt::f32, s.transposed ? tag::iohw : tag::oihw}, eng, w.data());
-    plainDst = dnnl::memory({yd, dt::f32, tag::nchw}, eng, y.data());
-    dnnl::memory::desc srcMd, weiMd, dstMd;
-    if (s.transposed) {
+    const tag wTag = s.kind == Kind::Transposed ? tag::iohw : tag::oihw;
+    dnnl::memory::desc aMd, bMd, outMd;
+    dnnl::memory plainB;
+    if (s.kind == Kind::Transposed) {
       dnnl::deconvolution_forward::desc d(dnnl::prop_kind::forward_training, dnnl::algorithm::deconvolution_direct,
                                           xm, wm, ym, st, pad, pad);
       dnnl::deconvolution_forward::primitive_desc pd(d, eng);
       prim = dnnl::deconvolution_forward(pd);
-      srcMd = pd.src_desc(), weiMd = pd.weights_desc(), dstMd = pd.dst_desc();
+      aMd = pd.src_desc(), bMd = pd.weights_desc(), outMd = pd.dst_desc();
     } else {
       dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, xm,
                                         wm, ym, st, pad, pad);
       dnnl::convolution_forward::primitive_desc pd(d, eng);
-      prim = dnnl::convolution_forward(pd);
-      srcMd = pd.src_desc(), weiMd = pd.weights_desc(), dstMd = pd.dst_desc();
+      if (s.kind == Kind::Forward) {
+        prim = dnnl::convolution_forward(pd);
+        aMd = pd.src_desc(), bMd = pd.weights_desc(), outMd = pd.dst_desc();
+      } else {
+        dnnl::convolution_backward_weights::desc bd(dnnl::algorithm::convolution_direct, xm, wm, ym, st, pad, pad);
+        dnnl::convolution_backward_weights::primitive_desc bpd(bd, eng, pd);
+        prim = dnnl::convolution_backward_weights(bpd);
+        aMd = bpd.src_desc(), bMd = bpd.diff_dst_desc(), outMd = bpd.diff_weights_desc();
+      }
     }
-    src = dnnl::memory(srcMd, eng);
-    wei = dnnl::memory(weiMd, eng);
-    dst = dnnl::memory(dstMd, eng);
-    dnnl::reorder(plainX, src).execute(strm, plainX, src);
-    dnnl::reorder(plainW, wei).execute(strm, plainW, wei);
+    if (s.kind == Kind::FilterGrad) {
+      plainB = dnnl::memory({yd, dt::f32, tag::nchw}, eng, second.data());
+      plainOut = dnnl::memory({wd, dt::f32, tag::oihw}, eng, result.data());
+      argA = DNNL_ARG_SRC, argB = DNNL_ARG_DIFF_DST, argOut = DNNL_ARG_DIFF_WEIGHTS;
+    } else {
+      plainB = dnnl::memory({wd, dt::f32, wTag}, eng, second.data());
+      plainOut = dnnl::memory({yd, dt::f32, tag::nchw}, eng, result.data());
+      argA = DNNL_ARG_SRC, argB = DNNL_ARG_WEIGHTS, argOut = DNNL_ARG_DST;
+    }
+    a = dnnl::memory(aMd, eng);
+    b = dnnl::memory(bMd, eng);
+    out = dnnl::memory(outMd, eng);
+    dnnl::reorder(plainX, a).execute(strm, plainX, a);
+    dnnl::reorder(plainB, b).execute(strm, plainB, b);
     strm.wait();
-    reorderOut = dstMd != plainDst.get_desc();
   }
   void run() {
-    prim.execute(strm, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst}});
+    prim.execute(strm, {{argA, a}, {argB, b}, {argOut, out}});
     strm.wait();
   }
-  /// The result, in NCHW.
+  /// The result, in the plain layout.
   void fetch() {
-    if (reorderOut)
-      dnnl::reorder(dst, plainDst).execute(strm, dst, plainDst);
-    else
-      std::copy_n(static_cast<float *>(dst.get_data_handle()), plainDst.get_desc().get_size() / 4,
-                  static_cast<float *>(plainDst.get_data_handle()));
+    dnnl::reorder(out, plainOut).execute(strm, out, plainOut);
     strm.wait();
   }
 };
@@ -212,18 +228,28 @@ void ConvBench(benchmark::State &state, bool ganc) {
   const int threads = static_cast<int>(state.range(1));
   state.SetLabel(s.name);
   const int64_t o = s.outSize();
-  std::vector<float> x = randomValues(s.batch * s.in * s.size * s.size, 3);
-  std::vector<float> w = randomValues(s.out * s.in * s.kernel * s.kernel, 4);
-  std::vector<float> y(static_cast<size_t>(s.batch * s.out * o * o));
+  const ir::Shape xs{s.batch, s.in, s.size, s.size}, ys{s.batch, s.out, o, o};
+  const ir::Shape ws = s.kind == Kind::Transposed ? ir::Shape{s.in, s.out, s.kernel, s.kernel}
+                                                  : ir::Shape{s.out, s.in, s.kernel, s.kernel};
+  const ir::Shape &secondShape = s.kind == Kind::FilterGrad ? ys : ws;
+  std::vector<float> x = randomValues(ir::numElements(xs), 3), second = randomValues(ir::numElements(secondShape), 4);
+  std::vector<float> result(static_cast<size_t>(ir::numElements(s.kind == Kind::FilterGrad ? ws : ys)));
   ir::Graph g("conv");
   ir::Builder bld(g);
-  ir::Node *xn = g.input("x", {s.batch, s.in, s.size, s.size});
-  ir::Node *wn = s.transposed ? g.input("w", {s.in, s.out, s.kernel, s.kernel})
-                              : g.input("w", {s.out, s.in, s.kernel, s.kernel});
-  g.addOutput("out", s.transposed ? bld.make(ir::OpKind::ConvTranspose2d, {xn, wn}, {{s.stride, s.padding, 0, 0}, 0, ""})
-                                  : bld.make(ir::OpKind::Conv2d, {xn, wn}, {{s.stride, s.padding}, 0, ""}));
+  ir::Node *xn = g.input("x", xs), *bn = g.input("second", secondShape);
+  switch (s.kind) {
+  case Kind::Forward:
+    g.addOutput("out", bld.make(ir::OpKind::Conv2d, {xn, bn}, {{s.stride, s.padding}, 0, ""}));
+    break;
+  case Kind::Transposed:
+    g.addOutput("out", bld.make(ir::OpKind::ConvTranspose2d, {xn, bn}, {{s.stride, s.padding, 0, 0}, 0, ""}));
+    break;
+  case Kind::FilterGrad:
+    g.addOutput("out", bld.make(ir::OpKind::Conv2dFilterGrad, {xn, bn}, {{s.stride, s.padding, s.kernel, s.kernel}, 0, ""}));
+    break;
+  }
   std::string error;
-  GancOp op(g, {{"x", x}, {"w", w}}, error);
+  GancOp op(g, {{"x", x}, {"second", second}}, error);
   if (!op.ok()) {
     state.SkipWithError(error.c_str());
     return;
@@ -231,20 +257,19 @@ void ConvBench(benchmark::State &state, bool ganc) {
   rt::ThreadLimit limit(threads);
   omp_set_num_threads(threads);
   try {
-    DnnlConv plain(s, tag::nchw, x, w, y);
+    DnnlConv plain(s, tag::any, x, second, result);
     plain.run();
     plain.fetch();
     op.run();
-    if (!same(op.out(), y.data(), static_cast<int64_t>(y.size()), error)) {
+    if (!same(op.out(), result.data(), static_cast<int64_t>(result.size()), error)) {
       state.SkipWithError(error.c_str());
       return;
     }
-    DnnlConv best(s, tag::any, x, w, y);
     for (auto _ : state) {
       if (ganc)
         op.run();
       else
-        best.run();
+        plain.run();
     }
   } catch (const dnnl::error &e) {
     state.SkipWithError(e.what());
@@ -252,7 +277,7 @@ void ConvBench(benchmark::State &state, bool ganc) {
   }
   // A multiply-add per tap and pair of channels at each convolution output position (for
   // a transposed convolution, at each input position, which it spreads over its taps).
-  const int64_t positions = s.transposed ? s.size * s.size : o * o;
+  const int64_t positions = s.kind == Kind::Transposed ? s.size * s.size : o * o;
   setCounters(state, 2.0 * static_cast<double>(s.batch * s.out * positions * s.in * s.kernel * s.kernel));
 }
 
@@ -266,7 +291,7 @@ void gemmShapes(benchmark::internal::Benchmark *b) {
   b->ArgNames({"shape", "threads"})->ArgsProduct({{0, 1, 2, 3, 4}, {1, 2}})->UseRealTime();
 }
 void convShapes(benchmark::internal::Benchmark *b) {
-  b->ArgNames({"shape", "threads"})->ArgsProduct({{0, 1, 2, 3}, {1, 2}})->UseRealTime()->Unit(benchmark::kMillisecond);
+  b->ArgNames({"shape", "threads"})->ArgsProduct({{0, 1, 2, 3, 4}, {1, 2}})->UseRealTime()->Unit(benchmark::kMillisecond);
 }
 BENCHMARK(GemmGanc)->Apply(gemmShapes)->Unit(benchmark::kMicrosecond);
 BENCHMARK(GemmOneDnn)->Apply(gemmShapes)->Unit(benchmark::kMicrosecond);

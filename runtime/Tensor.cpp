@@ -45,7 +45,9 @@ Executable::Executable(const StepFunction &fn, Store &store)
     : fn_(fn), arena_((fn.arenaBytes + 3) / 4) {
   for (const Slot &s : fn.slots) {
     if (s.kind == Slot::Kind::Leaf) {
-      slots_.push_back(store.get(s.name, s.shape).data());
+      Tensor &t = store.get(s.name, s.shape);
+      leaves_.push_back({slots_.size(), &t});
+      slots_.push_back(t.data());
       continue;
     }
     if (s.kind == Slot::Kind::Temp && s.arenaOffset >= 0) {
@@ -57,15 +59,27 @@ Executable::Executable(const StepFunction &fn, Store &store)
     slots_.push_back(p);
     if (s.kind != Slot::Kind::Output)
       continue;
-    outputs_[s.name] = p;
+    const float *&out = outputs_[s.name];
+    out = p;
     if (Tensor *t = store.find(s.name))
-      commits_.push_back({p, t});
+      commits_.push_back({slots_.size() - 1, owned_.size() - 1, t, &out});
   }
 }
 
+void Executable::run() {
+  for (auto &[slot, t] : leaves_)
+    slots_[slot] = t->data();
+  fn_.entry(slots_.data());
+  for (Commit &c : commits_)
+    *c.output = slots_[c.slot];
+}
+
 void Executable::commit() {
-  for (auto &[from, to] : commits_)
-    std::memcpy(to->data(), from, static_cast<size_t>(to->numel()) * sizeof(float));
+  for (Commit &c : commits_) {
+    std::swap(owned_[c.owned], c.tensor->buf);
+    slots_[c.slot] = owned_[c.owned].data();
+    *c.output = c.tensor->data();
+  }
 }
 
 const float *Executable::output(const std::string &name) const {

@@ -61,18 +61,29 @@ private:
 class Executable {
 public:
   Executable(const StepFunction &fn, Store &store);
-  void run() { fn_.entry(slots_.data()); }
-  /// Copies outputs named like store tensors (updated parameters and state) into them.
+  void run();
+  /// Makes the outputs named like store tensors (updated parameters and state) the
+  /// store's: each output buffer trades places with its tensor's, so no data is copied,
+  /// and the old values' buffer takes the next run's output.
   void commit();
+  /// An output of the last run (after commit(), where the store now holds it).
   const float *output(const std::string &name) const;
   const StepFunction &function() const { return fn_; }
 
 private:
+  struct Commit {
+    size_t slot, owned; ///< the output's slot and its buffer in owned_
+    Tensor *tensor;
+    const float **output; ///< its entry in outputs_
+  };
   StepFunction fn_;
   std::vector<float *> slots_;
   std::vector<Buffer> owned_;
   Buffer arena_;
-  std::vector<std::pair<const float *, Tensor *>> commits_;
+  /// Leaf slots and their tensors, whose buffers commits (of this or another program
+  /// on the same store) trade: re-read before every run.
+  std::vector<std::pair<size_t, Tensor *>> leaves_;
+  std::vector<Commit> commits_;
   std::map<std::string, const float *> outputs_;
 };
 
