@@ -50,11 +50,17 @@ template <typename F> void parallelBlocks(int64_t n, F f) {
 }
 } // namespace
 
-uint64_t streamId(const std::string &purpose, uint64_t a, uint64_t b, uint64_t c) {
+uint64_t purposeKey(const std::string &purpose) {
   uint64_t h = 0xCBF29CE484222325ull; // FNV-1a of the purpose
   for (unsigned char ch : purpose)
     h = (h ^ ch) * 0x100000001B3ull;
-  return mix(mix(mix(h ^ a) ^ b) ^ c);
+  return h;
+}
+
+uint64_t streamId(uint64_t key, uint64_t a, uint64_t b, uint64_t c) { return mix(mix(mix(key ^ a) ^ b) ^ c); }
+
+uint64_t streamId(const std::string &purpose, uint64_t a, uint64_t b, uint64_t c) {
+  return streamId(purposeKey(purpose), a, b, c);
 }
 
 float uniformAt(uint64_t seed, uint64_t stream, uint64_t i) {

@@ -19,6 +19,10 @@ std::array<uint32_t, 4> philox(std::array<uint32_t, 4> counter, uint64_t key);
 
 /// A 64-bit stream id from a purpose name and up to three numbers (step, phase, ...).
 uint64_t streamId(const std::string &purpose, uint64_t a = 0, uint64_t b = 0, uint64_t c = 0);
+/// The part of streamId that depends on the purpose, so a loop can hash it once:
+/// streamId(purpose, a, b, c) == streamId(purposeKey(purpose), a, b, c).
+uint64_t purposeKey(const std::string &purpose);
+uint64_t streamId(uint64_t purposeKey, uint64_t a, uint64_t b = 0, uint64_t c = 0);
 
 /// Uniform float in [0, 1) for element `i` of `stream`.
 float uniformAt(uint64_t seed, uint64_t stream, uint64_t i);

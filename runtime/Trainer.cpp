@@ -58,8 +58,10 @@ Trainer::Trainer(const TrainSpec &spec, const StepFunction &dStep, const StepFun
   x_ = &store_.get(spec.data.name, batched(spec.batch, spec.data.shape));
   if (spec.data.classes > 0)
     labels_ = &store_.get(spec.data.labelsName, {spec.batch, spec.data.classes});
-  for (const NoiseSpec &n : spec.noise)
+  for (const NoiseSpec &n : spec.noise) {
     noise_.push_back(&store_.get(n.name, batched(spec.batch, n.shape)));
+    noiseKeys_.push_back(purposeKey("noise:" + n.name));
+  }
   d_ = std::make_unique<Executable>(dStep, store_);
   if (gStep)
     g_ = std::make_unique<Executable>(*gStep, store_);
@@ -71,6 +73,9 @@ Trainer::Trainer(const TrainSpec &spec, const StepFunction &dStep, const StepFun
       out.push_back(e.output("term." + std::to_string(i)));
     return out;
   };
+  dSlots_ = playerSlots(*d_, spec.optD, spec.dPlayer);
+  if (g_)
+    gSlots_ = playerSlots(*g_, spec.optG, spec.gPlayer);
   dTermOutputs_ = termOutputs(*d_, spec.dTerms.size());
   dTerms_.assign(spec.dTerms.size(), 0.f);
   if (g_) {
@@ -198,32 +203,43 @@ void Trainer::fillNoise(uint64_t phase, uint64_t counter) {
   for (size_t i = 0; i < spec_.noise.size(); ++i) {
     const NoiseSpec &n = spec_.noise[i];
     Tensor &z = *noise_[i];
-    drawNoise(n, z.data(), z.numel(), spec_.seed, streamId("noise:" + n.name, phase, counter));
+    drawNoise(n, z.data(), z.numel(), spec_.seed, streamId(noiseKeys_[i], phase, counter));
   }
 }
 
-void Trainer::setAdamScalars(const OptimizerSpec &o, const std::string &player, int64_t t) {
-  if (o.kind != "adam")
+Trainer::PlayerSlots Trainer::playerSlots(const Executable &e, const OptimizerSpec &opt, const std::string &player) {
+  PlayerSlots s;
+  if (opt.kind == "adam") {
+    s.adamLr = &store_.get(adamLr(player), {});
+    s.adamEps = &store_.get(adamEps(player), {});
+  }
+  s.loss = e.output("loss");
+  s.gradNorm = e.output("grad_norm");
+  return s;
+}
+
+void Trainer::setAdamScalars(const OptimizerSpec &o, const PlayerSlots &slots, int64_t t) {
+  if (!slots.adamLr)
     return;
   double bc1 = 1 - std::pow(o.beta1, static_cast<double>(t));
   double bc2 = 1 - std::pow(o.beta2, static_cast<double>(t));
-  store_.get(adamLr(player), {}).data()[0] = static_cast<float>(o.lr * std::sqrt(bc2) / bc1);
-  store_.get(adamEps(player), {}).data()[0] = static_cast<float>(o.eps * std::sqrt(bc2));
+  slots.adamLr->data()[0] = static_cast<float>(o.lr * std::sqrt(bc2) / bc1);
+  slots.adamEps->data()[0] = static_cast<float>(o.eps * std::sqrt(bc2));
 }
 
 float Trainer::update(Executable &e, const OptimizerSpec &opt, const std::string &player,
                       uint64_t phase, int64_t &updates, float &gradNorm) {
+  const PlayerSlots &slots = &e == d_.get() ? dSlots_ : gSlots_;
   fillNoise(phase, static_cast<uint64_t>(updates));
-  setAdamScalars(opt, player, updates + 1);
+  setAdamScalars(opt, slots, updates + 1);
   e.run();
-  float loss = e.output("loss")[0];
+  float loss = slots.loss[0];
   // The objective's terms, for metrics.csv (the D and the G step's in their own fields).
   std::vector<float> &terms = &e == d_.get() ? dTerms_ : gTerms_;
   const std::vector<const float *> &outputs = &e == d_.get() ? dTermOutputs_ : gTermOutputs_;
   for (size_t i = 0; i < outputs.size(); ++i)
     terms[i] = outputs[i] ? *outputs[i] : NAN;
-  const float *norm = e.output("grad_norm");
-  gradNorm = norm ? norm[0] : 0.f;
+  gradNorm = slots.gradNorm ? slots.gradNorm[0] : 0.f;
   // Checked before commit: a step that produced NaN or inf is never applied.
   if (!std::isfinite(loss) || !std::isfinite(gradNorm)) {
     // The first term of the objective that is not finite, when it has several.

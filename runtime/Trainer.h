@@ -79,7 +79,12 @@ public:
 
 private:
   void fillNoise(uint64_t phase, uint64_t counter);
-  void setAdamScalars(const OptimizerSpec &o, const std::string &player, int64_t t);
+  /// What one player's updates read and write besides its program's bindings.
+  struct PlayerSlots {
+    Tensor *adamLr = nullptr, *adamEps = nullptr; ///< Adam's per-step scalars (Adam only)
+    const float *loss = nullptr, *gradNorm = nullptr;
+  };
+  void setAdamScalars(const OptimizerSpec &o, const PlayerSlots &slots, int64_t t);
   void writeSamples(std::ostream &log);
   void writeCheckpoint(std::ostream &log);
   void writeReport(bool live);
@@ -88,6 +93,7 @@ private:
   /// One optimizer step of a player: noise, per-step scalars, run, check, commit.
   float update(Executable &e, const OptimizerSpec &opt, const std::string &player, uint64_t phase,
                int64_t &updates, float &gradNorm);
+  PlayerSlots playerSlots(const Executable &e, const OptimizerSpec &opt, const std::string &player);
 
   const TrainSpec &spec_;
   Store store_;
@@ -96,6 +102,8 @@ private:
   const Dataset &data_;
   Tensor *x_ = nullptr, *labels_ = nullptr;
   std::vector<Tensor *> noise_;
+  std::vector<uint64_t> noiseKeys_; ///< purposeKey("noise:<name>") of each noise
+  PlayerSlots dSlots_, gSlots_;
   int64_t step_ = 0, dUpdates_ = 0, gUpdates_ = 0, batchIndex_ = 0;
   double elapsed_ = 0; ///< seconds of training so far, over resumes
   float dGradNorm_ = 0, gGradNorm_ = 0;
