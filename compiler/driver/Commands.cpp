@@ -888,27 +888,41 @@ int evalImages(const Args &a, const sema::Program &gan, const std::string &ckpt,
   if (info.modelHash != cspec.modelHash)
     throw rt::IoError(clsCkpt, "was written by another version of " + cp.modelName + " (hash " + info.modelHash +
                                    ", the model now has " + cspec.modelHash + "); train the classifier again");
-  // The generator's samples, mapped from its data's scale to the classifier's.
-  auto logitsOf = [&](const rt::StepFunction &fn, const std::string &input, int64_t count, auto fill) {
+  // The classifier's logits and features (the activations its last dense layer reads,
+  // when it ends in one) for `count` samples.
+  const auto featuresNode = std::find_if(fake->outputs().begin(), fake->outputs().end(),
+                                         [](const auto &o) { return o.first == lower::names::kFeatures; });
+  const int64_t dims = featuresNode == fake->outputs().end() ? 0 : featuresNode->second->shape[1];
+  auto judge = [&](const rt::StepFunction &fn, const std::string &input, int64_t count, std::vector<float> &features,
+                   auto fill) {
     rt::Shape shape{count};
     shape.insert(shape.end(), cd.shape.begin(), cd.shape.end());
     fill(store.get(input, shape).data());
     rt::Executable exe(fn, store);
     exe.run();
+    if (dims) {
+      const float *f = exe.output(lower::names::kFeatures);
+      features.assign(f, f + count * dims);
+    }
     const float *o = exe.output(lower::names::kOutput);
     return std::vector<float>(o, o + count * classes);
   };
+  // The generator's samples, mapped from its data's scale to the classifier's.
   const double gl = g->spec.data.lo, gh = g->spec.data.hi, cl = cd.lo, ch = cd.hi;
-  std::vector<float> fakeLogits = logitsOf(fns[0], cd.name + "@generated", n, [&](float *x) {
+  std::vector<float> fakeFeatures, realFeatures;
+  std::vector<float> fakeLogits = judge(fns[0], cd.name + "@generated", n, fakeFeatures, [&](float *x) {
     for (size_t i = 0; i < g->samples.size(); ++i)
       x[i] = static_cast<float>(cl + (g->samples[i] - gl) * (ch - cl) / (gh - gl));
   });
   std::vector<float> realLogits;
   if (realGraph)
-    realLogits = logitsOf(fns[1], cd.name + "@real", nReal, [&](float *x) {
+    realLogits = judge(fns[1], cd.name + "@real", nReal, realFeatures, [&](float *x) {
       for (int64_t i = 0; i < nReal; ++i)
         std::copy(real.heldOutRow(i), real.heldOutRow(i) + real.rowSize(), x + i * real.rowSize());
     });
+  const double featureDistance = dims && realGraph ? rt::frechetDistance(fakeFeatures.data(), n, realFeatures.data(),
+                                                                         nReal, dims)
+                                                   : -1;
   // A conditional generator was asked for every class in turn (sample i: class i mod c).
   std::vector<int32_t> requested;
   for (const rt::NoiseSpec &z : g->spec.noise)
@@ -929,6 +943,13 @@ int evalImages(const Args &a, const sema::Program &gan, const std::string &ckpt,
                   100 * sc.asRequested, static_cast<long long>(classes));
     out << line;
   }
+  if (featureDistance >= 0) {
+    std::snprintf(line, sizeof line,
+                  "Frechet distance of the classifier's features (the %lld activations its last dense layer reads) to "
+                  "%lld held-out real samples: %.3f\n",
+                  static_cast<long long>(dims), static_cast<long long>(nReal), featureDistance);
+    out << line;
+  }
   if (sc.frechet >= 0) {
     std::snprintf(line, sizeof line, "Frechet distance of the classifier's logits to %lld held-out real samples: %.3f\n",
                   static_cast<long long>(nReal), sc.frechet);
@@ -940,7 +961,8 @@ int evalImages(const Args &a, const sema::Program &gan, const std::string &ckpt,
   const std::string protocol =
       "each sample's class is the classifier's highest score; a class is covered with at least 2% of the samples; "
       "confident: top softmax probability above 0.9; KL of the class histogram from uniform (nats); Frechet "
-      "distance (FID's formula) between the logits of the generated and of real held-out samples";
+      "distance (FID's formula) between the generated and real held-out samples' classifier features (the "
+      "activations its last dense layer reads), and between their logits";
   out << "\nprotocol: " << protocol << "\n";
   if (auto json = a.get("json")) {
     std::ofstream js(*json);
@@ -954,7 +976,11 @@ int evalImages(const Args &a, const sema::Program &gan, const std::string &ckpt,
     if (sc.asRequested >= 0)
       js << ",\n  \"as_requested_fraction\": " << sc.asRequested;
     if (sc.frechet >= 0)
-      js << ",\n  \"real_samples\": " << nReal << ",\n  \"frechet_distance\": " << sc.frechet;
+      js << ",\n  \"real_samples\": " << nReal;
+    if (featureDistance >= 0)
+      js << ",\n  \"feature_dimensions\": " << dims << ",\n  \"frechet_distance\": " << featureDistance;
+    if (sc.frechet >= 0)
+      js << ",\n  \"frechet_distance_logits\": " << sc.frechet;
     js << ",\n  \"histogram\": [";
     for (size_t k = 0; k < sc.histogram.size(); ++k)
       js << (k ? ", " : "") << sc.histogram[k];

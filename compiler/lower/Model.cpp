@@ -4,6 +4,7 @@
 #include "autodiff/Autodiff.h"
 #include "lower/Elaborator.h"
 #include "lower/Optimizers.h"
+#include "ir/OpInfo.h"
 
 #include <algorithm>
 
@@ -161,6 +162,26 @@ std::vector<std::pair<std::string, Shape>> movingAverages(const Model &m, const 
   return out;
 }
 
+/// The per-sample activations the last dense layer before `out` reads: back from `out`
+/// through elementwise ops (the bias add) and reshapes to the first matmul, whose left
+/// operand they are when it is [count, d]. Null when `out` does not end in one.
+static Node *lastDenseInput(Node *out, int64_t count) {
+  std::vector<Node *> todo{out};
+  for (size_t i = 0; i < todo.size(); ++i) {
+    Node *n = todo[i];
+    if (n->is(OpKind::MatMul)) {
+      Node *x = n->operands[0];
+      return x->shape.size() == 2 && x->shape[0] == count && !n->attrs.ints[0] ? x : nullptr;
+    }
+    const OpInfo &info = opInfo(n->op);
+    if (info.isElementwise() || info.isView())
+      for (Node *o : n->operands)
+        if (!opInfo(o->op).isLeaf())
+          todo.push_back(o);
+  }
+  return nullptr;
+}
+
 std::unique_ptr<Graph> lowerClassifier(const sema::Program &p, int64_t count, const std::string &inputName,
                                        DiagnosticEngine &diags) {
   auto g = std::make_unique<Graph>("classify");
@@ -181,6 +202,8 @@ std::unique_ptr<Graph> lowerClassifier(const sema::Program &p, int64_t count, co
   if (!v)
     return nullptr;
   g->addOutput(names::kOutput, v->node);
+  if (Node *f = lastDenseInput(v->node, count))
+    g->addOutput(names::kFeatures, f);
   return g;
 }
 

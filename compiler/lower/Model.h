@@ -62,6 +62,8 @@ inline const char *kLoss = "loss";
 inline const char *kGradNorm = "grad_norm";
 inline const char *kSample = "sample";
 inline const char *kOutput = "output";
+/// A classifier's features: the activations its last dense layer reads.
+inline const char *kFeatures = "features";
 /// The value of the i-th (from 1) additive term of an objective.
 inline std::string term(size_t i) { return "term." + std::to_string(i); }
 } // namespace names
@@ -131,7 +133,9 @@ bool addTraining(Model &m, const sema::Program &p, DiagnosticEngine &diags);
 std::vector<std::pair<std::string, ir::Shape>> movingAverages(const Model &m, const sema::Program &p);
 /// Lowers the classifier of a supervised model alone for `count` samples of the data,
 /// read from input `inputName`: output "output" (batch norm with running statistics,
-/// dropout off), for evaluation on held-out samples.
+/// dropout off), for evaluation on held-out samples, and, when the classifier ends in a
+/// dense layer, output "features": the [count, d] activations that layer reads (what
+/// `ganc eval` compares generated and real samples by).
 std::unique_ptr<ir::Graph> lowerClassifier(const sema::Program &p, int64_t count, const std::string &inputName,
                                            DiagnosticEngine &diags);
 /// Lowers the generator alone for `count` samples: output "sample". Batch norm uses the

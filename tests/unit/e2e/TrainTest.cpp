@@ -435,6 +435,14 @@ train {
   ASSERT_NE(fd, std::string::npos) << e.out;
   std::sscanf(e.out.c_str() + fd, "Frechet distance of the classifier's logits to 56 held-out real samples: %lf", &frechet);
   EXPECT_GE(frechet, 0.0);
+  // The classifier ends in a dense layer: its 16 input activations are the features.
+  const std::string features = "Frechet distance of the classifier's features (the 16 activations its last dense "
+                               "layer reads) to 56 held-out real samples: ";
+  size_t ff = e.out.find(features);
+  ASSERT_NE(ff, std::string::npos) << e.out;
+  double featureDistance = -1;
+  ASSERT_EQ(std::sscanf(e.out.c_str() + ff + features.size(), "%lf", &featureDistance), 1);
+  EXPECT_GT(featureDistance, 0.0);
   size_t hist = e.out.find("class histogram: ");
   ASSERT_NE(hist, std::string::npos);
   ASSERT_EQ(std::sscanf(e.out.c_str() + hist, "class histogram: %lld, %lld", &h0, &h1), 2);
@@ -443,6 +451,7 @@ train {
   std::string json = test::readFile(dir + "/eval.json");
   EXPECT_NE(json.find("\"classes_covered\": " + std::to_string(covered)), std::string::npos) << json;
   EXPECT_NE(json.find("\"real_samples\": 56"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"feature_dimensions\": 16"), std::string::npos) << json;
   // A classifier has no generator: sample and export refuse it, naming the file.
   CommandResult smp = ganc({"sample", model, "--checkpoint", dir + "/out/checkpoint.safetensors", "-n", "4", "--out",
                             dir + "/s.npy"});
