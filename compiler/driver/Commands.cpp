@@ -743,7 +743,7 @@ int cmdSample(const Args &a, std::ostream &out, std::ostream &err) {
     rt::writeNpyF32(*outPath, samples, {*n, per});
     out << "wrote " << *n << " samples to " << *outPath << "\n";
     if (auto gridPath = a.get("grid"); gridPath && (gen->spec.data.kind == "ring" || gen->spec.data.kind == "grid")) {
-      rt::writeScatterPng(*gridPath, rt::Mixture::fromSpec(gen->spec.data), samples, *n);
+      rt::writeScatterPng(*gridPath, rt::Mixture::fromSpec(gen->spec.data), samples, *n * per / 2);
       out << "wrote " << *gridPath << "\n";
     } else if (gridPath) {
       int64_t side = 1;
@@ -1009,8 +1009,11 @@ int cmdEval(const Args &a, std::ostream &out, std::ostream &err) {
     }
     if (d.kind != "ring" && d.kind != "grid")
       return evalImages(a, s.program(), *ckpt, n.value_or(1000), seed, out, err);
+    // N points (2,500 by the protocol): a packed generator gives several per sample.
+    const int64_t points = n.value_or(2500), pack = rt::numElements(d.shape) / 2;
     Session gen;
-    std::optional<Generated> g = generate(gen, a.positional[0], *ckpt, n.value_or(2500), NoiseChoice{seed, {}, {}, {}}, err);
+    std::optional<Generated> g = generate(gen, a.positional[0], *ckpt, (points + pack - 1) / pack,
+                                          NoiseChoice{seed, {}, {}, {}}, err);
     if (!g)
       return kExitUserError;
     rt::Mixture m = rt::Mixture::fromSpec(g->spec.data);

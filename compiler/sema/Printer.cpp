@@ -60,6 +60,8 @@ void printProgram(std::ostream &os, const Program &p, const SourceManager &sm) {
       os << "(";
       for (size_t i = 0; i < d.params.size(); ++i)
         os << (i ? ", " : "") << number(d.params[i]);
+      if (d.shape.size() == 2)
+        os << ", pack = " << d.shape[0];
       os << ")";
     } else {
       os << " \"" << d.path << "\", scale [" << number(d.lo) << ", " << number(d.hi) << "]";

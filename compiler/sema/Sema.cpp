@@ -549,13 +549,16 @@ private:
   }
 
   /// `ring(modes, radius, std)`: Gaussians on a circle; `grid(n, spacing, std)`: an n x n
-  /// grid of Gaussians centred on 0. Samples are 2-D points.
+  /// grid of Gaussians centred on 0. Samples are 2-D points; with `pack = m`, m
+  /// independent points, [m, 2] (PacGAN's packing: D judges m samples together).
   std::optional<DataSpec> mixtureSource(const ast::CallExpr &c, const ast::SourceDecl &s) {
     bool ring = c.callee == "ring";
     std::vector<std::string> names = ring ? std::vector<std::string>{"modes", "radius", "std"}
                                           : std::vector<std::string>{"n", "spacing", "std"};
+    names.push_back("pack");
     if (!checkArguments(c, names))
       return std::nullopt;
+    names.pop_back();
     DataSpec d;
     d.name = s.name;
     d.loc = s.nameRange.begin;
@@ -579,6 +582,17 @@ private:
         return std::nullopt;
       }
       d.params.push_back(*v);
+    }
+    if (const ast::Expr *e = argument(c, 3, "pack")) {
+      auto m = number(e, "pack");
+      if (!m)
+        return std::nullopt;
+      if (*m < 1 || *m != std::floor(*m) || *m > 64) {
+        diags_.error(e->loc(), "'pack' must be a whole number of points from 1 to 64", e->range().length);
+        return std::nullopt;
+      }
+      if (*m > 1)
+        d.shape = {static_cast<int64_t>(*m), 2};
     }
     return d;
   }
