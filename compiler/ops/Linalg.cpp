@@ -16,9 +16,11 @@
 namespace ganc::ops {
 namespace {
 
-/// Rows of C per register tile: 6 rows x 2 vectors = 12 accumulators, which with the two
-/// vectors of B and one broadcast of A fit the 16 vector registers of AVX2.
-constexpr int64_t kTileRows = 6;
+/// Rows of C per register tile: with AVX2, 6 rows x 2 vectors = 12 accumulators, which
+/// with the two vectors of B and one broadcast of A fit its 16 vector registers; with
+/// AVX-512's 32, 8 rows (16 accumulators), which also split a batch of 128 rows into 16
+/// even bands.
+int64_t tileRows(KernelBuilder &k) { return k.lanes() >= 16 ? 8 : 6; }
 /// B above this many bytes does not stay in one core's cache (half of a 1 MB L2, the
 /// rest being A's rows and C's tiles): it is swept in panels of about kPanelBytes.
 constexpr int64_t kCacheBytes = 512 * 1024, kPanelBytes = 256 * 1024;
@@ -69,7 +71,7 @@ void lowerProduct(KernelBuilder &k, const Node &n, Idx a0, Idx b0, Idx c0) {
         k.storeVector(k.add(c0, k.add(k.add(k.mul(k.add(i0, r), N), j0), v * W)), acc[r * vecs + v]);
   };
   const int64_t pairs = N / (2 * W), single = (N % (2 * W)) / W, rest = N % W;
-  const int64_t bands = M / kTileRows, leftover = M % kTileRows;
+  const int64_t kTileRows = tileRows(k), bands = M / kTileRows, leftover = M % kTileRows;
   // Pairs of vectors of columns [firstPair, firstPair + count) for every band of rows.
   auto panel = [&](Idx firstPair, int64_t count) {
     auto rowsOf = [&](Idx i0, int64_t rows) {
