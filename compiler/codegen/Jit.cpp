@@ -257,6 +257,7 @@ bool Jit::compile(const std::vector<const ir::Graph *> &graphs, const JitOptions
     members[p].push_back(i);
     load[p] += sizes[i];
   }
+  const int lanes = vectorLanes(); // read here: the main thread's machine compiles too
   std::vector<Compiled> done(members.size());
   std::vector<std::string> failures(members.size());
   auto run = [&](size_t p, llvm::TargetMachine &tm, int n) {
@@ -265,7 +266,7 @@ bool Jit::compile(const std::vector<const ir::Graph *> &graphs, const JitOptions
     for (size_t i : members[p])
       gs.push_back(graphs[i]);
     try {
-      done[p] = compileModule(gs, opts, n, tm, vectorLanes(), opts.keepIr ? &impl_->ir : nullptr,
+      done[p] = compileModule(gs, opts, n, tm, lanes, opts.keepIr ? &impl_->ir : nullptr,
                               opts.keepAsm ? &impl_->assembly : nullptr);
     } catch (const std::exception &e) {
       failures[p] = e.what(); // rethrown on the calling thread below
@@ -308,7 +309,7 @@ bool Jit::compile(const std::vector<const ir::Graph *> &graphs, const JitOptions
       std::vector<const ir::Graph *> gs;
       for (size_t i : members[p])
         gs.push_back(graphs[i]);
-      done[p] = compileModule(gs, opts, impl_->modules++, *impl_->tm, vectorLanes(), nullptr, nullptr);
+      done[p] = compileModule(gs, opts, impl_->modules++, *impl_->tm, lanes, nullptr, nullptr);
       if (!link(std::move(done[p].object), std::move(done[p].steps), fns, error))
         return false;
     }
