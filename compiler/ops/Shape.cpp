@@ -118,8 +118,21 @@ const OpInfo &opInfo_ReduceSum() {
                               [&](Idx r, Val acc) { return k.add(acc, at(p, r, q)); });
         };
         if (s.p == 1) {
-          // Columns are independent: split them across threads.
-          k.loop(s.q, [&](Idx q) { k.store(q, sumOver(k.index(0), q)); });
+          // Columns are independent: split them across threads, lanes() columns per
+          // vector. Each lane sums its column in row order, as a scalar loop would.
+          const int64_t L = k.lanes(), blocks = s.q / L;
+          if (blocks)
+            k.loop(blocks, [&](Idx qb) {
+              Idx q0 = k.mul(qb, L);
+              k.storeVector(q0, k.loopReduce(s.r, k.splat(k.constant(0)), [&](Idx r, Val acc) {
+                return k.add(acc, k.loadVector(0, k.add(k.mul(r, s.q), q0)));
+              }));
+            });
+          if (s.q % L)
+            k.loop(s.q % L, [&](Idx j) {
+              Idx q = k.add(j, blocks * L);
+              k.store(q, sumOver(k.index(0), q));
+            });
           return;
         }
         k.loop(s.p, [&](Idx p) {

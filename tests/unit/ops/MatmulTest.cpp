@@ -1,8 +1,9 @@
-//===- MatmulTest.cpp - matmul on B too large for one core's cache ---------===//
+//===- MatmulTest.cpp - matmul, transpose and column sums at sizes with every edge ===//
 //
 // A B of more than 512 KB is swept in panels of columns (ops/Linalg.cpp); the columns
 // after the last full panel, the single vector and the scalar tail go through the band
-// loops. Compared with the reference evaluator, with and without an epilogue.
+// loops. Column sums (a bias gradient) run lanes() columns per vector and the rest one
+// by one. Compared with the reference evaluator or exact expectations.
 //
 //===----------------------------------------------------------------------===//
 #include "JitUtil.h"
@@ -48,5 +49,44 @@ TEST(Matmul, PanelsOfALargeBWithTails) {
 }
 
 TEST(Matmul, TheDcganDenseLayer) { checkProduct(128, 100, 6272, true); }
+
+TEST(ReduceSum, ColumnsInVectorsAndTheRestOneByOne) {
+  for (const Shape &s : {Shape{128, 784}, Shape{37, 50}, Shape{9, 3}}) {
+    Graph g("columns");
+    Builder b(g);
+    g.addOutput("out", b.reduceSum(g.input("x", s), 0, 1));
+    std::vector<float> x;
+    for (int64_t i = 0; i < numElements(s); ++i)
+      x.push_back(static_cast<float>((i * 37) % 101) / 8); // sums exact in float
+    std::vector<float> got = test::runGraph(g, {{"x", x}}).at("out");
+    ASSERT_EQ(static_cast<int64_t>(got.size()), s[1]);
+    for (int64_t q = 0; q < s[1]; ++q) {
+      double want = 0;
+      for (int64_t r = 0; r < s[0]; ++r)
+        want += x[static_cast<size_t>(r * s[1] + q)];
+      ASSERT_EQ(got[static_cast<size_t>(q)], want) << formatShape(s) << " column " << q;
+    }
+  }
+}
+
+TEST(Transpose, MatricesAndBatches) {
+  for (const Shape &s : {Shape{784, 128}, Shape{37, 50}, Shape{3, 40, 19}, Shape{5, 7}}) {
+    Graph g("transpose");
+    Builder b(g);
+    g.addOutput("out", b.transpose(g.input("x", s)));
+    std::vector<float> x;
+    for (int64_t i = 0; i < numElements(s); ++i)
+      x.push_back(static_cast<float>(i));
+    std::vector<float> got = test::runGraph(g, {{"x", x}}).at("out");
+    const size_t r = s.size() - 2;
+    const int64_t rows = s[r], cols = s[r + 1], batch = r ? s[0] : 1;
+    ASSERT_EQ(static_cast<int64_t>(got.size()), numElements(s));
+    for (int64_t m = 0; m < batch; ++m)
+      for (int64_t i = 0; i < cols; ++i)
+        for (int64_t j = 0; j < rows; ++j)
+          ASSERT_EQ(got[static_cast<size_t>((m * cols + i) * rows + j)], x[static_cast<size_t>((m * rows + j) * cols + i)])
+              << formatShape(s) << " at " << m << "," << i << "," << j;
+  }
+}
 
 } // namespace
