@@ -2,12 +2,15 @@
 #include "Mixture.h"
 
 #include "Random.h"
+#include "Tensor.h"
 #include "io/Png.h"
 
 #include <algorithm>
 #include <cmath>
 
 namespace ganc::rt {
+
+int64_t Mixture::pointsPerSample(const DataSpec &spec) { return numElements(spec.shape) / 2; }
 
 Mixture Mixture::fromSpec(const DataSpec &spec) {
   Mixture m;

@@ -540,16 +540,12 @@ public:
       int64_t offset, bytes, lastUse;
     };
     std::vector<Block> live;
-    std::vector<size_t> temps;
-    for (size_t slot = 0; slot < step.slots.size(); ++slot)
-      if (step.slots[slot].kind == Slot::Kind::Temp)
-        temps.push_back(slot);
-    // In the order they are written.
-    std::stable_sort(temps.begin(), temps.end(),
-                     [&](size_t a, size_t b) { return lifetime_.at(a).first < lifetime_.at(b).first; });
-    for (size_t slot : temps) {
+    for (size_t slot = 0; slot < step.slots.size(); ++slot) {
       Slot &s = step.slots[slot];
+      if (s.kind != Slot::Kind::Temp)
+        continue;
       auto [def, last] = lifetime_.at(slot);
+      // Temporaries are planned in the order they are written, which is the slot order.
       live.erase(std::remove_if(live.begin(), live.end(), [&](const Block &b) { return b.lastUse < def; }),
                  live.end());
       std::sort(live.begin(), live.end(), [](const Block &a, const Block &b) { return a.offset < b.offset; });

@@ -743,7 +743,8 @@ int cmdSample(const Args &a, std::ostream &out, std::ostream &err) {
     rt::writeNpyF32(*outPath, samples, {*n, per});
     out << "wrote " << *n << " samples to " << *outPath << "\n";
     if (auto gridPath = a.get("grid"); gridPath && (gen->spec.data.kind == "ring" || gen->spec.data.kind == "grid")) {
-      rt::writeScatterPng(*gridPath, rt::Mixture::fromSpec(gen->spec.data), samples, *n * per / 2);
+      rt::writeScatterPng(*gridPath, rt::Mixture::fromSpec(gen->spec.data), samples,
+                          *n * rt::Mixture::pointsPerSample(gen->spec.data));
       out << "wrote " << *gridPath << "\n";
     } else if (gridPath) {
       int64_t side = 1;

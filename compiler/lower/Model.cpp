@@ -166,9 +166,9 @@ std::vector<std::pair<std::string, Shape>> movingAverages(const Model &m, const 
 /// through elementwise ops (the bias add) and reshapes to the first matmul, whose left
 /// operand they are when it is [count, d]. Null when `out` does not end in one.
 static Node *lastDenseInput(Node *out, int64_t count) {
-  std::vector<Node *> todo{out};
-  for (size_t i = 0; i < todo.size(); ++i) {
-    Node *n = todo[i];
+  std::vector<Node *> queue{out};
+  for (size_t i = 0; i < queue.size(); ++i) {
+    Node *n = queue[i];
     if (n->is(OpKind::MatMul)) {
       Node *x = n->operands[0];
       return x->shape.size() == 2 && x->shape[0] == count && !n->attrs.ints[0] ? x : nullptr;
@@ -177,7 +177,7 @@ static Node *lastDenseInput(Node *out, int64_t count) {
     if (info.isElementwise() || info.isView())
       for (Node *o : n->operands)
         if (!opInfo(o->op).isLeaf())
-          todo.push_back(o);
+          queue.push_back(o);
   }
   return nullptr;
 }
