@@ -138,9 +138,20 @@ public:
     Value *p = operand(k);
     if (auto *c = llvm::dyn_cast<llvm::Constant>(p))
       return val(llvm::ConstantVector::getSplat(llvm::ElementCount::getFixed(lanes_), c));
+    if (activeLanes_ < lanes_)
+      return val(b_.CreateMaskedLoad(vecTy(), gep(p, flat), llvm::Align(4), laneMask(), zeros()));
     return val(b_.CreateAlignedLoad(vecTy(), gep(p, flat), llvm::Align(4)));
   }
   void storeVector(Idx flat, Val v) override { storeStrided(flat, 1, v); }
+  void storePartial(Idx flat, int64_t count, Val v) override {
+    if (count < 1 || count > lanes_)
+      internalError("codegen", "'" + site_.baseName + "' stores " + std::to_string(count) + " lanes of a vector");
+    // While the store (and its epilogue) runs, vector loads and stores touch the first
+    // `count` lanes only.
+    activeLanes_ = static_cast<int>(count);
+    storeVector(flat, v);
+    activeLanes_ = lanes_;
+  }
   void storeStrided(Idx flat, int64_t stride, Val v) override {
     if (epilogue_)
       return epilogue_(flat, v, stride);
@@ -163,15 +174,21 @@ public:
       b_.CreateStore(x, p);
       return;
     }
-    work_ += multiplier_ * lanes_;
+    work_ += multiplier_ * activeLanes_;
     if (!x->getType()->isVectorTy())
       x = b_.CreateVectorSplat(lanes_, x);
-    if (laneStride == 1) {
+    const bool partial = activeLanes_ < lanes_;
+    if (laneStride == 1 && !partial) {
       b_.CreateAlignedStore(x, p, llvm::Align(4));
       return;
     }
+    if (laneStride == 1) {
+      b_.CreateMaskedStore(x, p, llvm::Align(4), laneMask());
+      return;
+    }
     // llvm.masked.scatter: one instruction per vector with AVX-512, lane by lane elsewhere.
-    b_.CreateMaskedScatter(x, b_.CreateInBoundsGEP(b_.getFloatTy(), p, laneOffsets(laneStride)), llvm::Align(4));
+    b_.CreateMaskedScatter(x, b_.CreateInBoundsGEP(b_.getFloatTy(), p, laneOffsets(laneStride)), llvm::Align(4),
+                           partial ? laneMask() : nullptr);
   }
   /// Elements flat, flat + step, ... of operand k as a vector.
   Val gather(unsigned k, Idx flat, int64_t step) {
@@ -180,6 +197,8 @@ public:
     if (auto *c = llvm::dyn_cast<llvm::Constant>(p))
       return val(llvm::ConstantVector::getSplat(llvm::ElementCount::getFixed(lanes_), c));
     Value *ptrs = b_.CreateInBoundsGEP(b_.getFloatTy(), gep(p, flat), laneOffsets(step));
+    if (activeLanes_ < lanes_)
+      return val(b_.CreateMaskedGather(vecTy(), ptrs, llvm::Align(4), laneMask(), zeros()));
     return val(b_.CreateMaskedGather(vecTy(), ptrs, llvm::Align(4)));
   }
   /// Attributes the instructions emitted next to `line:col` of `file`: a fused node's
@@ -252,6 +271,14 @@ private:
       offsets.push_back(b_.getInt64(i * step));
     return llvm::ConstantVector::get(offsets);
   }
+  /// Lanes below activeLanes_ on (a partial store), the rest off.
+  llvm::Constant *laneMask() {
+    std::vector<llvm::Constant *> on;
+    for (int i = 0; i < lanes_; ++i)
+      on.push_back(b_.getInt1(i < activeLanes_));
+    return llvm::ConstantVector::get(on);
+  }
+  llvm::Constant *zeros() { return llvm::Constant::getNullValue(vecTy()); }
   static Idx idx(Value *v) { return {v, 0}; }
   static Val val(Value *v) { return {v, 0}; }
   static Value *iv(Idx i) { return static_cast<Value *>(i.ptr); }
@@ -472,6 +499,7 @@ private:
   std::vector<Value *> operands_;
   std::vector<Value *> results_;
   Epilogue epilogue_;
+  int activeLanes_ = lanes_; // lanes a vector access touches: fewer in storePartial
   Value *scratch_ = nullptr;
   int depth_ = 0;
   int kernels_ = 0;

@@ -47,6 +47,11 @@ public:
   int lanes() override { return 1; }
   Val loadVector(unsigned operand, Idx flat) override { return load(operand, flat); }
   void storeVector(Idx flat, Val v) override { store(flat, v); }
+  void storePartial(Idx flat, int64_t count, Val v) override {
+    if (count < 1)
+      internalError("evaluate", "a partial vector store of " + std::to_string(count) + " lanes");
+    store(flat, v);
+  }
   void storeStrided(Idx flat, int64_t, Val v) override { store(flat, v); }
   void storeScratch(Idx flat, Val v) override { scratch_.at(flat.num) = v.num; }
   Val loadScratchVector(Idx flat) override { return f(scratch_.at(flat.num)); }

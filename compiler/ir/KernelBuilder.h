@@ -18,8 +18,8 @@
 //
 // Epilogues: an op marked kStoresOnce stores each element of its result once, with its
 // final value, never reads its result back, and stores a vector only along one axis of
-// the result and inside it (storeVector: the last axis of more than one element;
-// storeStrided: the axis whose elements lie `stride` apart). Codegen then runs the
+// the result and inside it (storeVector and storePartial: the last axis of more than one
+// element; storeStrided: the axis whose elements lie `stride` apart). Codegen then runs the
 // elementwise ops that consume the result inside those stores (epilogue fusion).
 //
 //===----------------------------------------------------------------------===//
@@ -89,6 +89,10 @@ public:
   /// Elements [flat, flat + lanes()) of operand k.
   virtual Val loadVector(unsigned operand, Idx flat) = 0;
   virtual void storeVector(Idx flat, Val v) = 0;
+  /// Lanes [0, count) of v at [flat, flat + count), 1 <= count <= lanes(): the last
+  /// vector of a row whose length is not a multiple of lanes(). Nothing past it is
+  /// touched, so the next row may belong to another iteration of a parallel loop.
+  virtual void storePartial(Idx flat, int64_t count, Val v) = 0;
   /// Stores lane i of v at flat + i * stride of the result (a scatter: a vector along
   /// an axis that is not the innermost, such as the channels of an NCHW tensor).
   virtual void storeStrided(Idx flat, int64_t stride, Val v) = 0;

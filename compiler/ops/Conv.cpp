@@ -17,10 +17,14 @@
 // instead costs four times as much. A register tile of output positions (kernel taps, for
 // the filter gradient) then keeps its accumulators in registers through the whole
 // reduction. Filters left over after the last full vector go one by one as scalars; a
-// layer with fewer filters than lanes puts samples in the lanes instead.
+// layer with fewer filters than lanes puts samples in the lanes instead. The exception is
+// conv2d on an image with few channels (the first layer of a discriminator): there each
+// output sums so few products that a scattered store would cost as much, so its vectors
+// run along output columns, read from the input packed by stride phase (ColumnPacking).
 //
 //===----------------------------------------------------------------------===//
 #include "ops/Common.h"
+#include "support/Error.h"
 
 #include <algorithm>
 #include <map>
@@ -213,6 +217,108 @@ void loop2(KernelBuilder &k, int64_t n1, int64_t n2, const std::function<void(Id
     k.loop(n2, [&](Idx j) { k.loop(n1, [&](Idx i) { body(i, j); }); });
 }
 
+/// conv2d with vectors along output columns: an image with few channels (a grayscale or
+/// RGB first layer) has so few multiply-adds per output that storing lanes of filters,
+/// one scatter per vector, would cost as much as computing them. Each input row is
+/// packed as its `stride` phases (columns ph, ph + stride, ...), every phase row with
+/// zero columns around it, so that the input of output columns [j0, j0 + lanes) at a
+/// kernel column is one vector load, padding included. A register tile holds a group of
+/// filters for one run of columns; a vector store reaches the row's end partially.
+struct ColumnPacking {
+  int64_t B, C, H, W, s, p, KW, Wo;
+  int64_t before;                  // zero columns before a phase row's first
+  int64_t rowLen;                  // a phase row, zeros included
+  ColumnPacking(const Node &n, int64_t lanes) {
+    const Shape &xs = n.operands[0]->shape;
+    B = xs[0], C = xs[1], H = xs[2], W = xs[3];
+    s = n.attrs.ints[0], p = n.attrs.ints[1], KW = n.operands[1]->shape[3], Wo = n.shape[3];
+    before = (p + s - 1) / s;
+    rowLen = (Wo + lanes - 1) / lanes * lanes + before + std::max<int64_t>(0, floorDiv(KW - 1 - p, s));
+  }
+  static int64_t floorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+  int64_t size() const { return B * C * H * s * rowLen; }
+  /// Kernel column kw reads phase (kw - p) mod s, shifted by floor((kw - p) / s) columns.
+  int64_t phase(int64_t kw) const { return kw - p - s * floorDiv(kw - p, s); }
+  int64_t shift(int64_t kw) const { return floorDiv(kw - p, s) + before; }
+};
+
+/// The widest vector a lowering sees (AVX-512's 16 floats): scratch sizes do not depend
+/// on the host, so a packing whose rows round up to whole vectors is sized for these.
+constexpr int64_t kWidestVector = 16;
+
+bool columnLanes(const Node &n) { return n.op == OpKind::Conv2d && n.operands[0]->shape[1] < kFewChannels; }
+
+void lowerConvColumns(KernelBuilder &k, const Node &n) {
+  const int64_t L = k.lanes();
+  if (L > kWidestVector)
+    internalError("conv2d", std::to_string(L) + "-lane vectors are wider than the packing allows");
+  const ColumnPacking pk(n, L);
+  const int64_t B = pk.B, C = pk.C, H = pk.H, W = pk.W, s = pk.s, KW = pk.KW, Wo = pk.Wo;
+  const int64_t O = n.shape[1], Ho = n.shape[2], KH = n.operands[1]->shape[2];
+  auto rowStart = [&](Idx b, Idx c, Idx ih, int64_t ph) {
+    return k.mul(k.add(k.mul(k.add(k.mul(k.add(k.mul(b, C), c), H), ih), s), ph), pk.rowLen);
+  };
+  // Packing: row (b, c, ih) of x, phase ph, at rowStart + before + m for column m s + ph.
+  k.loop(B * C * H, [&](Idx row) {
+    for (int64_t ph = 0; ph < s; ++ph) {
+      Idx start = k.mul(k.add(k.mul(row, s), ph), pk.rowLen);
+      const int64_t copied = std::min(ph < W ? (W - ph + s - 1) / s : 0, pk.rowLen - pk.before);
+      auto zeros = [&](int64_t from, int64_t count) {
+        if (count > 0)
+          k.loop(count, [&](Idx m) { k.storeScratch(k.add(k.add(start, from), m), k.constant(0)); });
+      };
+      zeros(0, pk.before);
+      if (copied > 0)
+        k.loop(copied, [&](Idx m) {
+          k.storeScratch(k.add(k.add(start, pk.before), m), k.load(0, k.add(k.mul(row, W), k.add(k.mul(m, s), ph))));
+        });
+      zeros(pk.before + copied, pk.rowLen - pk.before - copied);
+    }
+  });
+  // Filters o0 .. o0 + F - 1 of sample b: for each output row, each run of lanes columns.
+  auto group = [&](Idx b, Idx o0, int64_t F) {
+    for (const AxisRun &R : axisRuns(Ho, H, KH, s, pk.p, false))
+      k.loop(R.count, [&](Idx t) {
+        Idx i = k.add(k.mul(t, R.outStep), R.out0);
+        Idx ih0 = k.add(k.mul(t, R.inStep), R.in0);
+        for (int64_t j0 = 0; j0 < Wo; j0 += L) {
+          std::vector<Val> acc(F, k.splat(k.constant(0)));
+          acc = k.loopCarry(C, acc, [&](Idx c, const std::vector<Val> &a) {
+            std::vector<Val> next(a);
+            for (int64_t r = 0; r < R.taps; ++r)
+              for (int64_t kw = 0; kw < KW; ++kw) {
+                Idx ih = k.add(ih0, r * R.inTap);
+                Val xv = k.loadScratchVector(k.add(rowStart(b, c, ih, pk.phase(kw)), j0 + pk.shift(kw)));
+                Idx tap = k.index((R.k0 + r * R.kStep) * KW + kw);
+                for (int64_t f = 0; f < F; ++f) {
+                  Idx w = k.add(k.mul(k.add(k.mul(k.add(o0, f), C), c), KH * KW), tap);
+                  next[f] = k.fma(xv, k.splat(k.load(1, w)), next[f]);
+                }
+              }
+            return next;
+          });
+          for (int64_t f = 0; f < F; ++f) {
+            Idx y = k.add(k.mul(k.add(k.mul(b, O), k.add(o0, f)), Ho * Wo), k.add(k.mul(i, Wo), j0));
+            k.storePartial(y, std::min(L, Wo - j0), acc[f]);
+          }
+        }
+      });
+  };
+  // Groups of F filters as accumulators: a divisor of O if one fills at least half the
+  // tile, else equal groups and a smaller last one.
+  const int64_t budget = tileBudget(k);
+  int64_t F = std::min(O, budget);
+  while (O % F && F > budget / 2)
+    --F;
+  if (O % F) {
+    const int64_t groups = (O + budget - 1) / budget;
+    F = (O + groups - 1) / groups;
+  }
+  loop2(k, O / F, B, [&](Idx g, Idx b) { group(b, k.mul(g, F), F); });
+  if (O % F)
+    k.loop(B, [&](Idx b) { group(b, k.index(O / F * F), O % F); });
+}
+
 /// conv2d(x, w) and conv_transpose2d(x, w), gathering: each output position sums its
 /// taps over all input channels.
 ///   conv2d:           y[b,o,i,j] = sum_{c,kh,kw} x[b,c, i s - p + kh, j s - p + kw] w[o,c,kh,kw]
@@ -227,6 +333,8 @@ void lowerConv(KernelBuilder &k, const Node &n, bool transposed) {
   const int64_t O = n.shape[1], Ho = n.shape[2], Wo = n.shape[3], KH = ws[2], KW = ws[3];
   const int64_t s = n.attrs.ints[0], p = n.attrs.ints[1], budget = tileBudget(k);
   const int64_t L = k.lanes(), taps = KH * KW;
+  if (columnLanes(n))
+    return lowerConvColumns(k, n);
   enum class Lanes { Filters, Samples, One };
   const Lanes wide = O >= L || B < L ? Lanes::Filters : Lanes::Samples;
   const int64_t blocks = wide == Lanes::Filters ? O / L : B / L;
@@ -354,6 +462,8 @@ void lowerConv(KernelBuilder &k, const Node &n, bool transposed) {
 
 /// Scratch of conv2d and conv_transpose2d: their weights or their input, packed.
 int64_t packedOperand(const Node &n) {
+  if (columnLanes(n))
+    return ColumnPacking(n, kWidestVector).size();
   return std::max(n.operands[0]->numel(), n.operands[1]->numel());
 }
 

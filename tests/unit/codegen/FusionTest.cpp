@@ -45,6 +45,21 @@ protected:
     return b.add(n, b.broadcast(cols, n->shape, 0, axis));
   }
 
+  /// act(conv2d(x, w) + c) with padding 1, c a bias per filter: the convolution's
+  /// epilogue reads the bias from c itself (strides 0 but along the filters).
+  void convBiasEpilogue(const Shape &xs, const Shape &ws, int64_t stride, OpKind act) {
+    Node *c = leaf("c", {ws[0]});
+    Node *conv = b.make(OpKind::Conv2d, {leaf("x", xs), leaf("w", ws)}, {{stride, 1}, 0, ""});
+    Node *out = b.unary(act, bias(conv, c, 1));
+    g.addOutput("out", out);
+    codegen::FusionPlan p = plan();
+    const codegen::Unit *u = unitOf(p, out);
+    EXPECT_EQ(u->anchor, conv);
+    ASSERT_EQ(u->inputs.size(), 1u);
+    EXPECT_EQ(u->inputs[0].buffer, c);
+    EXPECT_EQ(u->inputs[0].strides, (std::vector<int64_t>{0, 1, 0, 0}));
+    check();
+  }
   /// Compiles and runs the graph, and compares every output with the evaluator's.
   void check() {
     std::map<std::string, std::vector<float>> leaves;
@@ -118,27 +133,19 @@ TEST_F(Fusion, MatmulEpilogueGathersATransposeReadInPlace) {
 TEST_F(Fusion, ConvEpilogueAlongFilters) {
   // 20 filters: a block of vector lanes (stores lie H*W apart), then filters one by one.
   // The bias, broadcast in two steps, is read from c itself, a vector along the lanes.
-  Node *x = leaf("x", {3, 5, 8, 8}), *w = leaf("w", {20, 5, 3, 3}), *c = leaf("c", {20});
-  Node *conv = b.make(OpKind::Conv2d, {x, w}, {{1, 1}, 0, ""});
-  Node *out = b.unary(OpKind::Tanh, bias(conv, c, 1));
-  g.addOutput("out", out);
-  codegen::FusionPlan p = plan();
-  const codegen::Unit *u = unitOf(p, out);
-  EXPECT_EQ(u->anchor, conv);
-  ASSERT_EQ(u->inputs.size(), 1u);
-  EXPECT_EQ(u->inputs[0].buffer, c);
-  EXPECT_EQ(u->inputs[0].strides, (std::vector<int64_t>{0, 1, 0, 0}));
-  check();
+  convBiasEpilogue({3, 5, 8, 8}, {20, 5, 3, 3}, 1, OpKind::Tanh);
 }
 
 TEST_F(Fusion, ConvEpilogueAlongSamples) {
   // Fewer filters than lanes: samples go in the lanes, stores lie O*H*W apart.
-  Node *x = leaf("x", {19, 2, 6, 6}), *w = leaf("w", {3, 2, 3, 3}), *c = leaf("c", {3});
-  Node *conv = b.make(OpKind::Conv2d, {x, w}, {{2, 1}, 0, ""});
-  Node *out = b.unary(OpKind::Relu, bias(conv, c, 1));
-  g.addOutput("out", out);
-  EXPECT_EQ(unitOf(plan(), out)->anchor, conv);
-  check();
+  convBiasEpilogue({19, 4, 6, 6}, {3, 4, 3, 3}, 2, OpKind::Relu);
+}
+
+TEST_F(Fusion, ConvEpilogueAlongColumns) {
+  // The shape of the DCGAN's first layer: one input channel, so vectors run along output
+  // columns; a 14-wide row ends in a partial vector, whose epilogue reads the bias per
+  // filter and stores only the row's lanes (the next row belongs to another tile).
+  convBiasEpilogue({3, 1, 28, 28}, {20, 1, 4, 4}, 2, OpKind::Relu);
 }
 
 TEST_F(Fusion, ConvTransposeEpilogue) {

@@ -63,7 +63,10 @@ std::vector<Instance> instances(OpKind op) {
   // "vector" and "wide" cases have 17 filters, a full vector and a scalar tail in the JIT,
   // and runs longer than a register tile; "samples" has few filters and 17 samples, which
   // the JIT puts in vector lanes; "channels" has enough input channels for a loop over
-  // them per kernel tap; "zero-taps" has outputs no tap reaches.
+  // them per kernel tap; "zero-taps" has outputs no tap reaches. A conv2d input with
+  // fewer than 4 channels has vectors along output columns instead: "wide" fills two
+  // vectors and part of a third, the others part of one; the "-channels" cases keep
+  // enough channels for the lanes of filters and of samples.
   case OpKind::Conv2d:
     return {{"s1p0", {{2, 3, 5, 5}, {4, 3, 3, 3}}, make({{1, 0}, 0, ""})},
             {"s1p1", {{2, 3, 5, 5}, {4, 3, 3, 3}}, make({{1, 1}, 0, ""})},
@@ -74,7 +77,10 @@ std::vector<Instance> instances(OpKind op) {
             {"vector", {{1, 2, 9, 7}, {17, 2, 3, 3}}, make({{1, 1}, 0, ""})},
             {"wide", {{1, 1, 3, 30}, {17, 1, 3, 3}}, make({{1, 1}, 0, ""})},
             {"samples", {{17, 2, 4, 4}, {2, 2, 3, 3}}, make({{1, 1}, 0, ""})},
-            {"channels", {{1, 4, 3, 3}, {17, 4, 3, 3}}, make({{1, 1}, 0, ""})}};
+            {"channels", {{1, 4, 3, 3}, {17, 4, 3, 3}}, make({{1, 1}, 0, ""})},
+            {"first-layer", {{1, 1, 28, 28}, {17, 1, 4, 4}}, make({{2, 1}, 0, ""})},
+            {"vector-channels", {{1, 4, 9, 7}, {17, 4, 3, 3}}, make({{2, 1}, 0, ""})},
+            {"samples-channels", {{17, 4, 4, 4}, {2, 4, 3, 3}}, make({{1, 1}, 0, ""})}};
   case OpKind::ConvTranspose2d:
     return {{"s1p0", {{2, 3, 3, 3}, {3, 4, 3, 3}}, make({{1, 0, 0, 0}, 0, ""})},
             {"s1p1", {{2, 3, 3, 3}, {3, 4, 3, 3}}, make({{1, 1, 0, 0}, 0, ""})},
