@@ -152,6 +152,7 @@ const Conv kConvs[] = {
     {"dcgan G convT 128->64 7x7 (= D conv 2's input gradient)", Kind::Transposed, 128, 128, 64, 7, 4, 2, 1},
     {"dcgan G convT 64->1 14x14", Kind::Transposed, 128, 64, 1, 14, 4, 2, 1},
     {"dcgan D conv 64->128 weight gradient", Kind::FilterGrad, 128, 64, 128, 14, 4, 2, 1},
+    {"dcgan D conv 1->64 weight gradient", Kind::FilterGrad, 128, 1, 64, 28, 4, 2, 1},
 };
 
 /// oneDNN's primitive for `s`, in the layouts `t` (plain NCHW, or `any` for its
@@ -291,7 +292,7 @@ void gemmShapes(benchmark::internal::Benchmark *b) {
   b->ArgNames({"shape", "threads"})->ArgsProduct({{0, 1, 2, 3, 4}, {1, 2}})->UseRealTime();
 }
 void convShapes(benchmark::internal::Benchmark *b) {
-  b->ArgNames({"shape", "threads"})->ArgsProduct({{0, 1, 2, 3, 4}, {1, 2}})->UseRealTime()->Unit(benchmark::kMillisecond);
+  b->ArgNames({"shape", "threads"})->ArgsProduct({{0, 1, 2, 3, 4, 5}, {1, 2}})->UseRealTime()->Unit(benchmark::kMillisecond);
 }
 BENCHMARK(GemmGanc)->Apply(gemmShapes)->Unit(benchmark::kMicrosecond);
 BENCHMARK(GemmOneDnn)->Apply(gemmShapes)->Unit(benchmark::kMicrosecond);

@@ -142,10 +142,23 @@ public:
       return val(b_.CreateMaskedLoad(vecTy(), gep(p, flat), llvm::Align(4), laneMask(), zeros()));
     return val(b_.CreateAlignedLoad(vecTy(), gep(p, flat), llvm::Align(4)));
   }
+  Val loadPartial(unsigned k, Idx flat, int64_t count) override {
+    checkLanes(count);
+    activeLanes_ = static_cast<int>(count);
+    Val v = loadVector(k, flat);
+    activeLanes_ = lanes_;
+    return v;
+  }
+  Val sumLanes(Val v) override {
+    Value *x = fv(v);
+    if (!x->getType()->isVectorTy())
+      return v;
+    // Reassociation (the builder's fast-math flags) lets the backend add lanes as a tree.
+    return flop(b_.CreateFAddReduce(llvm::ConstantFP::get(b_.getFloatTy(), -0.0), x));
+  }
   void storeVector(Idx flat, Val v) override { storeStrided(flat, 1, v); }
   void storePartial(Idx flat, int64_t count, Val v) override {
-    if (count < 1 || count > lanes_)
-      internalError("codegen", "'" + site_.baseName + "' stores " + std::to_string(count) + " lanes of a vector");
+    checkLanes(count);
     // While the store (and its epilogue) runs, vector loads and stores touch the first
     // `count` lanes only.
     activeLanes_ = static_cast<int>(count);
@@ -271,7 +284,11 @@ private:
       offsets.push_back(b_.getInt64(i * step));
     return llvm::ConstantVector::get(offsets);
   }
-  /// Lanes below activeLanes_ on (a partial store), the rest off.
+  void checkLanes(int64_t count) {
+    if (count < 1 || count > lanes_)
+      internalError("codegen", "'" + site_.baseName + "' accesses " + std::to_string(count) + " lanes of a vector");
+  }
+  /// Lanes below activeLanes_ on (a partial load or store), the rest off.
   llvm::Constant *laneMask() {
     std::vector<llvm::Constant *> on;
     for (int i = 0; i < lanes_; ++i)
@@ -499,7 +516,7 @@ private:
   std::vector<Value *> operands_;
   std::vector<Value *> results_;
   Epilogue epilogue_;
-  int activeLanes_ = lanes_; // lanes a vector access touches: fewer in storePartial
+  int activeLanes_ = lanes_; // lanes a vector access touches: fewer in loadPartial, storePartial
   Value *scratch_ = nullptr;
   int depth_ = 0;
   int kernels_ = 0;

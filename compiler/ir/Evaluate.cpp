@@ -46,6 +46,12 @@ public:
   // One lane: a vector is a scalar.
   int lanes() override { return 1; }
   Val loadVector(unsigned operand, Idx flat) override { return load(operand, flat); }
+  Val loadPartial(unsigned operand, Idx flat, int64_t count) override {
+    if (count < 1)
+      internalError("evaluate", "a partial vector load of " + std::to_string(count) + " lanes");
+    return load(operand, flat);
+  }
+  Val sumLanes(Val v) override { return v; }
   void storeVector(Idx flat, Val v) override { store(flat, v); }
   void storePartial(Idx flat, int64_t count, Val v) override {
     if (count < 1)

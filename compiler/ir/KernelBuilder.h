@@ -88,6 +88,11 @@ public:
   virtual int lanes() = 0;
   /// Elements [flat, flat + lanes()) of operand k.
   virtual Val loadVector(unsigned operand, Idx flat) = 0;
+  /// Elements [flat, flat + count) of operand k in the first lanes, zeros in the others
+  /// (1 <= count <= lanes()): the last vector of a row that vectors do not fill.
+  virtual Val loadPartial(unsigned operand, Idx flat, int64_t count) = 0;
+  /// The sum of v's lanes (v itself for a scalar), always added in the same order.
+  virtual Val sumLanes(Val v) = 0;
   virtual void storeVector(Idx flat, Val v) = 0;
   /// Lanes [0, count) of v at [flat, flat + count), 1 <= count <= lanes(): the last
   /// vector of a row whose length is not a multiple of lanes(). Nothing past it is

@@ -228,10 +228,14 @@ struct ColumnPacking {
   int64_t B, C, H, W, s, p, KW, Wo;
   int64_t before;                  // zero columns before a phase row's first
   int64_t rowLen;                  // a phase row, zeros included
+  /// For conv2d (x, w) -> y, or conv2d_filter_grad (x, g) -> dw: x is operand 0 either way.
   ColumnPacking(const Node &n, int64_t lanes) {
     const Shape &xs = n.operands[0]->shape;
+    const bool grad = n.op == OpKind::Conv2dFilterGrad;
     B = xs[0], C = xs[1], H = xs[2], W = xs[3];
-    s = n.attrs.ints[0], p = n.attrs.ints[1], KW = n.operands[1]->shape[3], Wo = n.shape[3];
+    s = n.attrs.ints[0], p = n.attrs.ints[1];
+    KW = grad ? n.attrs.ints[3] : n.operands[1]->shape[3];
+    Wo = grad ? n.operands[1]->shape[3] : n.shape[3];
     before = (p + s - 1) / s;
     rowLen = (Wo + lanes - 1) / lanes * lanes + before + std::max<int64_t>(0, floorDiv(KW - 1 - p, s));
   }
@@ -240,80 +244,111 @@ struct ColumnPacking {
   /// Kernel column kw reads phase (kw - p) mod s, shifted by floor((kw - p) / s) columns.
   int64_t phase(int64_t kw) const { return kw - p - s * floorDiv(kw - p, s); }
   int64_t shift(int64_t kw) const { return floorDiv(kw - p, s) + before; }
+  /// Where phase ph of input row ih of sample b, channel c starts in the scratch memory.
+  Idx rowStart(KernelBuilder &k, Idx b, Idx c, Idx ih, int64_t ph) const {
+    return k.mul(k.add(k.mul(k.add(k.mul(k.add(k.mul(b, C), c), H), ih), s), ph), rowLen);
+  }
+  /// The input vector of output columns [j0, j0 + lanes) at kernel column kw, input row ih.
+  Val load(KernelBuilder &k, Idx b, Idx c, Idx ih, int64_t kw, int64_t j0) const {
+    return k.loadScratchVector(k.add(rowStart(k, b, c, ih, phase(kw)), j0 + shift(kw)));
+  }
+  /// The first outermost loop: x into the scratch memory, column m s + ph of each row at
+  /// its phase row's `before + m`.
+  void pack(KernelBuilder &k) const {
+    k.loop(B * C * H, [&](Idx row) {
+      for (int64_t ph = 0; ph < s; ++ph) {
+        Idx start = k.mul(k.add(k.mul(row, s), ph), rowLen);
+        const int64_t copied = std::min(ph < W ? (W - ph + s - 1) / s : 0, rowLen - before);
+        auto zeros = [&](int64_t from, int64_t count) {
+          if (count > 0)
+            k.loop(count, [&](Idx m) { k.storeScratch(k.add(k.add(start, from), m), k.constant(0)); });
+        };
+        zeros(0, before);
+        if (copied > 0)
+          k.loop(copied, [&](Idx m) {
+            k.storeScratch(k.add(k.add(start, before), m), k.load(0, k.add(k.mul(row, W), k.add(k.mul(m, s), ph))));
+          });
+        zeros(before + copied, rowLen - before - copied);
+      }
+    });
+  }
 };
 
 /// The widest vector a lowering sees (AVX-512's 16 floats): scratch sizes do not depend
 /// on the host, so a packing whose rows round up to whole vectors is sized for these.
 constexpr int64_t kWidestVector = 16;
 
-bool columnLanes(const Node &n) { return n.op == OpKind::Conv2d && n.operands[0]->shape[1] < kFewChannels; }
+/// conv2d and its weight gradient on an input with few channels: vectors along columns.
+bool columnLanes(const Node &n) {
+  return (n.op == OpKind::Conv2d || n.op == OpKind::Conv2dFilterGrad) && n.operands[0]->shape[1] < kFewChannels;
+}
+
+/// Filters per register tile when each has `perFilter` accumulators: a divisor of O if one
+/// fills at least half the tile, else equal groups and a smaller last one.
+int64_t filterGroup(int64_t O, int64_t most) {
+  int64_t F = std::max<int64_t>(1, std::min(O, most));
+  while (O % F && F > most / 2)
+    --F;
+  if (O % F) {
+    const int64_t groups = (O + most - 1) / most;
+    F = (O + groups - 1) / groups;
+  }
+  return F;
+}
 
 void lowerConvColumns(KernelBuilder &k, const Node &n) {
   const int64_t L = k.lanes();
   if (L > kWidestVector)
     internalError("conv2d", std::to_string(L) + "-lane vectors are wider than the packing allows");
   const ColumnPacking pk(n, L);
-  const int64_t B = pk.B, C = pk.C, H = pk.H, W = pk.W, s = pk.s, KW = pk.KW, Wo = pk.Wo;
+  const int64_t B = pk.B, C = pk.C, H = pk.H, s = pk.s, KW = pk.KW, Wo = pk.Wo;
   const int64_t O = n.shape[1], Ho = n.shape[2], KH = n.operands[1]->shape[2];
-  auto rowStart = [&](Idx b, Idx c, Idx ih, int64_t ph) {
-    return k.mul(k.add(k.mul(k.add(k.mul(k.add(k.mul(b, C), c), H), ih), s), ph), pk.rowLen);
-  };
-  // Packing: row (b, c, ih) of x, phase ph, at rowStart + before + m for column m s + ph.
-  k.loop(B * C * H, [&](Idx row) {
-    for (int64_t ph = 0; ph < s; ++ph) {
-      Idx start = k.mul(k.add(k.mul(row, s), ph), pk.rowLen);
-      const int64_t copied = std::min(ph < W ? (W - ph + s - 1) / s : 0, pk.rowLen - pk.before);
-      auto zeros = [&](int64_t from, int64_t count) {
-        if (count > 0)
-          k.loop(count, [&](Idx m) { k.storeScratch(k.add(k.add(start, from), m), k.constant(0)); });
-      };
-      zeros(0, pk.before);
-      if (copied > 0)
-        k.loop(copied, [&](Idx m) {
-          k.storeScratch(k.add(k.add(start, pk.before), m), k.load(0, k.add(k.mul(row, W), k.add(k.mul(m, s), ph))));
-        });
-      zeros(pk.before + copied, pk.rowLen - pk.before - copied);
-    }
-  });
-  // Filters o0 .. o0 + F - 1 of sample b: for each output row, each run of lanes columns.
-  auto group = [&](Idx b, Idx o0, int64_t F) {
-    for (const AxisRun &R : axisRuns(Ho, H, KH, s, pk.p, false))
-      k.loop(R.count, [&](Idx t) {
-        Idx i = k.add(k.mul(t, R.outStep), R.out0);
-        Idx ih0 = k.add(k.mul(t, R.inStep), R.in0);
-        for (int64_t j0 = 0; j0 < Wo; j0 += L) {
-          std::vector<Val> acc(F, k.splat(k.constant(0)));
-          acc = k.loopCarry(C, acc, [&](Idx c, const std::vector<Val> &a) {
-            std::vector<Val> next(a);
-            for (int64_t r = 0; r < R.taps; ++r)
-              for (int64_t kw = 0; kw < KW; ++kw) {
-                Idx ih = k.add(ih0, r * R.inTap);
-                Val xv = k.loadScratchVector(k.add(rowStart(b, c, ih, pk.phase(kw)), j0 + pk.shift(kw)));
-                Idx tap = k.index((R.k0 + r * R.kStep) * KW + kw);
-                for (int64_t f = 0; f < F; ++f) {
-                  Idx w = k.add(k.mul(k.add(k.mul(k.add(o0, f), C), c), KH * KW), tap);
-                  next[f] = k.fma(xv, k.splat(k.load(1, w)), next[f]);
-                }
-              }
-            return next;
-          });
-          for (int64_t f = 0; f < F; ++f) {
-            Idx y = k.add(k.mul(k.add(k.mul(b, O), k.add(o0, f)), Ho * Wo), k.add(k.mul(i, Wo), j0));
-            k.storePartial(y, std::min(L, Wo - j0), acc[f]);
+  pk.pack(k);
+  // A register tile: output rows t0 .. t0 + rows - 1 of run R (with the same taps) times
+  // filters o0 .. o0 + F - 1 of sample b, for each run of lanes columns. Each input
+  // vector serves F filters and each weight `rows` rows.
+  auto tile = [&](Idx b, Idx o0, int64_t F, const AxisRun &R, Idx t0, int64_t rows) {
+    for (int64_t j0 = 0; j0 < Wo; j0 += L) {
+      std::vector<Val> acc(rows * F, k.splat(k.constant(0)));
+      acc = k.loopCarry(C, acc, [&](Idx c, const std::vector<Val> &a) {
+        std::vector<Val> next(a);
+        for (int64_t r = 0; r < R.taps; ++r)
+          for (int64_t kw = 0; kw < KW; ++kw) {
+            std::vector<Val> xv;
+            for (int64_t q = 0; q < rows; ++q) {
+              Idx ih = k.add(k.mul(k.add(t0, q), R.inStep), R.in0 + r * R.inTap);
+              xv.push_back(pk.load(k, b, c, ih, kw, j0));
+            }
+            Idx tap = k.index((R.k0 + r * R.kStep) * KW + kw);
+            for (int64_t f = 0; f < F; ++f) {
+              Val wv = k.splat(k.load(1, k.add(k.mul(k.add(k.mul(k.add(o0, f), C), c), KH * KW), tap)));
+              for (int64_t q = 0; q < rows; ++q)
+                next[q * F + f] = k.fma(xv[q], wv, next[q * F + f]);
+            }
           }
-        }
+        return next;
       });
+      for (int64_t q = 0; q < rows; ++q)
+        for (int64_t f = 0; f < F; ++f) {
+          Idx i = k.add(k.mul(k.add(t0, q), R.outStep), R.out0);
+          Idx y = k.add(k.mul(k.add(k.mul(b, O), k.add(o0, f)), Ho * Wo), k.add(k.mul(i, Wo), j0));
+          k.storePartial(y, std::min(L, Wo - j0), acc[q * F + f]);
+        }
+    }
   };
-  // Groups of F filters as accumulators: a divisor of O if one fills at least half the
-  // tile, else equal groups and a smaller last one.
-  const int64_t budget = tileBudget(k);
-  int64_t F = std::min(O, budget);
-  while (O % F && F > budget / 2)
-    --F;
-  if (O % F) {
-    const int64_t groups = (O + budget - 1) / budget;
-    F = (O + groups - 1) / groups;
-  }
+  // Tiles of tileRows rows along each run of rows, then what is left of it.
+  const int64_t budget = tileBudget(k), tileRows = 4;
+  auto group = [&](Idx b, Idx o0, int64_t F) {
+    for (const AxisRun &R : axisRuns(Ho, H, KH, s, pk.p, false)) {
+      const int64_t full = R.count / tileRows, rest = R.count % tileRows;
+      if (full)
+        k.loop(full, [&](Idx t) { tile(b, o0, F, R, k.mul(t, tileRows), tileRows); });
+      if (rest)
+        tile(b, o0, F, R, k.index(full * tileRows), rest);
+    }
+  };
+  // Groups of F filters, F * tileRows accumulators.
+  const int64_t F = filterGroup(O, budget / tileRows);
   loop2(k, O / F, B, [&](Idx g, Idx b) { group(b, k.mul(g, F), F); });
   if (O % F)
     k.loop(B, [&](Idx b) { group(b, k.index(O / F * F), O % F); });
@@ -471,7 +506,78 @@ int64_t packedOperand(const Node &n) {
 /// is a reduction over the batch and the positions of g. A tile is a band of kernel rows
 /// of one input channel for lanes() filters, whose g is first packed into scratch memory,
 /// the lanes side by side; filters left over after the last block go one by one.
+/// conv2d_filter_grad on an input with few channels, vectors along output columns: g's
+/// rows are read in place (a row's last vector partially) and x packed as for conv2d.
+/// Each accumulator holds one weight's sums lane by lane, added up once at the end. A
+/// tile is F filters times a band of kernel rows times every kernel column, so that each
+/// vector of g serves a band's taps and each vector of x F filters.
+void lowerFilterGradColumns(KernelBuilder &k, const Node &n) {
+  const int64_t L = k.lanes();
+  if (L > kWidestVector)
+    internalError("conv2d_filter_grad", std::to_string(L) + "-lane vectors are wider than the packing allows");
+  const ColumnPacking pk(n, L);
+  const Shape &gs = n.operands[1]->shape;
+  const int64_t B = pk.B, C = pk.C, H = pk.H, s = pk.s, KW = pk.KW, Wo = pk.Wo;
+  const int64_t O = gs[1], Ho = gs[2], KH = n.attrs.ints[2];
+  pk.pack(k);
+  const std::vector<AxisRun> rows = axisRuns(Ho, H, KH, s, pk.p, false);
+  auto tile = [&](Idx o0, int64_t F, Idx c, int64_t kh0, int64_t nh) {
+    std::vector<Val> acc(static_cast<size_t>(F * nh * KW), k.splat(k.constant(0)));
+    acc = k.loopCarry(B, acc, [&](Idx b, const std::vector<Val> &perSample) {
+      std::vector<Val> sum(perSample);
+      for (const AxisRun &R : rows) {
+        const int64_t lo = std::max(R.k0, kh0), hi = std::min(R.k0 + R.taps, kh0 + nh);
+        if (lo >= hi)
+          continue;
+        sum = k.loopCarry(R.count, sum, [&](Idx t, const std::vector<Val> &a) {
+          std::vector<Val> next(a);
+          Idx i = k.add(k.mul(t, R.outStep), R.out0);
+          for (int64_t j0 = 0; j0 < Wo; j0 += L) {
+            std::vector<Val> gv;
+            for (int64_t f = 0; f < F; ++f) {
+              Idx at = k.add(k.mul(k.add(k.mul(k.add(k.mul(b, O), k.add(o0, f)), Ho), i), Wo), j0);
+              gv.push_back(Wo - j0 < L ? k.loadPartial(1, at, Wo - j0) : k.loadVector(1, at));
+            }
+            for (int64_t kh = lo; kh < hi; ++kh) {
+              Idx ih = k.add(k.mul(t, R.inStep), R.in0 + (kh - R.k0) * R.inTap);
+              for (int64_t kw = 0; kw < KW; ++kw) {
+                Val xv = pk.load(k, b, c, ih, kw, j0);
+                for (int64_t f = 0; f < F; ++f) {
+                  const size_t at = static_cast<size_t>((f * nh + kh - kh0) * KW + kw);
+                  next[at] = k.fma(gv[f], xv, next[at]);
+                }
+              }
+            }
+          }
+          return next;
+        });
+      }
+      return sum;
+    });
+    for (int64_t f = 0; f < F; ++f)
+      for (int64_t kh = kh0; kh < kh0 + nh; ++kh)
+        for (int64_t kw = 0; kw < KW; ++kw) {
+          Idx at = k.add(k.mul(k.add(k.mul(k.add(o0, f), C), c), KH * KW), kh * KW + kw);
+          k.store(at, k.sumLanes(acc[static_cast<size_t>((f * nh + kh - kh0) * KW + kw)]));
+        }
+  };
+  // Bands of equal height with room for at least two filters, then filters to fill the tile.
+  const int64_t budget = tileBudget(k);
+  const int64_t most = std::max<int64_t>(1, budget / (2 * KW)), bands = (KH + most - 1) / most;
+  const int64_t nh = (KH + bands - 1) / bands;
+  const int64_t F = filterGroup(O, std::max<int64_t>(1, budget / (nh * KW)));
+  auto allBands = [&](Idx o0, int64_t filters, Idx c) {
+    for (int64_t kh0 = 0; kh0 < KH; kh0 += nh)
+      tile(o0, filters, c, kh0, std::min(nh, KH - kh0));
+  };
+  loop2(k, O / F, C, [&](Idx g, Idx c) { allBands(k.mul(g, F), F, c); });
+  if (O % F)
+    k.loop(C, [&](Idx c) { allBands(k.index(O / F * F), O % F, c); });
+}
+
 void lowerFilterGrad(KernelBuilder &k, const Node &n) {
+  if (columnLanes(n))
+    return lowerFilterGradColumns(k, n);
   const Shape &xs = n.operands[0]->shape, &gs = n.operands[1]->shape;
   const int64_t B = xs[0], C = xs[1], H = xs[2], W = xs[3], O = gs[1], Ho = gs[2], Wo = gs[3];
   const int64_t s = n.attrs.ints[0], p = n.attrs.ints[1], KH = n.attrs.ints[2],
@@ -705,7 +811,9 @@ const OpInfo &opInfo_Conv2dFilterGrad() {
       0,
       {"stride", "padding", "kernel_h", "kernel_w"},
       {},
-      [](const Node &n) { return n.operands[1]->numel(); }}; // g, packed
+      [](const Node &n) { // x or g, packed
+        return columnLanes(n) ? ColumnPacking(n, kWidestVector).size() : n.operands[1]->numel();
+      }};
   return info;
 }
 

@@ -63,10 +63,10 @@ std::vector<Instance> instances(OpKind op) {
   // "vector" and "wide" cases have 17 filters, a full vector and a scalar tail in the JIT,
   // and runs longer than a register tile; "samples" has few filters and 17 samples, which
   // the JIT puts in vector lanes; "channels" has enough input channels for a loop over
-  // them per kernel tap; "zero-taps" has outputs no tap reaches. A conv2d input with
-  // fewer than 4 channels has vectors along output columns instead: "wide" fills two
-  // vectors and part of a third, the others part of one; the "-channels" cases keep
-  // enough channels for the lanes of filters and of samples.
+  // them per kernel tap; "zero-taps" has outputs no tap reaches. A conv2d input (and
+  // conv2d_filter_grad's x) with fewer than 4 channels has vectors along output columns
+  // instead: "wide" fills a vector and part of another, the others part of one; the
+  // "-channels" cases keep enough channels for the lanes of filters and of samples.
   case OpKind::Conv2d:
     return {{"s1p0", {{2, 3, 5, 5}, {4, 3, 3, 3}}, make({{1, 0}, 0, ""})},
             {"s1p1", {{2, 3, 5, 5}, {4, 3, 3, 3}}, make({{1, 1}, 0, ""})},
@@ -78,7 +78,7 @@ std::vector<Instance> instances(OpKind op) {
             {"wide", {{1, 1, 3, 30}, {17, 1, 3, 3}}, make({{1, 1}, 0, ""})},
             {"samples", {{17, 2, 4, 4}, {2, 2, 3, 3}}, make({{1, 1}, 0, ""})},
             {"channels", {{1, 4, 3, 3}, {17, 4, 3, 3}}, make({{1, 1}, 0, ""})},
-            {"first-layer", {{1, 1, 28, 28}, {17, 1, 4, 4}}, make({{2, 1}, 0, ""})},
+            {"first-layer", {{1, 1, 12, 12}, {17, 1, 4, 4}}, make({{2, 1}, 0, ""})},
             {"vector-channels", {{1, 4, 9, 7}, {17, 4, 3, 3}}, make({{2, 1}, 0, ""})},
             {"samples-channels", {{17, 4, 4, 4}, {2, 4, 3, 3}}, make({{1, 1}, 0, ""})}};
   case OpKind::ConvTranspose2d:
@@ -97,7 +97,11 @@ std::vector<Instance> instances(OpKind op) {
             {"k4s2p1", {{1, 2, 8, 8}, {1, 3, 4, 4}}, make({{2, 1, 4, 4}, 0, ""})},
             {"zero-taps", {{1, 2, 3, 3}, {1, 2, 6, 6}}, make({{1, 2, 2, 2}, 0, ""})},
             {"vector", {{1, 2, 5, 5}, {1, 17, 5, 5}}, make({{1, 1, 3, 3}, 0, ""})},
-            {"bands", {{1, 2, 7, 7}, {1, 17, 4, 5}}, make({{1, 1, 6, 5}, 0, ""})}};
+            {"bands", {{1, 2, 7, 7}, {1, 17, 4, 5}}, make({{1, 1, 6, 5}, 0, ""})},
+            {"wide", {{1, 1, 3, 20}, {1, 3, 3, 20}}, make({{1, 1, 3, 3}, 0, ""})},
+            {"first-layer", {{1, 1, 12, 12}, {1, 17, 6, 6}}, make({{2, 1, 4, 4}, 0, ""})},
+            {"vector-channels", {{1, 4, 5, 5}, {1, 17, 5, 5}}, make({{1, 1, 3, 3}, 0, ""})},
+            {"bands-channels", {{1, 4, 7, 7}, {1, 17, 4, 5}}, make({{1, 1, 6, 5}, 0, ""})}};
   case OpKind::Broadcast:
     return {{"leading", {{4}}, make({{0, 1, 3, 4}, 0, ""})},
             {"middle", {{2, 4}}, make({{1, 2, 2, 3, 4}, 0, ""})},
