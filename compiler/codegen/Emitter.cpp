@@ -149,6 +149,32 @@ public:
     activeLanes_ = lanes_;
     return v;
   }
+  Val loadStrided(unsigned k, Idx flat, int64_t step, int64_t count) override {
+    checkLanes(count);
+    if (step == 1)
+      return loadPartial(k, flat, count);
+    Value *p = operand(k);
+    if (step > 4 || llvm::isa<llvm::Constant>(p)) {
+      activeLanes_ = static_cast<int>(count);
+      Val v = gather(k, flat, step);
+      activeLanes_ = lanes_;
+      return v;
+    }
+    // A short stride: the span as one wide masked load, its lanes picked by a shuffle
+    // (two loads and a two-source permute with AVX-512 for step 2), not a gather.
+    work_ += multiplier_ * count;
+    const int64_t span = (count - 1) * step + 1, wide = step * lanes_;
+    auto *wideTy = llvm::FixedVectorType::get(b_.getFloatTy(), static_cast<unsigned>(wide));
+    std::vector<llvm::Constant *> on;
+    for (int64_t i = 0; i < wide; ++i)
+      on.push_back(b_.getInt1(i < span));
+    Value *all = b_.CreateMaskedLoad(wideTy, gep(p, flat), llvm::Align(4), llvm::ConstantVector::get(on),
+                                     llvm::Constant::getNullValue(wideTy));
+    std::vector<int> pick;
+    for (int i = 0; i < lanes_; ++i)
+      pick.push_back(static_cast<int>(i * step));
+    return val(b_.CreateShuffleVector(all, pick));
+  }
   Val sumLanes(Val v) override {
     Value *x = fv(v);
     if (!x->getType()->isVectorTy())
@@ -232,6 +258,13 @@ public:
   void storeScratch(Idx flat, Val v) override {
     work_ += multiplier_;
     b_.CreateStore(fv(v), gep(scratch(), flat));
+  }
+  void storeScratchVector(Idx flat, Val v) override {
+    work_ += multiplier_ * lanes_;
+    Value *x = fv(v);
+    if (!x->getType()->isVectorTy())
+      x = b_.CreateVectorSplat(lanes_, x);
+    b_.CreateAlignedStore(x, gep(scratch(), flat), llvm::Align(4));
   }
   Val loadScratchVector(Idx flat) override {
     work_ += multiplier_ * lanes_;

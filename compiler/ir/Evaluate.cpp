@@ -51,6 +51,7 @@ public:
       internalError("evaluate", "a partial vector load of " + std::to_string(count) + " lanes");
     return load(operand, flat);
   }
+  Val loadStrided(unsigned operand, Idx flat, int64_t, int64_t count) override { return loadPartial(operand, flat, count); }
   Val sumLanes(Val v) override { return v; }
   void storeVector(Idx flat, Val v) override { store(flat, v); }
   void storePartial(Idx flat, int64_t count, Val v) override {
@@ -60,6 +61,7 @@ public:
   }
   void storeStrided(Idx flat, int64_t, Val v) override { store(flat, v); }
   void storeScratch(Idx flat, Val v) override { scratch_.at(flat.num) = v.num; }
+  void storeScratchVector(Idx flat, Val v) override { storeScratch(flat, v); }
   Val loadScratchVector(Idx flat) override { return f(scratch_.at(flat.num)); }
   Val splat(Val s) override { return s; }
   Val fma(Val a, Val b, Val c) override { return f(a.num * b.num + c.num); }

@@ -91,6 +91,9 @@ public:
   /// Elements [flat, flat + count) of operand k in the first lanes, zeros in the others
   /// (1 <= count <= lanes()): the last vector of a row that vectors do not fill.
   virtual Val loadPartial(unsigned operand, Idx flat, int64_t count) = 0;
+  /// Elements flat, flat + step, ... of operand k in the first `count` lanes, zeros in
+  /// the others (1 <= count <= lanes()).
+  virtual Val loadStrided(unsigned operand, Idx flat, int64_t step, int64_t count) = 0;
   /// The sum of v's lanes (v itself for a scalar), always added in the same order.
   virtual Val sumLanes(Val v) = 0;
   virtual void storeVector(Idx flat, Val v) = 0;
@@ -110,6 +113,8 @@ public:
   // repacked by one outermost loop so that the next ones read it as vectors. Like the
   // result, it starts undefined.
   virtual void storeScratch(Idx flat, Val v) = 0;
+  /// A vector at [flat, flat + lanes()) of the scratch memory.
+  virtual void storeScratchVector(Idx flat, Val v) = 0;
   /// Elements [flat, flat + lanes()) of the scratch memory.
   virtual Val loadScratchVector(Idx flat) = 0;
 };

@@ -253,8 +253,10 @@ struct ColumnPacking {
     return k.loadScratchVector(k.add(rowStart(k, b, c, ih, phase(kw)), j0 + shift(kw)));
   }
   /// The first outermost loop: x into the scratch memory, column m s + ph of each row at
-  /// its phase row's `before + m`.
+  /// its phase row's `before + m`. Vectors of every s-th column where whole vectors fit
+  /// in the phase row (the last one's spare lanes are zeros, as the row's end must be).
   void pack(KernelBuilder &k) const {
+    const int64_t L = k.lanes();
     k.loop(B * C * H, [&](Idx row) {
       for (int64_t ph = 0; ph < s; ++ph) {
         Idx start = k.mul(k.add(k.mul(row, s), ph), rowLen);
@@ -263,12 +265,24 @@ struct ColumnPacking {
           if (count > 0)
             k.loop(count, [&](Idx m) { k.storeScratch(k.add(k.add(start, from), m), k.constant(0)); });
         };
+        auto column = [&](Idx m) { return k.add(k.mul(row, W), k.add(k.mul(m, s), ph)); };
         zeros(0, before);
-        if (copied > 0)
-          k.loop(copied, [&](Idx m) {
-            k.storeScratch(k.add(k.add(start, before), m), k.load(0, k.add(k.mul(row, W), k.add(k.mul(m, s), ph))));
-          });
-        zeros(before + copied, rowLen - before - copied);
+        int64_t written = before;
+        const int64_t vectors = (copied + L - 1) / L;
+        if (copied > 0 && before + vectors * L <= rowLen) {
+          if (copied / L)
+            k.loop(copied / L, [&](Idx v) {
+              k.storeScratchVector(k.add(k.add(start, before), k.mul(v, L)), k.loadStrided(0, column(k.mul(v, L)), s, L));
+            });
+          if (copied % L)
+            k.storeScratchVector(k.add(start, before + copied / L * L),
+                                 k.loadStrided(0, column(k.index(copied / L * L)), s, copied % L));
+          written += vectors * L;
+        } else if (copied > 0) {
+          k.loop(copied, [&](Idx m) { k.storeScratch(k.add(k.add(start, before), m), k.load(0, column(m))); });
+          written += copied;
+        }
+        zeros(written, rowLen - written);
       }
     });
   }
@@ -336,19 +350,30 @@ void lowerConvColumns(KernelBuilder &k, const Node &n) {
         }
     }
   };
-  // Tiles of tileRows rows along each run of rows, then what is left of it.
+  // Tiles of tileRows rows along each run of rows, then what is left of it (the border
+  // rows, runs of their own). A tile of fewer rows takes more filters, so that it still
+  // has enough accumulators to keep the multiply-adds independent.
   const int64_t budget = tileBudget(k), tileRows = 4;
+  auto rowsTile = [&](Idx b, Idx o0, int64_t F, const AxisRun &R, Idx t0, int64_t rows) {
+    const int64_t Fs = filterGroup(F, budget / rows);
+    if (F / Fs > 1)
+      k.loop(F / Fs, [&](Idx g) { tile(b, k.add(o0, k.mul(g, Fs)), Fs, R, t0, rows); });
+    else
+      tile(b, o0, Fs, R, t0, rows);
+    if (F % Fs)
+      tile(b, k.add(o0, F / Fs * Fs), F % Fs, R, t0, rows);
+  };
   auto group = [&](Idx b, Idx o0, int64_t F) {
     for (const AxisRun &R : axisRuns(Ho, H, KH, s, pk.p, false)) {
       const int64_t full = R.count / tileRows, rest = R.count % tileRows;
       if (full)
-        k.loop(full, [&](Idx t) { tile(b, o0, F, R, k.mul(t, tileRows), tileRows); });
+        k.loop(full, [&](Idx t) { rowsTile(b, o0, F, R, k.mul(t, tileRows), tileRows); });
       if (rest)
-        tile(b, o0, F, R, k.index(full * tileRows), rest);
+        rowsTile(b, o0, F, R, k.index(full * tileRows), rest);
     }
   };
-  // Groups of F filters, F * tileRows accumulators.
-  const int64_t F = filterGroup(O, budget / tileRows);
+  // Each outermost iteration: one sample, a group of filters as large as a one-row tile.
+  const int64_t F = filterGroup(O, budget);
   loop2(k, O / F, B, [&](Idx g, Idx b) { group(b, k.mul(g, F), F); });
   if (O % F)
     k.loop(B, [&](Idx b) { group(b, k.index(O / F * F), O % F); });
@@ -561,11 +586,13 @@ void lowerFilterGradColumns(KernelBuilder &k, const Node &n) {
           k.store(at, k.sumLanes(acc[static_cast<size_t>((f * nh + kh - kh0) * KW + kw)]));
         }
   };
-  // Bands of equal height with room for at least two filters, then filters to fill the tile.
+  // Bands of equal height with room for at least two filters, then as many filters as fill
+  // the tile (the last group may be smaller): measured on the DCGAN's first layer, a full
+  // tile of 3 filters beats 2 that divide 64 by a sixth.
   const int64_t budget = tileBudget(k);
   const int64_t most = std::max<int64_t>(1, budget / (2 * KW)), bands = (KH + most - 1) / most;
   const int64_t nh = (KH + bands - 1) / bands;
-  const int64_t F = filterGroup(O, std::max<int64_t>(1, budget / (nh * KW)));
+  const int64_t F = std::max<int64_t>(1, std::min(O, budget / (nh * KW)));
   auto allBands = [&](Idx o0, int64_t filters, Idx c) {
     for (int64_t kh0 = 0; kh0 < KH; kh0 += nh)
       tile(o0, filters, c, kh0, std::min(nh, KH - kh0));
