@@ -9,8 +9,10 @@ namespace ganc {
 void internalError(const std::string &stage, const std::string &message) {
   std::fprintf(stderr, "ganc: internal compiler error in %s: %s\n", stage.c_str(),
                message.c_str());
-  std::fflush(stderr);
-  std::exit(kExitInternal);
+  // _Exit, not exit: a module may be compiling on another thread (the step programs
+  // compile in parallel), and exit() would run static destructors under it.
+  std::fflush(nullptr);
+  std::_Exit(kExitInternal);
 }
 
 } // namespace ganc
