@@ -586,20 +586,23 @@ void lowerFilterGradColumns(KernelBuilder &k, const Node &n) {
           k.store(at, k.sumLanes(acc[static_cast<size_t>((f * nh + kh - kh0) * KW + kw)]));
         }
   };
-  // Bands of equal height with room for at least two filters, then as many filters as fill
-  // the tile (the last group may be smaller): measured on the DCGAN's first layer, a full
-  // tile of 3 filters beats 2 that divide 64 by a sixth.
+  // Bands of equal height with room for at least two filters, then groups of as many
+  // filters as fill the tile, some one smaller so that the groups share O evenly (64 as
+  // 20 x 3 + 2 x 2: measured on the DCGAN's first layer, full tiles of 3 beat 2s that
+  // divide 64 by a sixth, and two loops of even counts split evenly across threads).
   const int64_t budget = tileBudget(k);
   const int64_t most = std::max<int64_t>(1, budget / (2 * KW)), bands = (KH + most - 1) / most;
   const int64_t nh = (KH + bands - 1) / bands;
   const int64_t F = std::max<int64_t>(1, std::min(O, budget / (nh * KW)));
+  const int64_t groups = (O + F - 1) / F, small = O / groups, bigGroups = O % groups;
   auto allBands = [&](Idx o0, int64_t filters, Idx c) {
     for (int64_t kh0 = 0; kh0 < KH; kh0 += nh)
       tile(o0, filters, c, kh0, std::min(nh, KH - kh0));
   };
-  loop2(k, O / F, C, [&](Idx g, Idx c) { allBands(k.mul(g, F), F, c); });
-  if (O % F)
-    k.loop(C, [&](Idx c) { allBands(k.index(O / F * F), O % F, c); });
+  if (bigGroups)
+    loop2(k, bigGroups, C, [&](Idx g, Idx c) { allBands(k.mul(g, small + 1), small + 1, c); });
+  loop2(k, groups - bigGroups, C,
+        [&](Idx g, Idx c) { allBands(k.add(k.mul(g, small), bigGroups * (small + 1)), small, c); });
 }
 
 void lowerFilterGrad(KernelBuilder &k, const Node &n) {

@@ -64,6 +64,8 @@ config.environment["PATH"] = os.pathsep.join(
 )
 # Diagnostics and numbers must not depend on the caller's locale.
 config.environment["LC_ALL"] = "C"
+# Compiled objects go to a cache beside the test outputs, not the user's ~/.cache/ganc.
+config.environment["GANC_CACHE_DIR"] = os.path.join(config.test_exec_root, "cache")
 
 utils = os.path.join(config.test_source_root, "utils")
 # Config substitutions are applied before lit's own (%s, %t, ...), so %stdlib is safe.
