@@ -137,7 +137,7 @@ public:
     work_ += multiplier_ * lanes_;
     Value *p = operand(k);
     if (auto *c = llvm::dyn_cast<llvm::Constant>(p))
-      return val(llvm::ConstantVector::getSplat(llvm::ElementCount::getFixed(lanes_), c));
+      return val(constantLanes(c));
     if (activeLanes_ < lanes_)
       return val(b_.CreateMaskedLoad(vecTy(), gep(p, flat), llvm::Align(4), laneMask(), zeros()));
     return val(b_.CreateAlignedLoad(vecTy(), gep(p, flat), llvm::Align(4)));
@@ -234,7 +234,7 @@ public:
     work_ += multiplier_ * lanes_;
     Value *p = operand(k);
     if (auto *c = llvm::dyn_cast<llvm::Constant>(p))
-      return val(llvm::ConstantVector::getSplat(llvm::ElementCount::getFixed(lanes_), c));
+      return val(constantLanes(c));
     Value *ptrs = b_.CreateInBoundsGEP(b_.getFloatTy(), gep(p, flat), laneOffsets(step));
     if (activeLanes_ < lanes_)
       return val(b_.CreateMaskedGather(vecTy(), ptrs, llvm::Align(4), laneMask(), zeros()));
@@ -329,6 +329,13 @@ private:
     return llvm::ConstantVector::get(on);
   }
   llvm::Constant *zeros() { return llvm::Constant::getNullValue(vecTy()); }
+  /// A constant operand read as a vector: c in the active lanes, 0 in the others.
+  llvm::Constant *constantLanes(llvm::Constant *c) {
+    std::vector<llvm::Constant *> lanes;
+    for (int i = 0; i < lanes_; ++i)
+      lanes.push_back(i < activeLanes_ ? c : llvm::ConstantFP::get(b_.getFloatTy(), 0.0));
+    return llvm::ConstantVector::get(lanes);
+  }
   static Idx idx(Value *v) { return {v, 0}; }
   static Val val(Value *v) { return {v, 0}; }
   static Value *iv(Idx i) { return static_cast<Value *>(i.ptr); }

@@ -18,9 +18,10 @@
 // the filter gradient) then keeps its accumulators in registers through the whole
 // reduction. Filters left over after the last full vector go one by one as scalars; a
 // layer with fewer filters than lanes puts samples in the lanes instead. The exception is
-// conv2d on an image with few channels (the first layer of a discriminator): there each
-// output sums so few products that a scattered store would cost as much, so its vectors
-// run along output columns, read from the input packed by stride phase (ColumnPacking).
+// an input with few channels (the first layer of a discriminator), for conv2d and its
+// weight gradient: there each output sums so few products that a scattered store (or
+// packing the whole output gradient) would cost as much, so vectors run along output
+// columns, reading the input packed by stride phase (ColumnPacking).
 //
 //===----------------------------------------------------------------------===//
 #include "ops/Common.h"
@@ -297,8 +298,8 @@ bool columnLanes(const Node &n) {
   return (n.op == OpKind::Conv2d || n.op == OpKind::Conv2dFilterGrad) && n.operands[0]->shape[1] < kFewChannels;
 }
 
-/// Filters per register tile when each has `perFilter` accumulators: a divisor of O if one
-/// fills at least half the tile, else equal groups and a smaller last one.
+/// Filters per register tile of at most `most` of O: a divisor of O if one fills at least
+/// half the tile, else equal groups and a smaller last one.
 int64_t filterGroup(int64_t O, int64_t most) {
   int64_t F = std::max<int64_t>(1, std::min(O, most));
   while (O % F && F > most / 2)
@@ -520,17 +521,14 @@ void lowerConv(KernelBuilder &k, const Node &n, bool transposed) {
     loop2(k, B % L, O, [&](Idx r, Idx o) { plane(k.add(r, blocks * L), o, Lanes::One); });
 }
 
-/// Scratch of conv2d and conv_transpose2d: their weights or their input, packed.
+/// Scratch of conv2d and conv_transpose2d: their weights or their input, packed (the
+/// input by stride phase with column lanes).
 int64_t packedOperand(const Node &n) {
   if (columnLanes(n))
     return ColumnPacking(n, kWidestVector).size();
   return std::max(n.operands[0]->numel(), n.operands[1]->numel());
 }
 
-/// dw[o,c,kh,kw] = sum_{b,i,j} g[b,o,i,j] x[b,c, i s - p + kh, j s - p + kw]: each output
-/// is a reduction over the batch and the positions of g. A tile is a band of kernel rows
-/// of one input channel for lanes() filters, whose g is first packed into scratch memory,
-/// the lanes side by side; filters left over after the last block go one by one.
 /// conv2d_filter_grad on an input with few channels, vectors along output columns: g's
 /// rows are read in place (a row's last vector partially) and x packed as for conv2d.
 /// Each accumulator holds one weight's sums lane by lane, added up once at the end. A
@@ -605,6 +603,10 @@ void lowerFilterGradColumns(KernelBuilder &k, const Node &n) {
         [&](Idx g, Idx c) { allBands(k.add(k.mul(g, small), bigGroups * (small + 1)), small, c); });
 }
 
+/// dw[o,c,kh,kw] = sum_{b,i,j} g[b,o,i,j] x[b,c, i s - p + kh, j s - p + kw]: each output
+/// is a reduction over the batch and the positions of g. A tile is a band of kernel rows
+/// of one input channel for lanes() filters, whose g is first packed into scratch memory,
+/// the lanes side by side; filters left over after the last block go one by one.
 void lowerFilterGrad(KernelBuilder &k, const Node &n) {
   if (columnLanes(n))
     return lowerFilterGradColumns(k, n);
