@@ -1,7 +1,7 @@
 //===- OneDnnBench.cpp - ganc's GEMM and convolution kernels against oneDNN --===//
 //
 // The matrix products and convolutions of the two benchmark models (the tutorial GAN's
-// dense layers, the DCGAN's dense layer, its four convolutions and a weight gradient),
+// dense layers, the DCGAN's dense layer, its four convolutions and two weight gradients),
 // each timed as a one-node graph compiled by ganc's JIT and as oneDNN's primitive at the
 // same shape (Debian's libdnnl 2.6: dnnl_sgemm for products; convolution_forward,
 // deconvolution_forward and convolution_backward_weights), for 1 and 2 threads. oneDNN
@@ -12,6 +12,12 @@
 //
 //   build/bench/ganc_onednn_bench
 //   build/bench/ganc_onednn_bench --benchmark_filter=Conv
+//
+// For figures to publish, time each side in a process of its own (--benchmark_filter=
+// '^ConvGanc/', then '^ConvOneDnn/'): after oneDNN's runs its OpenMP threads keep
+// spinning for a while, and whatever runs next in the same process shares a core with
+// them (in one such run ganc's convolutions, after oneDNN's products, took up to a
+// third longer).
 //
 //===----------------------------------------------------------------------===//
 #include "Tensor.h"
@@ -287,7 +293,7 @@ void GemmOneDnn(benchmark::State &s) { GemmBench(s, false); }
 void ConvGanc(benchmark::State &s) { ConvBench(s, true); }
 void ConvOneDnn(benchmark::State &s) { ConvBench(s, false); }
 
-// Each shape with ganc then oneDNN, so neighbours in the output compare.
+// Every shape for 1 and 2 threads; Google Benchmark runs all of ganc's before oneDNN's.
 void gemmShapes(benchmark::internal::Benchmark *b) {
   b->ArgNames({"shape", "threads"})->ArgsProduct({{0, 1, 2, 3, 4}, {1, 2}})->UseRealTime();
 }
