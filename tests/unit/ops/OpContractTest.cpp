@@ -66,7 +66,8 @@ std::vector<Instance> instances(OpKind op) {
   // them per kernel tap; "zero-taps" has outputs no tap reaches. A conv2d input (and
   // conv2d_filter_grad's x) with fewer than 4 channels has vectors along output columns
   // instead: "wide" fills a vector and part of another, the others part of one; the
-  // "-channels" cases keep enough channels for the lanes of filters and of samples.
+  // "-channels" cases keep enough channels for the lanes of filters and of samples;
+  // "stride-5" packs its input with a gather (short strides use a shuffle).
   case OpKind::Conv2d:
     return {{"s1p0", {{2, 3, 5, 5}, {4, 3, 3, 3}}, make({{1, 0}, 0, ""})},
             {"s1p1", {{2, 3, 5, 5}, {4, 3, 3, 3}}, make({{1, 1}, 0, ""})},
@@ -79,6 +80,7 @@ std::vector<Instance> instances(OpKind op) {
             {"samples", {{17, 2, 4, 4}, {2, 2, 3, 3}}, make({{1, 1}, 0, ""})},
             {"channels", {{1, 4, 3, 3}, {17, 4, 3, 3}}, make({{1, 1}, 0, ""})},
             {"first-layer", {{1, 1, 12, 12}, {17, 1, 4, 4}}, make({{2, 1}, 0, ""})},
+            {"stride-5", {{1, 1, 12, 13}, {3, 1, 2, 3}}, make({{5, 1}, 0, ""})},
             {"vector-channels", {{1, 4, 9, 7}, {17, 4, 3, 3}}, make({{2, 1}, 0, ""})},
             {"samples-channels", {{17, 4, 4, 4}, {2, 4, 3, 3}}, make({{1, 1}, 0, ""})}};
   case OpKind::ConvTranspose2d:
