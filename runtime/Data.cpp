@@ -48,7 +48,7 @@ Dataset Dataset::load(const DataSpec &spec) {
   if (spec.kind == "ring" || spec.kind == "grid") {
     // A fixed sample of the mixture, drawn from the data's own stream: large enough that
     // a run sees fresh points for many epochs. A packed sample is several points.
-    const int64_t count = 100000, points = Mixture::pointsPerSample(spec);
+    const int64_t count = 100000, points = Mixture::pointsPerSample(spec.shape);
     return Dataset(Mixture::fromSpec(spec).sample(count * points, streamId("data:" + spec.name)), 2 * points);
   }
   std::string path = spec.kind == "mnist" ? findIdxFile(spec.path, "train-images-idx3-ubyte")

@@ -10,7 +10,7 @@
 
 namespace ganc::rt {
 
-int64_t Mixture::pointsPerSample(const DataSpec &spec) { return numElements(spec.shape) / 2; }
+int64_t Mixture::pointsPerSample(const Shape &sampleShape) { return numElements(sampleShape) / 2; }
 
 Mixture Mixture::fromSpec(const DataSpec &spec) {
   Mixture m;

@@ -24,8 +24,9 @@ struct Mixture {
   /// ring: `modes` means on a circle of `radius` at angles 2 pi k / modes; grid: an n x n
   /// grid with `spacing` between neighbours, centred on the origin.
   static Mixture fromSpec(const DataSpec &spec);
-  /// The 2-D points in one sample of `spec`: 1, or m with `pack = m`.
-  static int64_t pointsPerSample(const DataSpec &spec);
+  /// The 2-D points in one sample of a mixture whose per-sample shape is `sampleShape`:
+  /// 1 ([2]), or m with `pack = m` ([m, 2]).
+  static int64_t pointsPerSample(const Shape &sampleShape);
   /// `count` points drawn from the mixture (a uniform mode, then Gaussian noise).
   std::vector<float> sample(int64_t count, uint64_t seed) const;
 };

@@ -363,7 +363,7 @@ void Trainer::writeSamples(std::ostream &log) {
   std::snprintf(name, sizeof name, "samples_%07lld.png", static_cast<long long>(step_));
   std::string path = (std::filesystem::path(spec_.outDir) / name).string();
   if (spec_.data.kind == "ring" || spec_.data.kind == "grid") {
-    writeScatterPng(path, Mixture::fromSpec(spec_.data), img, z->shape[0] * Mixture::pointsPerSample(spec_.data));
+    writeScatterPng(path, Mixture::fromSpec(spec_.data), img, z->shape[0] * Mixture::pointsPerSample(spec_.data.shape));
     if (!spec_.interactive)
       log << "wrote " << path << "\n";
     return;

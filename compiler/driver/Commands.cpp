@@ -744,7 +744,7 @@ int cmdSample(const Args &a, std::ostream &out, std::ostream &err) {
     out << "wrote " << *n << " samples to " << *outPath << "\n";
     if (auto gridPath = a.get("grid"); gridPath && (gen->spec.data.kind == "ring" || gen->spec.data.kind == "grid")) {
       rt::writeScatterPng(*gridPath, rt::Mixture::fromSpec(gen->spec.data), samples,
-                          *n * rt::Mixture::pointsPerSample(gen->spec.data));
+                          *n * rt::Mixture::pointsPerSample(gen->spec.data.shape));
       out << "wrote " << *gridPath << "\n";
     } else if (gridPath) {
       int64_t side = 1;
@@ -1011,7 +1011,7 @@ int cmdEval(const Args &a, std::ostream &out, std::ostream &err) {
     if (d.kind != "ring" && d.kind != "grid")
       return evalImages(a, s.program(), *ckpt, n.value_or(1000), seed, out, err);
     // N points (2,500 by the protocol): a packed generator gives several per sample.
-    const int64_t points = n.value_or(2500), pack = rt::numElements(d.shape) / 2;
+    const int64_t points = n.value_or(2500), pack = rt::Mixture::pointsPerSample(d.shape);
     Session gen;
     std::optional<Generated> g = generate(gen, a.positional[0], *ckpt, (points + pack - 1) / pack,
                                           NoiseChoice{seed, {}, {}, {}}, err);

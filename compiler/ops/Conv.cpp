@@ -218,6 +218,10 @@ void loop2(KernelBuilder &k, int64_t n1, int64_t n2, const std::function<void(Id
     k.loop(n2, [&](Idx j) { k.loop(n1, [&](Idx i) { body(i, j); }); });
 }
 
+/// The widest vector a lowering sees (AVX-512's 16 floats): scratch sizes do not depend
+/// on the host, so a packing whose rows round up to whole vectors is sized for these.
+constexpr int64_t kWidestVector = 16;
+
 /// conv2d with vectors along output columns: an image with few channels (a grayscale or
 /// RGB first layer) has so few multiply-adds per output that storing lanes of filters,
 /// one scatter per vector, would cost as much as computing them. Each input row is
@@ -237,6 +241,8 @@ struct ColumnPacking {
     s = n.attrs.ints[0], p = n.attrs.ints[1];
     KW = grad ? n.attrs.ints[3] : n.operands[1]->shape[3];
     Wo = grad ? n.operands[1]->shape[3] : n.shape[3];
+    if (lanes > kWidestVector) // scratch is sized for kWidestVector (packedOperand)
+      internalError(opInfo(n.op).mnemonic, std::to_string(lanes) + "-lane vectors are wider than the packing allows");
     before = (p + s - 1) / s;
     rowLen = (Wo + lanes - 1) / lanes * lanes + before + std::max<int64_t>(0, floorDiv(KW - 1 - p, s));
   }
@@ -289,10 +295,6 @@ struct ColumnPacking {
   }
 };
 
-/// The widest vector a lowering sees (AVX-512's 16 floats): scratch sizes do not depend
-/// on the host, so a packing whose rows round up to whole vectors is sized for these.
-constexpr int64_t kWidestVector = 16;
-
 /// conv2d and its weight gradient on an input with few channels: vectors along columns.
 bool columnLanes(const Node &n) {
   return (n.op == OpKind::Conv2d || n.op == OpKind::Conv2dFilterGrad) && n.operands[0]->shape[1] < kFewChannels;
@@ -313,8 +315,6 @@ int64_t filterGroup(int64_t O, int64_t most) {
 
 void lowerConvColumns(KernelBuilder &k, const Node &n) {
   const int64_t L = k.lanes();
-  if (L > kWidestVector)
-    internalError("conv2d", std::to_string(L) + "-lane vectors are wider than the packing allows");
   const ColumnPacking pk(n, L);
   const int64_t B = pk.B, C = pk.C, H = pk.H, s = pk.s, KW = pk.KW, Wo = pk.Wo;
   const int64_t O = n.shape[1], Ho = n.shape[2], KH = n.operands[1]->shape[2];
@@ -536,8 +536,6 @@ int64_t packedOperand(const Node &n) {
 /// vector of g serves a band's taps and each vector of x F filters.
 void lowerFilterGradColumns(KernelBuilder &k, const Node &n) {
   const int64_t L = k.lanes();
-  if (L > kWidestVector)
-    internalError("conv2d_filter_grad", std::to_string(L) + "-lane vectors are wider than the packing allows");
   const ColumnPacking pk(n, L);
   const Shape &gs = n.operands[1]->shape;
   const int64_t B = pk.B, C = pk.C, H = pk.H, s = pk.s, KW = pk.KW, Wo = pk.Wo;

@@ -418,6 +418,19 @@ private:
     return v;
   }
 
+  /// number(), and a whole number in [lo, hi]; else `message` at it.
+  std::optional<int64_t> wholeNumber(const ast::Expr *e, const char *what, double lo, double hi,
+                                     const std::string &message) {
+    auto v = number(e, what);
+    if (!v)
+      return std::nullopt;
+    if (*v < lo || *v != std::floor(*v) || *v > hi) {
+      diags_.error(e->loc(), message, e->range().length);
+      return std::nullopt;
+    }
+    return static_cast<int64_t>(*v);
+  }
+
   std::optional<std::vector<int64_t>> shapeOf(const ast::Expr *e) {
     auto *l = ast::dynCast<ast::ListExpr>(e);
     if (!l) {
@@ -536,14 +549,10 @@ private:
       d.shape = *sh;
     }
     if (const ast::Expr *h = argument(c, 3, "hold_out")) {
-      auto n = number(h, "hold_out");
+      auto n = wholeNumber(h, "hold_out", 1, 1e9, "hold_out is a number of samples: a positive integer");
       if (!n)
         return std::nullopt;
-      if (*n < 1 || *n != std::floor(*n) || *n > 1e9) {
-        diags_.error(h->loc(), "hold_out is a number of samples: a positive integer", h->range().length);
-        return std::nullopt;
-      }
-      d.holdOut = static_cast<int64_t>(*n);
+      d.holdOut = *n;
     }
     return d;
   }
@@ -584,15 +593,11 @@ private:
       d.params.push_back(*v);
     }
     if (const ast::Expr *e = argument(c, 3, "pack")) {
-      auto m = number(e, "pack");
+      auto m = wholeNumber(e, "pack", 1, 64, "'pack' must be a whole number of points from 1 to 64");
       if (!m)
         return std::nullopt;
-      if (*m < 1 || *m != std::floor(*m) || *m > 64) {
-        diags_.error(e->loc(), "'pack' must be a whole number of points from 1 to 64", e->range().length);
-        return std::nullopt;
-      }
       if (*m > 1)
-        d.shape = {static_cast<int64_t>(*m), 2};
+        d.shape = {*m, 2};
     }
     return d;
   }
