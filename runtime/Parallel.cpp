@@ -1,6 +1,7 @@
 //===- Parallel.cpp - the TBB side of compiled kernels --------------------===//
 #include "ganc_rt.h"
 
+#include "FloatMode.h"
 #include "Profile.h"
 
 #include <tbb/blocked_range.h>
@@ -112,7 +113,10 @@ void runKernel(ganc_rt_kernel_fn kernel, void *ctx, int64_t n, int64_t grain) {
   }
   tbb::parallel_for(
       tbb::blocked_range<int64_t>(0, n, static_cast<size_t>(grain)),
-      [&](const tbb::blocked_range<int64_t> &r) { kernel(ctx, r.begin(), r.end()); },
+      [&](const tbb::blocked_range<int64_t> &r) {
+        FlushDenormals mode; // the chunk may run on a TBB worker: see FloatMode.h
+        kernel(ctx, r.begin(), r.end());
+      },
       tbb::simple_partitioner());
 }
 

@@ -1,6 +1,8 @@
 //===- Tensor.cpp - named f32 tensors the runtime owns --------------------===//
 #include "Tensor.h"
 
+#include "FloatMode.h"
+
 #include <cstring>
 #include <new>
 #include <stdexcept>
@@ -69,6 +71,7 @@ Executable::Executable(const StepFunction &fn, Store &store)
 void Executable::run() {
   for (auto &[slot, t] : leaves_)
     slots_[slot] = t->data();
+  FlushDenormals mode;
   fn_.entry(slots_.data());
   for (Commit &c : commits_)
     *c.output = slots_[c.slot];

@@ -162,6 +162,8 @@ static Compiled compileModule(const std::vector<const ir::Graph *> &graphs, cons
       continue;
     f.addFnAttr("target-cpu", tm.getTargetCPU());
     f.addFnAttr("target-features", tm.getTargetFeatureString());
+    // The runtime flushes denormals while compiled code runs (runtime/FloatMode.h).
+    f.addFnAttr("denormal-fp-math", "preserve-sign,preserve-sign");
   }
   std::string verifyMsg;
   llvm::raw_string_ostream vos(verifyMsg);

@@ -11,6 +11,9 @@
 #include "ir/Builder.h"
 
 #include <gtest/gtest.h>
+#include <tbb/parallel_for.h>
+
+#include <cmath>
 
 using namespace ganc;
 
@@ -55,6 +58,33 @@ TEST(Executable, CommitHandsTheOutputsToTheStore) {
   r.run(); // the other program follows the store
   for (int i = 0; i < 5; ++i)
     EXPECT_EQ(r.output("twice")[i], 2.f * static_cast<float>(i + 2));
+}
+
+TEST(Executable, CompiledCodeFlushesDenormalsAndLeavesTheCallerIeee) {
+  // TBB's workers take the floating-point mode of the thread that starts the scheduler,
+  // here in IEEE mode (in ganc, the noise generation's parallel loop).
+  tbb::parallel_for(0, 2, [](int) {});
+  // A small kernel runs inline on the calling thread; a large one in parallel chunks,
+  // some on TBB's workers.
+  for (int64_t n : {int64_t{4}, int64_t{1} << 20}) {
+    ir::Graph g("scale");
+    ir::Builder b(g);
+    ir::Node *x = g.input("x", {n}), *y = g.input("y", {n});
+    g.addOutput("tiny", b.mul(x, 1e-30));  // a normal input, a denormal result: flushed
+    g.addOutput("large", b.mul(y, 1e30)); // a denormal input reads as zero
+    std::vector<float> xs(n, 1e-10f), ys(n, 1e-40f);
+    ASSERT_NE(std::fpclassify(ys[0]), FP_ZERO);
+    auto out = test::runGraph(g, {{"x", xs}, {"y", ys}});
+    ASSERT_EQ(out["tiny"].size(), static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; i += 4099) {
+      EXPECT_EQ(out["tiny"][i], 0.f) << n << " " << i;
+      EXPECT_EQ(out["large"][i], 0.f) << n << " " << i;
+    }
+  }
+  // The calling thread is back in IEEE mode: the same products keep their denormals.
+  volatile float a = 1e-10f, c = 1e-30f, d = 1e-40f;
+  EXPECT_GT(a * c, 0.f);
+  EXPECT_GT(d * 1e30f, 1e-11f);
 }
 
 } // namespace
