@@ -240,19 +240,47 @@ const OpInfo &opInfo_Transpose() {
       [](Builder &b, const Node &, Node *g) { return Grads{b.transpose(g)}; },
       nullptr,
       [](KernelBuilder &k, const Node &n) {
+        // Tiles of L result rows by L columns (L = lanes()): each result vector is one
+        // strided load down a column of x, and the L rows of a tile read the same L
+        // cache lines of x, so every line is fetched once. (A scalar loop nest left to
+        // LLVM's vectorizer gathered whole columns of x, 50 KB for a 784-row one, and
+        // ran some seven times slower.)
         const size_t r = n.shape.size() - 2;
         const int64_t rows = n.shape[r], cols = n.shape[r + 1]; // of the result
-        auto matrix = [&](Idx base) {
-          k.loop(rows, [&](Idx i) {
-            k.loop(cols, [&](Idx j) {
-              k.store(k.add(base, k.add(k.mul(i, cols), j)), k.load(0, k.add(base, k.add(k.mul(j, rows), i))));
+        const int64_t L = k.lanes(), fullCols = cols / L * L;
+        // Result rows [first, first + count) of the matrix at `base`.
+        auto tile = [&](Idx base, Idx first, int64_t count) {
+          auto row = [&](Idx col, int64_t width) {
+            k.loop(count, [&](Idx di) {
+              Idx i = k.add(first, di);
+              Val v = k.loadStrided(0, k.add(base, k.add(k.mul(col, rows), i)), rows, width);
+              Idx at = k.add(base, k.add(k.mul(i, cols), col));
+              if (width == L)
+                k.storeVector(at, v);
+              else
+                k.storePartial(at, width, v);
             });
-          });
+          };
+          if (fullCols > 0)
+            k.loop(fullCols / L, [&](Idx jv) { row(k.mul(jv, L), L); });
+          if (cols > fullCols)
+            row(k.index(fullCols), cols - fullCols);
         };
-        if (r == 0)
-          matrix(k.index(0));
-        else
+        auto matrix = [&](Idx base) {
+          if (rows >= L)
+            k.loop(rows / L, [&](Idx blk) { tile(base, k.mul(blk, L), L); });
+          if (rows % L != 0)
+            tile(base, k.index(rows / L * L), rows % L);
+        };
+        if (r == 0) {
+          // Whole tiles are the parallel loop; the last rows, if any, a second kernel.
+          if (rows >= L)
+            k.loop(rows / L, [&](Idx blk) { tile(k.index(0), k.mul(blk, L), L); });
+          if (rows % L != 0)
+            k.loop(1, [&](Idx) { tile(k.index(0), k.index(rows / L * L), rows % L); });
+        } else {
           k.loop(n.shape[0], [&](Idx b) { matrix(k.mul(b, rows * cols)); });
+        }
       },
       0, {}, {}, nullptr,
       /*batchedOperands=*/0}, // a 2-D matrix, not a batch
