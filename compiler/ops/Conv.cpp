@@ -614,7 +614,6 @@ void lowerFilterGrad(KernelBuilder &k, const Node &n) {
                 KW = n.attrs.ints[3];
   const std::vector<AxisRun> rows = axisRuns(Ho, H, KH, s, p, false);
   const std::vector<AxisRun> cols = axisRuns(Wo, W, KW, s, p, false);
-  const int64_t bandRows = std::max<int64_t>(1, tileBudget(k) / KW);
   auto xAt = [&](Idx b, Idx c, Idx h, Idx w) {
     return k.add(k.mul(k.add(k.mul(k.add(k.mul(b, C), c), H), h), W), w);
   };
@@ -638,11 +637,17 @@ void lowerFilterGrad(KernelBuilder &k, const Node &n) {
       });
     });
 
-  // Kernel rows [kh0, kh0 + nh) of input channel c, for the block of filters from o0 or
-  // for filter o0 alone.
-  auto band = [&](Idx o0, Idx c, bool block, int64_t kh0, int64_t nh) {
+  // Kernel rows [kh0, kh0 + nh) of input channel c, for `nb` blocks of filters from o0
+  // (side by side: each value of x serves nb vectors of filters) or, nb = 0, for filter
+  // o0 alone.
+  auto band = [&](Idx o0, Idx c, int64_t nb, int64_t kh0, int64_t nh) {
+    const bool block = nb > 0;
+    const int64_t vecs = std::max<int64_t>(nb, 1);
     auto spread = [&](Val v) { return block ? k.splat(v) : v; };
-    std::vector<Val> acc(static_cast<size_t>(nh * KW), spread(k.constant(0)));
+    auto slot = [&](int64_t v, int64_t kh, int64_t kw) {
+      return static_cast<size_t>((v * nh + kh - kh0) * KW + kw);
+    };
+    std::vector<Val> acc(static_cast<size_t>(vecs * nh * KW), spread(k.constant(0)));
     acc = k.loopCarry(B, acc, [&](Idx b, const Vals &perSample) {
       Vals sum(perSample);
       for (const AxisRun &R : rows)
@@ -655,15 +660,20 @@ void lowerFilterGrad(KernelBuilder &k, const Node &n) {
             return k.loopCarry(Q.count, perRow, [&](Idx u, const Vals &a) {
               Idx i = k.add(k.mul(t, R.outStep), R.out0), j = k.add(k.mul(u, Q.outStep), Q.out0);
               Idx pos = k.add(k.mul(i, Wo), j);
-              Val gv =
-                  block ? k.loadScratchVector(packedAt(b, o0, pos)) : k.load(1, gAt(b, o0, pos));
+              Vals gv;
+              for (int64_t v = 0; v < vecs; ++v)
+                gv.push_back(block ? k.loadScratchVector(packedAt(b, k.add(o0, v * L), pos))
+                                   : k.load(1, gAt(b, o0, pos)));
               Vals next(a);
               for (int64_t kh = lo; kh < hi; ++kh) {
                 Idx h = k.add(k.mul(t, R.inStep), R.in0 + (kh - R.k0) * R.inTap);
                 for (int64_t tj = 0; tj < Q.taps; ++tj) {
                   Idx w = k.add(k.mul(u, Q.inStep), Q.in0 + tj * Q.inTap);
-                  size_t at = static_cast<size_t>((kh - kh0) * KW + Q.k0 + tj * Q.kStep);
-                  next[at] = k.fma(gv, spread(k.load(0, xAt(b, c, h, w))), a[at]);
+                  Val xv = spread(k.load(0, xAt(b, c, h, w)));
+                  for (int64_t v = 0; v < vecs; ++v) {
+                    size_t at = slot(v, kh, Q.k0 + tj * Q.kStep);
+                    next[at] = k.fma(gv[static_cast<size_t>(v)], xv, a[at]);
+                  }
                 }
               }
               return next;
@@ -672,24 +682,34 @@ void lowerFilterGrad(KernelBuilder &k, const Node &n) {
         }
       return sum;
     });
-    for (int64_t kh = kh0; kh < kh0 + nh; ++kh)
-      for (int64_t kw = 0; kw < KW; ++kw) {
-        Idx at = k.add(k.mul(k.add(k.mul(o0, C), c), KH * KW), kh * KW + kw);
-        Val v = acc[static_cast<size_t>((kh - kh0) * KW + kw)];
-        if (block)
-          k.storeStrided(at, C * KH * KW, v);
-        else
-          k.store(at, v);
-      }
+    for (int64_t v = 0; v < vecs; ++v)
+      for (int64_t kh = kh0; kh < kh0 + nh; ++kh)
+        for (int64_t kw = 0; kw < KW; ++kw) {
+          Idx at = k.add(k.mul(k.add(k.mul(k.add(o0, v * L), C), c), KH * KW), kh * KW + kw);
+          Val val = acc[slot(v, kh, kw)];
+          if (block)
+            k.storeStrided(at, C * KH * KW, val);
+          else
+            k.store(at, val);
+        }
   };
-  auto bands = [&](Idx o0, Idx c, bool block) {
-    for (int64_t kh0 = 0; kh0 < KH; kh0 += bandRows)
-      band(o0, c, block, kh0, std::min(bandRows, KH - kh0));
+  // Kernel rows in bands of at most budget / (nb KW) rows, as even as they come (4 rows
+  // in budget for 3 make two bands of 2, not 3 and 1).
+  auto bands = [&](Idx o0, Idx c, int64_t nb) {
+    const int64_t most = std::max<int64_t>(1, tileBudget(k) / (std::max<int64_t>(nb, 1) * KW));
+    const int64_t count = (KH + most - 1) / most, nh = (KH + count - 1) / count;
+    for (int64_t kh0 = 0; kh0 < KH; kh0 += nh)
+      band(o0, c, nb, kh0, std::min(nh, KH - kh0));
   };
-  if (blocks)
-    loop2(k, blocks, C, [&](Idx ob, Idx c) { bands(k.mul(ob, L), c, true); });
+  // Two blocks of filters a tile: a broadcast value of x feeds two multiply-adds, so a
+  // step of the tile loads 2 vectors of g and 8 of x for 16 multiply-adds (one block: 1
+  // and 16), which Intel's two vector loads a cycle keep up with.
+  if (blocks >= 2)
+    k.loop(blocks / 2, [&](Idx ob) { k.loop(C, [&](Idx c) { bands(k.mul(ob, 2 * L), c, 2); }); });
+  if (blocks % 2)
+    k.loop(C, [&](Idx c) { bands(k.index((blocks - 1) * L), c, 1); });
   if (O % L)
-    loop2(k, O % L, C, [&](Idx r, Idx c) { bands(k.add(r, blocks * L), c, false); });
+    loop2(k, O % L, C, [&](Idx r, Idx c) { bands(k.add(r, blocks * L), c, 0); });
 }
 
 } // namespace
