@@ -433,23 +433,32 @@ void lowerConv(KernelBuilder &k, const Node &n, bool transposed) {
       });
     });
 
-  const std::vector<Slice> colSlices = axisSlices(axisRuns(Wo, W, KW, s, p, transposed), budget);
-  int64_t widest = 1;
-  for (const Slice &cs : colSlices)
-    widest = std::max<int64_t>(widest, static_cast<int64_t>(cs.pos.size()));
-  const std::vector<Slice> rowSlices =
-      axisSlices(axisRuns(Ho, H, KH, s, p, transposed), std::max<int64_t>(1, budget / widest));
+  // Positions per tile: `budget` accumulators over the tile's vectors of lanes.
+  struct Slices {
+    std::vector<Slice> rows, cols;
+  };
+  auto slicesFor = [&](int64_t positions) {
+    Slices sl;
+    sl.cols = axisSlices(axisRuns(Wo, W, KW, s, p, transposed), positions);
+    int64_t widest = 1;
+    for (const Slice &cs : sl.cols)
+      widest = std::max<int64_t>(widest, static_cast<int64_t>(cs.pos.size()));
+    sl.rows = axisSlices(axisRuns(Ho, H, KH, s, p, transposed), std::max<int64_t>(1, positions / widest));
+    return sl;
+  };
 
   // The positions RS x CS (iterations t and u of their loops) of sample b and filter o
-  // (the first of the lanes): one loop over the input channels per kernel tap, one
-  // multiply-add per tap and position it reaches. (With all taps in one loop body, the
-  // loads of an input element for different taps would be merged and kept live,
-  // spilling registers.) An image with fewer than kFewChannels channels has one loop
-  // with all taps instead: LLVM would unroll the short loops, and compiling the
-  // unrolled code takes longer than running it.
-  auto tile = [&](Idx b, Idx o, Lanes lanes, const Slice &RS, Idx t, const Slice &CS, Idx u) {
+  // (the first of the lanes; with lanes of filters, `nb` vectors of them side by side,
+  // so that each broadcast element of x feeds nb multiply-adds): one loop over the
+  // input channels per kernel tap, one multiply-add per tap, position and vector.
+  // (With all taps in one loop body, the loads of an input element for different taps
+  // would be merged and kept live, spilling registers.) An image with fewer than
+  // kFewChannels channels has one loop with all taps instead: LLVM would unroll the
+  // short loops, and compiling the unrolled code takes longer than running it.
+  auto tile = [&](Idx b, Idx o, Lanes lanes, int64_t nb, const Slice &RS, Idx t, const Slice &CS,
+                  Idx u) {
     auto spread = [&](Val v) { return lanes == Lanes::One ? v : k.splat(v); };
-    const size_t nc = CS.pos.size();
+    const size_t nc = CS.pos.size(), npos = RS.pos.size() * nc;
     std::map<int64_t, std::vector<std::pair<size_t, int64_t>>> rowsOf, colsOf; // tap -> (slot, in)
     for (size_t r = 0; r < RS.pos.size(); ++r)
       for (auto [kh, in] : RS.pos[r].taps)
@@ -457,20 +466,25 @@ void lowerConv(KernelBuilder &k, const Node &n, bool transposed) {
     for (size_t q = 0; q < nc; ++q)
       for (auto [kw, in] : CS.pos[q].taps)
         colsOf[kw].push_back({q, in});
-    std::vector<Val> acc(RS.pos.size() * nc, spread(k.constant(0)));
+    std::vector<Val> acc(static_cast<size_t>(nb) * npos, spread(k.constant(0)));
     // Tap (kh, kw) of input channel c added to the accumulators a.
     auto addTap = [&](Idx c, int64_t kh, const std::vector<std::pair<size_t, int64_t>> &rs,
                       int64_t kw, const std::vector<std::pair<size_t, int64_t>> &cs, Vals a) {
       Idx tap = k.index(kh * KW + kw);
-      Val wv = lanes == Lanes::Filters ? k.loadScratchVector(packedW(o, c, tap))
-                                       : spread(k.load(1, wAt(o, c, tap)));
+      Vals wv;
+      for (int64_t v = 0; v < nb; ++v)
+        wv.push_back(lanes == Lanes::Filters ? k.loadScratchVector(packedW(k.add(o, v * L), c, tap))
+                                             : spread(k.load(1, wAt(o, c, tap))));
       for (auto [r, ih] : rs) {
         Idx row = k.mul(k.add(k.mul(t, RS.inStep), ih), W);
         for (auto [q, iw] : cs) {
           Idx hw = k.add(k.add(row, k.mul(u, CS.inStep)), iw);
           Val xv = lanes == Lanes::Samples ? k.loadScratchVector(packedX(b, c, hw))
                                            : spread(k.load(0, xAt(b, c, hw)));
-          a[r * nc + q] = k.fma(xv, wv, a[r * nc + q]);
+          for (int64_t v = 0; v < nb; ++v) {
+            size_t at = static_cast<size_t>(v) * npos + r * nc + q;
+            a[at] = k.fma(xv, wv[static_cast<size_t>(v)], a[at]);
+          }
         }
       }
       return a;
@@ -490,35 +504,44 @@ void lowerConv(KernelBuilder &k, const Node &n, bool transposed) {
         return next;
       });
     const int64_t stride = lanes == Lanes::Filters ? Ho * Wo : O * Ho * Wo;
-    for (size_t r = 0; r < RS.pos.size(); ++r)
-      for (size_t q = 0; q < nc; ++q) {
-        Idx i = k.add(k.mul(t, RS.outStep), RS.pos[r].out);
-        Idx j = k.add(k.mul(u, CS.outStep), CS.pos[q].out);
-        Idx at = yAt(b, o, k.add(k.mul(i, Wo), j));
-        if (lanes == Lanes::One)
-          k.store(at, acc[r * nc + q]);
-        else
-          k.storeStrided(at, stride, acc[r * nc + q]);
-      }
+    for (int64_t v = 0; v < nb; ++v)
+      for (size_t r = 0; r < RS.pos.size(); ++r)
+        for (size_t q = 0; q < nc; ++q) {
+          Idx i = k.add(k.mul(t, RS.outStep), RS.pos[r].out);
+          Idx j = k.add(k.mul(u, CS.outStep), CS.pos[q].out);
+          Idx at = yAt(b, k.add(o, v * L), k.add(k.mul(i, Wo), j));
+          Val sum = acc[static_cast<size_t>(v) * npos + r * nc + q];
+          if (lanes == Lanes::One)
+            k.store(at, sum);
+          else
+            k.storeStrided(at, stride, sum);
+        }
   };
-  auto plane = [&](Idx b, Idx o, Lanes lanes) {
-    for (const Slice &RS : rowSlices)
+  auto plane = [&](Idx b, Idx o, Lanes lanes, int64_t nb, const Slices &sl) {
+    for (const Slice &RS : sl.rows)
       overSlice(k, RS, [&](Idx t) {
-        for (const Slice &CS : colSlices)
-          overSlice(k, CS, [&](Idx u) { tile(b, o, lanes, RS, t, CS, u); });
+        for (const Slice &CS : sl.cols)
+          overSlice(k, CS, [&](Idx u) { tile(b, o, lanes, nb, RS, t, CS, u); });
       });
   };
-  // Blocks of lanes, then what is left of their axis one by one.
+  const Slices one = slicesFor(budget);
+  // Blocks of lanes, then what is left of their axis one by one. Blocks of filters go in
+  // pairs: one vector of filters a tile loads a broadcast of x for every multiply-add,
+  // more than Intel's two vector loads a cycle keep up with; two share each broadcast.
   if (wide == Lanes::Filters) {
-    if (blocks)
-      loop2(k, blocks, B, [&](Idx ob, Idx b) { plane(b, k.mul(ob, L), Lanes::Filters); });
+    if (blocks >= 2) {
+      const Slices pairs = slicesFor(std::max<int64_t>(1, budget / 2));
+      loop2(k, blocks / 2, B, [&](Idx ob, Idx b) { plane(b, k.mul(ob, 2 * L), Lanes::Filters, 2, pairs); });
+    }
+    if (blocks % 2)
+      k.loop(B, [&](Idx b) { plane(b, k.index((blocks - 1) * L), Lanes::Filters, 1, one); });
     if (O % L)
-      loop2(k, O % L, B, [&](Idx r, Idx b) { plane(b, k.add(r, blocks * L), Lanes::One); });
+      loop2(k, O % L, B, [&](Idx r, Idx b) { plane(b, k.add(r, blocks * L), Lanes::One, 1, one); });
     return;
   }
-  loop2(k, blocks, O, [&](Idx bb, Idx o) { plane(k.mul(bb, L), o, Lanes::Samples); });
+  loop2(k, blocks, O, [&](Idx bb, Idx o) { plane(k.mul(bb, L), o, Lanes::Samples, 1, one); });
   if (B % L)
-    loop2(k, B % L, O, [&](Idx r, Idx o) { plane(k.add(r, blocks * L), o, Lanes::One); });
+    loop2(k, B % L, O, [&](Idx r, Idx o) { plane(k.add(r, blocks * L), o, Lanes::One, 1, one); });
 }
 
 /// Scratch of conv2d and conv_transpose2d: their weights or their input, packed (the

@@ -70,9 +70,9 @@ std::vector<Instance> instances(OpKind op) {
   // conv2d_filter_grad's x) with fewer than 4 channels has vectors along output columns
   // instead: "wide" fills a vector and part of another, the others part of one; the
   // "-channels" cases keep enough channels for the lanes of filters and of samples;
-  // "stride-5" packs its input with a gather (short strides use a shuffle). The filter
-  // gradient's "pairs" has three vectors of filters and one more: a tile of two vectors,
-  // one of one and the scalar tail, with kernel rows in two bands of two.
+  // "stride-5" packs its input with a gather (short strides use a shuffle). The "pairs"
+  // cases have three vectors of filters and one more: tiles of two vectors, of one and
+  // the scalar tail (the filter gradient's with kernel rows in two bands of two).
   case OpKind::Conv2d:
     return {{"s1p0", {{2, 3, 5, 5}, {4, 3, 3, 3}}, make({{1, 0}, 0, ""})},
             {"s1p1", {{2, 3, 5, 5}, {4, 3, 3, 3}}, make({{1, 1}, 0, ""})},
@@ -87,7 +87,8 @@ std::vector<Instance> instances(OpKind op) {
             {"first-layer", {{1, 1, 12, 12}, {17, 1, 4, 4}}, make({{2, 1}, 0, ""})},
             {"stride-5", {{1, 1, 12, 13}, {3, 1, 2, 3}}, make({{5, 1}, 0, ""})},
             {"vector-channels", {{1, 4, 9, 7}, {17, 4, 3, 3}}, make({{2, 1}, 0, ""})},
-            {"samples-channels", {{17, 4, 4, 4}, {2, 4, 3, 3}}, make({{1, 1}, 0, ""})}};
+            {"samples-channels", {{17, 4, 4, 4}, {2, 4, 3, 3}}, make({{1, 1}, 0, ""})},
+            {"pairs", {{2, 4, 6, 6}, {49, 4, 3, 3}}, make({{1, 1}, 0, ""}), false, false}};
   case OpKind::ConvTranspose2d:
     return {{"s1p0", {{2, 3, 3, 3}, {3, 4, 3, 3}}, make({{1, 0, 0, 0}, 0, ""})},
             {"s1p1", {{2, 3, 3, 3}, {3, 4, 3, 3}}, make({{1, 1, 0, 0}, 0, ""})},
@@ -97,7 +98,8 @@ std::vector<Instance> instances(OpKind op) {
             {"vector", {{1, 3, 4, 3}, {3, 17, 4, 4}}, make({{2, 1, 0, 0}, 0, ""})},
             {"wide", {{1, 1, 2, 28}, {1, 17, 3, 3}}, make({{1, 1, 0, 0}, 0, ""})},
             {"samples", {{17, 2, 3, 3}, {2, 1, 4, 4}}, make({{2, 1, 0, 0}, 0, ""})},
-            {"channels", {{1, 4, 2, 2}, {4, 17, 4, 4}}, make({{2, 1, 0, 0}, 0, ""})}};
+            {"channels", {{1, 4, 2, 2}, {4, 17, 4, 4}}, make({{2, 1, 0, 0}, 0, ""})},
+            {"pairs", {{2, 4, 3, 3}, {4, 49, 4, 4}}, make({{2, 1, 0, 0}, 0, ""}), false, false}};
   case OpKind::Conv2dFilterGrad:
     return {{"s1p0", {{2, 3, 5, 5}, {2, 4, 3, 3}}, make({{1, 0, 3, 3}, 0, ""})},
             {"s2p1-uneven", {{2, 3, 6, 5}, {2, 4, 3, 3}}, make({{2, 1, 3, 3}, 0, ""})},
