@@ -21,7 +21,10 @@ using ganc::rt::KernelInfo;
 
 #include <llvm/IR/DIBuilder.h>
 #include <llvm/IR/IRBuilder.h>
+#include <llvm/Analysis/ValueTracking.h>
+#include <llvm/IR/IntrinsicInst.h>
 #include <llvm/IR/Intrinsics.h>
+#include <llvm/IR/MDBuilder.h>
 
 #include <algorithm>
 #include <cmath>
@@ -453,6 +456,67 @@ private:
       internalError("codegen", "'" + site_.baseName + "' accesses memory outside a loop");
   }
 
+  /// Tells LLVM that the kernel's buffers do not overlap: every access gets the alias
+  /// scope of the slot pointer it is based on and is declared not to alias the others'.
+  /// The pointers are loaded from the slot table, so without this LLVM must assume any
+  /// store may change what any load reads, and it leaves an elementwise loop with
+  /// several inputs and outputs scalar rather than check every pair at run time.
+  /// Memory planning guarantees it: a kernel's outputs and scratch are live while its
+  /// operands are, so the arena never places them on each other, and outputs never
+  /// alias leaves. (An operand read twice may come through two pointers to one buffer;
+  /// neither is written, so declaring them distinct is harmless.)
+  void markDistinctBuffers() {
+    std::vector<Value *> bases;
+    for (Value *v : operands_)
+      if (v->getType()->isPointerTy())
+        bases.push_back(v);
+    bases.insert(bases.end(), results_.begin(), results_.end());
+    if (scratch_)
+      bases.push_back(scratch_);
+    if (bases.size() < 2)
+      return;
+    llvm::MDBuilder md(ctx_);
+    llvm::MDNode *domain = md.createAnonymousAliasScopeDomain(fn_->getName());
+    std::map<const Value *, size_t> scopeOf;
+    std::vector<llvm::Metadata *> scopes;
+    for (Value *v : bases)
+      if (scopeOf.emplace(v, scopes.size()).second)
+        scopes.push_back(md.createAnonymousAliasScope(domain));
+    auto pointerOf = [](llvm::Instruction &inst) -> Value * {
+      if (auto *l = llvm::dyn_cast<llvm::LoadInst>(&inst))
+        return l->getPointerOperand();
+      if (auto *st = llvm::dyn_cast<llvm::StoreInst>(&inst))
+        return st->getPointerOperand();
+      if (auto *ii = llvm::dyn_cast<llvm::IntrinsicInst>(&inst))
+        switch (ii->getIntrinsicID()) {
+        case llvm::Intrinsic::masked_load:
+        case llvm::Intrinsic::masked_gather:
+          return ii->getArgOperand(0);
+        case llvm::Intrinsic::masked_store:
+        case llvm::Intrinsic::masked_scatter:
+          return ii->getArgOperand(1);
+        default:
+          break;
+        }
+      return nullptr;
+    };
+    for (llvm::BasicBlock &bb : *fn_)
+      for (llvm::Instruction &inst : bb) {
+        Value *ptr = pointerOf(inst);
+        if (!ptr)
+          continue;
+        auto it = scopeOf.find(llvm::getUnderlyingObject(ptr, 0));
+        if (it == scopeOf.end())
+          continue;
+        std::vector<llvm::Metadata *> others;
+        for (size_t i = 0; i < scopes.size(); ++i)
+          if (i != it->second)
+            others.push_back(scopes[i]);
+        inst.setMetadata(llvm::LLVMContext::MD_alias_scope, llvm::MDNode::get(ctx_, {scopes[it->second]}));
+        inst.setMetadata(llvm::LLVMContext::MD_noalias, llvm::MDNode::get(ctx_, others));
+      }
+  }
+
   /// Starts the kernel function of an outermost loop: loads the buffer pointers.
   void beginKernel() {
     std::string name = site_.baseName + (kernels_ ? "." + std::to_string(kernels_) : "");
@@ -493,6 +557,7 @@ private:
 
   void endKernel(int64_t extent) {
     b_.CreateRetVoid();
+    markDistinctBuffers();
     b_.SetCurrentDebugLocation(llvm::DebugLoc());
     KernelInfo ki;
     ki.name = fn_->getName().str();
