@@ -66,6 +66,7 @@ private:
   uint64_t seed_;
   int64_t epoch_ = -1;
   std::vector<int64_t> order_;
+  std::vector<int64_t> rows_; ///< the batch's sample indices, kept between calls
 };
 
 } // namespace ganc::rt
