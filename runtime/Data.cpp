@@ -8,9 +8,10 @@
 #include "io/Npy.h"
 #include "io/IoError.h"
 
-#include <algorithm>
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
+
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>

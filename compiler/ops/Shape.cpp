@@ -243,8 +243,8 @@ const OpInfo &opInfo_Transpose() {
         // Tiles of L result rows by L columns (L = lanes()): each result vector is one
         // strided load down a column of x, and the L rows of a tile read the same L
         // cache lines of x, so every line is fetched once. (A scalar loop nest left to
-        // LLVM's vectorizer gathered whole columns of x, 50 KB for a 784-row one, and
-        // ran some seven times slower.)
+        // LLVM's vectorizer gathered whole columns of x, 50 KB for a 784-row one: 140 us
+        // against 25 for D's 784x128 weight on one thread.)
         const size_t r = n.shape.size() - 2;
         const int64_t rows = n.shape[r], cols = n.shape[r + 1]; // of the result
         const int64_t L = k.lanes(), fullCols = cols / L * L;
@@ -272,15 +272,11 @@ const OpInfo &opInfo_Transpose() {
           if (rows % L != 0)
             tile(base, k.index(rows / L * L), rows % L);
         };
-        if (r == 0) {
-          // Whole tiles are the parallel loop; the last rows, if any, a second kernel.
-          if (rows >= L)
-            k.loop(rows / L, [&](Idx blk) { tile(k.index(0), k.mul(blk, L), L); });
-          if (rows % L != 0)
-            k.loop(1, [&](Idx) { tile(k.index(0), k.index(rows / L * L), rows % L); });
-        } else {
+        // A matrix: whole tiles are the parallel loop, the last rows kernels of their own.
+        if (r == 0)
+          matrix(k.index(0));
+        else
           k.loop(n.shape[0], [&](Idx b) { matrix(k.mul(b, rows * cols)); });
-        }
       },
       0, {}, {}, nullptr,
       /*batchedOperands=*/0}, // a 2-D matrix, not a batch
