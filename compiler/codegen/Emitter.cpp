@@ -19,9 +19,9 @@ using ganc::rt::KernelInfo;
 #include "ir/OpInfo.h"
 #include "support/Error.h"
 
+#include <llvm/Analysis/ValueTracking.h>
 #include <llvm/IR/DIBuilder.h>
 #include <llvm/IR/IRBuilder.h>
-#include <llvm/Analysis/ValueTracking.h>
 #include <llvm/IR/IntrinsicInst.h>
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/MDBuilder.h>
@@ -459,8 +459,8 @@ private:
   /// Tells LLVM that the kernel's buffers do not overlap: every access gets the alias
   /// scope of the slot pointer it is based on and is declared not to alias the others'.
   /// The pointers are loaded from the slot table, so without this LLVM must assume any
-  /// store may change what any load reads, and it leaves an elementwise loop with
-  /// several inputs and outputs scalar rather than check every pair at run time.
+  /// store may change what any load reads: it guarded each elementwise loop with several
+  /// inputs and outputs by run-time overlap checks, with a scalar copy of the loop.
   /// Memory planning guarantees it: a kernel's outputs and scratch are live while its
   /// operands are, so the arena never places them on each other, and outputs never
   /// alias leaves. (An operand read twice may come through two pointers to one buffer;
