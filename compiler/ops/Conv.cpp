@@ -433,7 +433,8 @@ void lowerConv(KernelBuilder &k, const Node &n, bool transposed) {
       });
     });
 
-  // Positions per tile: `budget` accumulators over the tile's vectors of lanes.
+  // Row and column slices of at most `positions` output positions a tile (a tile holds
+  // `budget` accumulators: positions times its vectors of filters).
   struct Slices {
     std::vector<Slice> rows, cols;
   };
@@ -726,7 +727,9 @@ void lowerFilterGrad(KernelBuilder &k, const Node &n) {
   };
   // Two blocks of filters a tile: a broadcast value of x feeds two multiply-adds, so a
   // step of the tile loads 2 vectors of g and 8 of x for 16 multiply-adds (one block: 1
-  // and 16), which Intel's two vector loads a cycle keep up with.
+  // and 16), which Intel's two vector loads a cycle keep up with. The loop over input
+  // channels runs inside the loop over pairs, so a pair's packed g (800 KB in the DCGAN)
+  // stays in L2 across the channels; the parallel loop is then the pairs' (4 there).
   if (blocks >= 2)
     k.loop(blocks / 2, [&](Idx ob) { k.loop(C, [&](Idx c) { bands(k.mul(ob, 2 * L), c, 2); }); });
   if (blocks % 2)
