@@ -255,6 +255,18 @@ public:
                                               : dib_->createLexicalBlockFile(sp, file);
     b_.SetCurrentDebugLocation(llvm::DILocation::get(ctx_, line, col, scope));
   }
+  /// Vector loads and stores touch the first `count` lanes only, until set back to lanes().
+  void setActiveLanes(int64_t count) {
+    checkLanes(count);
+    activeLanes_ = static_cast<int>(count);
+  }
+  /// `v` as a vector whose lanes beyond the active ones are 0.
+  Val zeroInactiveLanes(Val v) {
+    Value *x = fv(v);
+    if (!x->getType()->isVectorTy())
+      x = b_.CreateVectorSplat(lanes_, x);
+    return activeLanes_ == lanes_ ? val(x) : val(b_.CreateSelect(laneMask(), x, zeros()));
+  }
   Idx div(Idx a, int64_t c) { return c == 1 ? a : idx(b_.CreateUDiv(iv(a), b_.getInt64(c))); }
   Idx rem(Idx a, int64_t c) { return idx(b_.CreateURem(iv(a), b_.getInt64(c))); }
   Val splat(Val s) override { return val(b_.CreateVectorSplat(lanes_, fv(s))); }
@@ -787,9 +799,10 @@ private:
   }
 
   /// Computes the members at one point from the anchor's value there (if any) and the
-  /// inputs' values, and stores what leaves the unit.
-  void computePoint(LlvmKernelBuilder &k, const Unit &u, std::optional<Val> anchor,
-                    const std::vector<Val> &inputs, Idx flat, int64_t laneStride) {
+  /// inputs' values, stores what leaves the unit (but the sums, stored once per row), and
+  /// returns the members' values.
+  std::vector<Val> computePoint(LlvmKernelBuilder &k, const Unit &u, std::optional<Val> anchor,
+                                const std::vector<Val> &inputs, Idx flat, int64_t laneStride) {
     std::vector<Val> vals;
     for (size_t j = 0; j < u.members.size(); ++j) {
       std::vector<Val> args;
@@ -807,21 +820,36 @@ private:
     k.setLine(nullptr, 0, 0);
     for (size_t out = 0; out < u.stored.size(); ++out) {
       const Node *n = u.stored[out];
-      Val v = n == u.anchor ? *anchor
-                            : vals[std::find(u.members.begin(), u.members.end(), n) - u.members.begin()];
-      k.storeAt(out, flat, v, laneStride);
+      const size_t j = std::find(u.members.begin(), u.members.end(), n) - u.members.begin();
+      if (n == u.anchor)
+        k.storeAt(out, flat, *anchor, laneStride);
+      else if (j < u.members.size())
+        k.storeAt(out, flat, vals[j], laneStride);
     }
+    return vals;
   }
 
   /// An elementwise unit: loops over the axes of its shape, adjacent axes merged where
   /// every input steps through them as through one, so a unit without broadcasts is one
   /// flat loop. Each input's index is affine in the loop counters.
+  ///
+  /// A unit with sums splits its axes where the rows begin, never merging across: the
+  /// loops over rows outside (threads split the outermost), the loops along a row inside.
+  /// The innermost of those runs in explicit vectors with a masked tail, each sum kept as
+  /// a vector of partial sums (lane l sums the row's elements l, l + lanes, ... of each
+  /// innermost run) and its lanes added when the row ends: the order is fixed by the
+  /// shape alone. LLVM would not vectorize a float sum in order itself.
+  /// One loop of an elementwise unit: its extent, and the steps it makes through the
+  /// unit's elements and through each input.
+  struct Axis {
+    int64_t extent, out;
+    std::vector<int64_t> in;
+  };
   void loopNest(LlvmKernelBuilder &k, const Unit &u) {
-    struct Axis {
-      int64_t extent, out;
-      std::vector<int64_t> in;
-    };
     const std::vector<int64_t> rm = rowMajorStrides(u.shape);
+    const size_t rowAxis = u.sums.empty() ? u.shape.size() : static_cast<size_t>(u.sums[0]->attrs.ints[0]);
+    constexpr size_t kNone = static_cast<size_t>(-1);
+    size_t rowLevel = kNone; // the first level along a row
     std::vector<Axis> axes;
     for (size_t a = 0; a < u.shape.size(); ++a) {
       if (u.shape[a] == 1)
@@ -829,9 +857,12 @@ private:
       Axis x{u.shape[a], rm[a], {}};
       for (const FusedInput &in : u.inputs)
         x.in.push_back(in.strides[a]);
-      bool merge = !axes.empty();
+      const bool rowStarts = a >= rowAxis && rowLevel == kNone;
+      bool merge = !axes.empty() && !rowStarts;
       for (size_t i = 0; merge && i < x.in.size(); ++i)
         merge = axes.back().in[i] == x.in[i] * x.extent;
+      if (rowStarts)
+        rowLevel = axes.size();
       if (merge) {
         axes.back().extent *= x.extent;
         axes.back().out = x.out;
@@ -840,23 +871,89 @@ private:
         axes.push_back(std::move(x));
       }
     }
+    const Axis single{1, 0, std::vector<int64_t>(u.inputs.size(), 0)};
+    if (!u.sums.empty() && rowLevel == kNone) { // rows of one element
+      rowLevel = axes.size();
+      axes.push_back(single);
+    }
+    if (rowLevel == 0) { // one row: an outer loop all the same, for the kernel's threads
+      axes.insert(axes.begin(), single);
+      rowLevel = 1;
+    }
     if (axes.empty())
-      axes.push_back({1, 0, std::vector<int64_t>(u.inputs.size(), 0)});
+      axes.push_back(single);
+    auto step = [&](size_t level, Idx i, Idx &out, std::vector<Idx> &in) {
+      out = k.add(out, k.mul(i, axes[level].out));
+      for (size_t j = 0; j < in.size(); ++j)
+        in[j] = k.add(in[j], k.mul(i, axes[level].in[j]));
+    };
     std::function<void(size_t, Idx, std::vector<Idx>)> nest = [&](size_t level, Idx out, std::vector<Idx> in) {
       k.loop(axes[level].extent, [&](Idx i) {
-        Idx o = k.add(out, k.mul(i, axes[level].out));
-        std::vector<Idx> at(in);
-        for (size_t j = 0; j < at.size(); ++j)
-          at[j] = k.add(at[j], k.mul(i, axes[level].in[j]));
+        step(level, i, out, in);
+        if (level + 1 == rowLevel)
+          return sumRow(k, u, std::vector<Axis>(axes.begin() + rowLevel, axes.end()), out, in);
         if (level + 1 < axes.size())
-          return nest(level + 1, o, at);
+          return nest(level + 1, out, in);
         std::vector<Val> vals;
-        for (size_t j = 0; j < at.size(); ++j)
-          vals.push_back(k.load(static_cast<unsigned>(j), at[j]));
-        computePoint(k, u, std::nullopt, vals, o, 0);
+        for (size_t j = 0; j < in.size(); ++j)
+          vals.push_back(k.load(static_cast<unsigned>(j), in[j]));
+        computePoint(k, u, std::nullopt, vals, out, 0);
       });
     };
     nest(0, k.index(0), std::vector<Idx>(u.inputs.size(), k.index(0)));
+  }
+
+  /// The loops `row` along one row of a unit with sums (the row starts at element `out`,
+  /// input j's part of it at in[j]), then the sums' stores.
+  void sumRow(LlvmKernelBuilder &k, const Unit &u, const std::vector<Axis> &row, Idx out, const std::vector<Idx> &in) {
+    const int64_t L = k.lanes();
+    std::vector<size_t> summed; // per sum, its operand's index among the members
+    for (const Node *s : u.sums)
+      summed.push_back(std::find(u.members.begin(), u.members.end(), s->operands[0]) - u.members.begin());
+    // Elements [i0, i0 + count) of the innermost run, lanes side by side.
+    auto block = [&](Idx o, const std::vector<Idx> &at, const Axis &ax, Idx i0, int64_t count, std::vector<Val> acc) {
+      o = k.add(o, k.mul(i0, ax.out));
+      std::vector<Val> vals;
+      for (size_t j = 0; j < at.size(); ++j) {
+        const int64_t st = ax.in[j];
+        Idx p = k.add(at[j], k.mul(i0, st));
+        vals.push_back(st == 0 ? k.splat(k.load(static_cast<unsigned>(j), p))
+                               : k.loadStrided(static_cast<unsigned>(j), p, st, count));
+      }
+      k.setActiveLanes(count);
+      std::vector<Val> m = computePoint(k, u, std::nullopt, vals, o, ax.out);
+      for (size_t s = 0; s < acc.size(); ++s)
+        acc[s] = k.add(acc[s], k.zeroInactiveLanes(m.at(summed[s])));
+      k.setActiveLanes(L);
+      return acc;
+    };
+    std::function<std::vector<Val>(size_t, Idx, const std::vector<Idx> &, std::vector<Val>)> along =
+        [&](size_t l, Idx o, const std::vector<Idx> &at, std::vector<Val> acc) -> std::vector<Val> {
+      const Axis &ax = row[l];
+      if (l + 1 < row.size())
+        return k.loopCarry(ax.extent, acc, [&](Idx i, const std::vector<Val> &a) {
+          Idx oi = k.add(o, k.mul(i, ax.out));
+          std::vector<Idx> ati(at);
+          for (size_t j = 0; j < ati.size(); ++j)
+            ati[j] = k.add(ati[j], k.mul(i, ax.in[j]));
+          return along(l + 1, oi, ati, a);
+        });
+      const int64_t blocks = ax.extent / L, tail = ax.extent % L;
+      if (blocks)
+        acc = k.loopCarry(blocks, acc, [&](Idx b, const std::vector<Val> &a) {
+          return block(o, at, ax, k.mul(b, L), L, a);
+        });
+      if (tail)
+        acc = block(o, at, ax, k.index(blocks * L), tail, acc);
+      return acc;
+    };
+    std::vector<Val> acc = along(0, out, in, std::vector<Val>(u.sums.size(), k.splat(k.constant(0))));
+    const int64_t rowSize = numElements(Shape(u.shape.begin() + u.sums[0]->attrs.ints[0], u.shape.end()));
+    for (size_t s = 0; s < u.sums.size(); ++s) {
+      const size_t slot = std::find(u.stored.begin(), u.stored.end(), u.sums[s]) - u.stored.begin();
+      if (slot < u.stored.size())
+        k.storeAt(slot, k.div(out, rowSize), k.sumLanes(acc[s]), 0);
+    }
   }
 
   /// The members computed inside one store of the anchor: `v` goes to element `flat`
@@ -909,10 +1006,13 @@ private:
       for (size_t k = 0; k < u.operands[j].size(); ++k)
         if (u.operands[j][k].kind == FusedOperand::Kind::Anchor || u.operands[j][k].kind == FusedOperand::Kind::Member)
           ++uses[u.members[j]->operands[k]];
+    for (const Node *s : u.sums)
+      ++uses[s->operands[0]];
     std::vector<const Node *> all;
     if (u.anchor)
       all.push_back(u.anchor);
     all.insert(all.end(), u.members.begin(), u.members.end());
+    all.insert(all.end(), u.sums.begin(), u.sums.end());
     for (const Node *n : all)
       if (uses[n] > 1 || std::find(u.stored.begin(), u.stored.end(), n) != u.stored.end())
         named.push_back(n);
@@ -922,6 +1022,8 @@ private:
         return "%" + std::to_string(n->id);
       std::ostringstream os;
       os << opInfo(n->op).mnemonic << "(";
+      if (std::find(u.sums.begin(), u.sums.end(), n) != u.sums.end())
+        return os.str() + expr(n->operands[0], false) + ")";
       size_t j = std::find(u.members.begin(), u.members.end(), n) - u.members.begin();
       for (size_t k = 0; k < n->operands.size(); ++k) {
         const Node *o = n->operands[k];

@@ -37,7 +37,8 @@ public:
       if (info.isLeaf() || isAlias(n) || picked_.count(n->id))
         continue;
       if (!info.isElementwise()) {
-        newUnit(n);
+        if (!joinSum(n))
+          newUnit(n);
       } else if (!join(n)) {
         newUnit(n);
         for (size_t v : privateUnits(n))
@@ -214,8 +215,8 @@ private:
     std::vector<size_t> candidates;
     for (const Node *o : n->operands) {
       size_t u = unitOf(o);
-      if (u == kNoUnit || o->shape != n->shape)
-        continue;
+      if (u == kNoUnit || o->shape != n->shape || plan_.units[u].shape != n->shape)
+        continue; // (a sum's unit loops over its operand's shape)
       const Unit &unit = plan_.units[u];
       if (unit.anchor && !opInfo(unit.anchor->op).storesOnce())
         continue;
@@ -266,13 +267,36 @@ private:
     return true;
   }
 
+  /// Puts `n`, a reduce_sum over the trailing axes [b, rank) of a member of an elementwise
+  /// loop, into that loop. Rows are summed whole inside one iteration of the outer axes
+  /// [0, b), which threads split, so the sums do not depend on the thread count.
+  bool joinSum(const Node *n) {
+    if (!n->is(OpKind::ReduceSum))
+      return false;
+    const Node *o = n->operands[0];
+    const size_t u = unitOf(o);
+    const int64_t begin = n->attrs.ints[0], end = n->attrs.ints[1];
+    if (u == kNoUnit || plan_.units[u].anchor || picked_.count(o->id) || begin < 1 || begin >= end ||
+        end != static_cast<int64_t>(o->shape.size()))
+      return false;
+    const std::vector<const Node *> &members = plan_.units[u].members, &sums = plan_.units[u].sums;
+    if (std::find(members.begin(), members.end(), o) == members.end())
+      return false; // a sum of the unit's: read only when the loop is done
+    if (!sums.empty() && sums[0]->attrs.ints[0] != begin)
+      return false; // one row length per loop
+    plan_.units[u].sums.push_back(n);
+    unitOf_[n->id] = u;
+    return true;
+  }
+
   /// Elementwise units of `n`'s operands (of its shape) whose values only `n` reads:
-  /// `n`'s unit takes them in, so they need no buffers of their own.
+  /// `n`'s unit takes them in, so they need no buffers of their own. A unit that sums
+  /// rows stays whole: its loop is shaped by them.
   std::vector<size_t> privateUnits(const Node *n) {
     std::vector<size_t> out;
     for (const Node *o : n->operands) {
       size_t v = unitOf(o);
-      if (v == kNoUnit || o->shape != n->shape || plan_.units[v].anchor ||
+      if (v == kNoUnit || o->shape != n->shape || plan_.units[v].anchor || !plan_.units[v].sums.empty() ||
           std::find(out.begin(), out.end(), v) != out.end())
         continue;
       bool onlyN = true;
@@ -380,6 +404,8 @@ private:
       if (u.anchor)
         all.push_back(u.anchor);
       all.insert(all.end(), u.members.begin(), u.members.end());
+      all.insert(all.end(), u.sums.begin(), u.sums.end());
+      std::sort(all.begin(), all.end(), [&](const Node *a, const Node *b) { return pos_.at(a->id) < pos_.at(b->id); });
       for (const Node *n : all)
         if (stored.count(n->id))
           u.stored.push_back(n);

@@ -9,6 +9,9 @@
 //    elementwise nodes, or, as its epilogue, the stores of a kStoresOnce op (matmul, the
 //    convolutions). One kernel may store several values: an optimizer's new moments and
 //    weights come out of one loop, or out of the matmul that computes their gradient;
+//  - a reduce_sum over trailing axes of such a loop's member joins the loop: it sums each
+//    row as the loop computes it, so a value only summed never reaches memory (batch
+//    norm's statistics and their gradients);
 //  - every other node is a kernel of its own.
 // A node joins a kernel only if the kernels stay acyclic: nothing the node reads from
 // outside the kernel may itself need the kernel.
@@ -46,8 +49,11 @@ struct Unit {
   std::vector<const ir::Node *> members;    ///< elementwise nodes, in graph order
   std::vector<std::vector<FusedOperand>> operands; ///< per member
   std::vector<FusedInput> inputs;           ///< what members read from buffers
-  /// Anchor and members whose values leave the unit (outputs, or read by other units or
-  /// through views), in graph order.
+  /// reduce_sum nodes over axes [b, rank) of a member (b >= 1), in graph order; only in a
+  /// unit without an anchor. Each is stored, row by row, after the loop over its row.
+  std::vector<const ir::Node *> sums;
+  /// Anchor, members and sums whose values leave the unit (outputs, or read by other
+  /// units or through views), in graph order.
   std::vector<const ir::Node *> stored;
 };
 

@@ -4,9 +4,11 @@
 // with the reference evaluator (ir::evaluate, in double precision): epilogues of matmul
 // and of each convolution (vector stores along the last axis, along channels and along
 // samples, with inputs read as vectors, gathered and broadcast), kernels storing several
-// values, broadcasts (also in two steps) and transposes read in place, views, and loop
-// nests whose inputs broadcast along middle axes. Each test also checks the plan fused what it should, so a
-// pass that stopped fusing could not pass by computing the unfused graph.
+// values, broadcasts (also in two steps) and transposes read in place, views, loop nests
+// whose inputs broadcast along middle axes, and row sums computed in the loop of their
+// operand (masked tails, splats, gathers, rows over two loops). Each test also checks
+// the plan fused what it should, so a pass that stopped fusing could not pass by
+// computing the unfused graph.
 //
 //===----------------------------------------------------------------------===//
 #include "JitUtil.h"
@@ -209,6 +211,76 @@ TEST_F(Fusion, ScalarsAndConstantsMixWithVectorsInAnEpilogue) {
   Node *mm = b.matmul(x, w);
   // A rank-0 input, constants and a select: all become vectors next to the matmul's.
   g.addOutput("out", b.add(b.mul(b.unary(OpKind::Step, mm), s), b.make(OpKind::Maximum, {mm, b.scalar(0.25)})));
+  check();
+}
+
+TEST_F(Fusion, RowSumsJoinTheLoopOfTheirOperand) {
+  // Batch norm's variance: the squares are only summed, so they never reach memory. Rows
+  // of 7x7 = 49: three vectors and a masked tail, whose lanes past the row must not
+  // count (they would add (0 - mean)^2).
+  Node *x = leaf("x", {5, 6, 7, 7}), *mean = leaf("mean", {6});
+  Node *centered = b.sub(x, b.broadcast(b.broadcast(mean, {6, 7, 7}, 1, 3), x->shape, 0, 1));
+  Node *squares = b.mul(centered, centered);
+  Node *rows = b.reduceSum(squares, 2, 4);
+  g.addOutput("centered", centered);
+  g.addOutput("rows", rows);
+  codegen::FusionPlan p = plan();
+  const codegen::Unit *u = unitOf(p, squares);
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->sums, (std::vector<const Node *>{rows}));
+  EXPECT_EQ(u->stored, (std::vector<const Node *>{centered, rows})); // not the squares
+  check();
+}
+
+TEST_F(Fusion, RowSumsOfSeveralValuesReadInputsEveryWay) {
+  // Batch norm's backward sums: three sums in one loop, rows of one axis of 37 (two
+  // vectors and a tail with AVX-512, four and a tail with AVX2), an input broadcast
+  // along the row (a splat), one read through a transpose (a gather along the row).
+  Node *g1 = leaf("g", {3, 6, 37}), *xc = leaf("xc", {3, 6, 37}), *gamma = leaf("gamma", {6});
+  Node *t = leaf("t", {3, 37, 6});
+  Node *dy = b.mul(g1, b.broadcast(b.broadcast(gamma, {6, 37}, 1, 2), g1->shape, 0, 1));
+  Node *prod = b.mul(dy, xc);
+  Node *shifted = b.add(dy, b.transpose(t)); // steps by 6 along the row
+  Node *s1 = b.reduceSum(dy, 2, 3), *s2 = b.reduceSum(prod, 2, 3), *s3 = b.reduceSum(b.unary(OpKind::Exp, shifted), 2, 3);
+  g.addOutput("s1", s1);
+  g.addOutput("s2", s2);
+  g.addOutput("s3", s3);
+  g.addOutput("dy", dy);
+  codegen::FusionPlan p = plan();
+  const codegen::Unit *u = unitOf(p, dy);
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->sums.size(), 3u);
+  EXPECT_EQ(u->stored.size(), 4u);
+  check();
+}
+
+TEST_F(Fusion, RowSumsOverAxesThatDoNotMergeAndOverOneRow) {
+  // An input broadcast along W but not H keeps H and W two loops: the partial sums carry
+  // through both. A sum over every axis but a leading 1 is one row for the whole loop.
+  Node *x = leaf("x", {4, 5, 9, 18}), *h = leaf("h", {9});
+  Node *byRow = b.broadcast(b.broadcast(h, {9, 18}, 1, 2), x->shape, 0, 2);
+  Node *v = b.mul(x, byRow);
+  g.addOutput("rows", b.reduceSum(v, 1, 4));
+  Node *y = leaf("y", {1, 300});
+  g.addOutput("all", b.reduceSum(b.unary(OpKind::Tanh, y), 1, 2));
+  Node *z = leaf("z", {6, 5, 1, 1}); // rows of one element
+  g.addOutput("ones", b.reduceSum(b.unary(OpKind::Relu, z), 2, 4));
+  codegen::FusionPlan p = plan();
+  for (const Node *n : {v, g.outputs()[1].second->operands[0], g.outputs()[2].second->operands[0]})
+    EXPECT_EQ(unitOf(p, n)->sums.size(), 1u);
+  check();
+}
+
+TEST_F(Fusion, SumsOverLeadingAxesAndOfSumsStayKernelsOfTheirOwn) {
+  // A sum over the batch axis (columns, not rows) and a sum of a sum are not fused:
+  // the one would split the rows between threads, the other reads a finished row sum.
+  Node *x = leaf("x", {6, 10, 8});
+  Node *sq = b.mul(x, x);
+  Node *rows = b.reduceSum(sq, 2, 3);
+  g.addOutput("cols", b.reduceSum(sq, 0, 1));
+  g.addOutput("total", b.reduceSum(rows, 1, 2));
+  codegen::FusionPlan p = plan();
+  EXPECT_EQ(unitOf(p, sq)->sums, (std::vector<const Node *>{rows}));
   check();
 }
 
