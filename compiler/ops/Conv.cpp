@@ -423,13 +423,13 @@ void lowerConv(KernelBuilder &k, const Node &n, bool transposed) {
         });
       });
     });
+  // Samples are C H W apart: one gather and one vector store per packed vector. Element
+  // by element, the DCGAN's output layer (convT 64->1) took 2.25 ms instead of 1.75.
   if (blocks && wide == Lanes::Samples)
     loop2(k, blocks, C, [&](Idx bb, Idx c) {
-      k.loop(L, [&](Idx lane) {
-        k.loop(H * W, [&](Idx hw) {
-          Idx b0 = k.mul(bb, L);
-          k.storeScratch(k.add(packedX(b0, c, hw), lane), k.load(0, xAt(k.add(b0, lane), c, hw)));
-        });
+      k.loop(H * W, [&](Idx hw) {
+        Idx b0 = k.mul(bb, L);
+        k.storeScratchVector(packedX(b0, c, hw), k.loadStrided(0, xAt(b0, c, hw), C * H * W, L));
       });
     });
 
