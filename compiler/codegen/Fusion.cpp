@@ -41,7 +41,7 @@ public:
           newUnit(n);
       } else if (!join(n)) {
         newUnit(n);
-        for (size_t v : privateUnits(n))
+        for (size_t v : fitting(privateUnits(n), unitOf(n)))
           merge(v, unitOf(n));
       }
     }
@@ -236,6 +236,7 @@ private:
         continue;
       std::vector<size_t> absorbed = strided ? std::vector<size_t>{} : privateUnits(n);
       absorbed.erase(std::remove(absorbed.begin(), absorbed.end(), u), absorbed.end());
+      absorbed = fitting(absorbed, u);
       if (!canJoin(n, u, absorbed))
         continue;
       for (size_t v : absorbed)
@@ -267,17 +268,24 @@ private:
     return true;
   }
 
+  /// Whether `n` is a reduce_sum over trailing axes [b, rank), b >= 1.
+  static bool rowSum(const Node *n) {
+    if (!n->is(OpKind::ReduceSum))
+      return false;
+    const int64_t begin = n->attrs.ints[0], end = n->attrs.ints[1];
+    return begin >= 1 && begin < end && end == static_cast<int64_t>(n->operands[0]->shape.size());
+  }
+
   /// Puts `n`, a reduce_sum over the trailing axes [b, rank) of a member of an elementwise
   /// loop, into that loop. Rows are summed whole inside one iteration of the outer axes
   /// [0, b), which threads split, so the sums do not depend on the thread count.
   bool joinSum(const Node *n) {
-    if (!n->is(OpKind::ReduceSum))
+    if (!rowSum(n))
       return false;
     const Node *o = n->operands[0];
     const size_t u = unitOf(o);
-    const int64_t begin = n->attrs.ints[0], end = n->attrs.ints[1];
-    if (u == kNoUnit || plan_.units[u].anchor || picked_.count(o->id) || begin < 1 || begin >= end ||
-        end != static_cast<int64_t>(o->shape.size()))
+    const int64_t begin = n->attrs.ints[0];
+    if (u == kNoUnit || plan_.units[u].anchor || picked_.count(o->id))
       return false;
     const std::vector<const Node *> &members = plan_.units[u].members, &sums = plan_.units[u].sums;
     if (std::find(members.begin(), members.end(), o) == members.end())
@@ -290,20 +298,29 @@ private:
   }
 
   /// Elementwise units of `n`'s operands (of its shape) whose values only `n` reads:
-  /// `n`'s unit takes them in, so they need no buffers of their own. A unit that sums
-  /// rows stays whole: its loop is shaped by them.
+  /// `n`'s unit takes them in, so they need no buffers of their own.
   std::vector<size_t> privateUnits(const Node *n) {
     std::vector<size_t> out;
     for (const Node *o : n->operands) {
       size_t v = unitOf(o);
-      if (v == kNoUnit || o->shape != n->shape || plan_.units[v].anchor || !plan_.units[v].sums.empty() ||
+      if (v == kNoUnit || o->shape != n->shape || plan_.units[v].shape != n->shape || plan_.units[v].anchor ||
           std::find(out.begin(), out.end(), v) != out.end())
         continue;
       bool onlyN = true;
       for (const Node *m : plan_.units[v].members) {
         onlyN = onlyN && !outputs_.count(m->id);
         for (const Node *user : users_[m->id])
-          onlyN = onlyN && (user == n || unitOf(user) == v);
+          onlyN = onlyN && (user == n || unitOf(user) == v || (unitOf(user) == kNoUnit && rowSum(user)));
+      }
+      // (A row sum of m not placed yet follows m into n's unit: the reduce-add rewrite
+      // makes such sums late in the graph.) Nor may n read what needs v done: v's sums, or anything computed from them.
+      for (const Node *other : n->operands) {
+        if (other->is(OpKind::Const) || (unitOf(other) == v && !picked_.count(other->id) &&
+                                         std::find(plan_.units[v].members.begin(), plan_.units[v].members.end(),
+                                                   other) != plan_.units[v].members.end()))
+          continue;
+        const size_t w = unitOf(bufferOf(other, n->shape));
+        onlyN = onlyN && (w == kNoUnit || (w != v && !dependsOn(w, v)));
       }
       if (onlyN)
         out.push_back(v);
@@ -311,7 +328,27 @@ private:
     return out;
   }
 
-  /// Moves unit v's members into unit u; v is left empty.
+  /// Those of the units `absorbed` unit u can take in with their sums: sums only go into
+  /// a loop without an anchor, and one loop has one row length.
+  std::vector<size_t> fitting(const std::vector<size_t> &absorbed, size_t u) const {
+    const Unit &into = plan_.units[u];
+    std::optional<int64_t> begin;
+    if (!into.sums.empty())
+      begin = into.sums[0]->attrs.ints[0];
+    std::vector<size_t> out;
+    for (size_t v : absorbed) {
+      const std::vector<const Node *> &sums = plan_.units[v].sums;
+      if (!sums.empty()) {
+        if (into.anchor || (begin && *begin != sums[0]->attrs.ints[0]))
+          continue;
+        begin = sums[0]->attrs.ints[0];
+      }
+      out.push_back(v);
+    }
+    return out;
+  }
+
+  /// Moves unit v's members (and sums) into unit u; v is left empty.
   void merge(size_t v, size_t u) {
     Unit &from = plan_.units[v], &to = plan_.units[u];
     for (const Node *m : from.members)
@@ -320,6 +357,12 @@ private:
     std::sort(to.members.begin(), to.members.end(),
               [&](const Node *a, const Node *b) { return pos_.at(a->id) < pos_.at(b->id); });
     from.members.clear();
+    for (const Node *r : from.sums)
+      unitOf_[r->id] = u;
+    to.sums.insert(to.sums.end(), from.sums.begin(), from.sums.end());
+    std::sort(to.sums.begin(), to.sums.end(),
+              [&](const Node *a, const Node *b) { return pos_.at(a->id) < pos_.at(b->id); });
+    from.sums.clear();
     for (size_t d : deps_[v])
       if (d != u)
         deps_[u].insert(d);

@@ -150,6 +150,19 @@ const std::vector<Rule> &rules() {
          if (!n->is(OpKind::MatMul) || n->attrs.ints[1] == 0) return nullptr;
          return b.matmul(arg(n, 0), b.transpose(arg(n, 1)), n->attrs.ints[0] != 0, false);
        }, Phase::Codegen},
+      // reduce_sum(a + b) -> reduce_sum(a) + reduce_sum(b) over trailing axes [lo, rank),
+      // lo >= 1, for computed a and b of the sum's operand shape: codegen runs such row
+      // sums in the loop computing their operand, so a value only summed is never stored
+      // (a batch-norm parameter's gradient from the real and the fake batch is such a sum).
+      {"reduce-add", [](Builder &b, Node *n) -> Node * {
+         if (!n->is(OpKind::ReduceSum) || !arg(n, 0)->is(OpKind::Add)) return nullptr;
+         const int64_t lo = n->attrs.ints[0], hi = n->attrs.ints[1];
+         if (lo < 1 || hi != static_cast<int64_t>(arg(n, 0)->shape.size())) return nullptr;
+         Node *a = arg(arg(n, 0), 0), *c = arg(arg(n, 0), 1);
+         for (Node *o : {a, c})
+           if (o->shape != arg(n, 0)->shape || !opInfo(o->op).isElementwise()) return nullptr;
+         return b.add(b.reduceSum(a, lo, hi), b.reduceSum(c, lo, hi));
+       }, Phase::Codegen},
       // -(c) -> (-c) for a constant c
       {"neg-const", [](Builder &b, Node *n) -> Node * {
          if (!n->is(OpKind::Neg) || !arg(n, 0)->is(OpKind::Const)) return nullptr;

@@ -271,6 +271,40 @@ TEST_F(Fusion, RowSumsOverAxesThatDoNotMergeAndOverOneRow) {
   check();
 }
 
+TEST_F(Fusion, ALoopTakesInAUnitWithItsSums) {
+  // a's loop sums a; n = a + c joins c's loop and takes a's loop in, sum and all. The
+  // sum is made after n, as the reduce-add rewrite makes them: a's only other reader is
+  // a row sum not yet placed, which follows a into n's loop.
+  Node *x = leaf("x", {3, 5, 20}), *y = leaf("y", {3, 5, 20});
+  Node *a = b.neg(b.unary(OpKind::Exp, x));
+  Node *c = b.mul(x, y);
+  Node *n = b.add(c, a);
+  g.addOutput("n", n);
+  Node *s = b.reduceSum(a, 2, 3);
+  g.addOutput("s", s);
+  codegen::FusionPlan p = plan();
+  const codegen::Unit *u = unitOf(p, n);
+  ASSERT_TRUE(u);
+  EXPECT_EQ(unitOf(p, a), u);
+  EXPECT_EQ(u->sums, (std::vector<const Node *>{s}));
+  EXPECT_EQ(u->stored, (std::vector<const Node *>{n, s})); // not a
+  check();
+}
+
+TEST_F(Fusion, ALoopDoesNotTakeInTheSumsItReads) {
+  // x - broadcast(sum(e) / 20) reads e's row sums: e's loop must be done before that
+  // loop starts, so it stays a kernel of its own.
+  Node *x = leaf("x", {4, 3, 20});
+  Node *e = b.unary(OpKind::Exp, x);
+  Node *s = b.reduceSum(e, 2, 3);
+  Node *out = b.sub(e, b.broadcast(b.mul(s, 0.05), x->shape, 2, 3));
+  g.addOutput("out", out);
+  codegen::FusionPlan p = plan();
+  EXPECT_NE(unitOf(p, e), unitOf(p, out));
+  EXPECT_EQ(unitOf(p, e)->sums, (std::vector<const Node *>{s}));
+  check();
+}
+
 TEST_F(Fusion, SumsOverLeadingAxesAndOfSumsStayKernelsOfTheirOwn) {
   // A sum over the batch axis (columns, not rows) and a sum of a sum are not fused:
   // the one would split the rows between threads, the other reads a finished row sum.
