@@ -348,20 +348,23 @@ private:
     return out;
   }
 
+  /// Orders nodes as the graph does.
+  auto inGraphOrder() const {
+    return [this](const Node *a, const Node *b) { return pos_.at(a->id) < pos_.at(b->id); };
+  }
+
   /// Moves unit v's members (and sums) into unit u; v is left empty.
   void merge(size_t v, size_t u) {
     Unit &from = plan_.units[v], &to = plan_.units[u];
     for (const Node *m : from.members)
       unitOf_[m->id] = u;
     to.members.insert(to.members.end(), from.members.begin(), from.members.end());
-    std::sort(to.members.begin(), to.members.end(),
-              [&](const Node *a, const Node *b) { return pos_.at(a->id) < pos_.at(b->id); });
+    std::sort(to.members.begin(), to.members.end(), inGraphOrder());
     from.members.clear();
     for (const Node *r : from.sums)
       unitOf_[r->id] = u;
     to.sums.insert(to.sums.end(), from.sums.begin(), from.sums.end());
-    std::sort(to.sums.begin(), to.sums.end(),
-              [&](const Node *a, const Node *b) { return pos_.at(a->id) < pos_.at(b->id); });
+    std::sort(to.sums.begin(), to.sums.end(), inGraphOrder());
     from.sums.clear();
     for (size_t d : deps_[v])
       if (d != u)
@@ -448,7 +451,7 @@ private:
         all.push_back(u.anchor);
       all.insert(all.end(), u.members.begin(), u.members.end());
       all.insert(all.end(), u.sums.begin(), u.sums.end());
-      std::sort(all.begin(), all.end(), [&](const Node *a, const Node *b) { return pos_.at(a->id) < pos_.at(b->id); });
+      std::sort(all.begin(), all.end(), inGraphOrder());
       for (const Node *n : all)
         if (stored.count(n->id))
           u.stored.push_back(n);
