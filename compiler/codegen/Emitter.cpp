@@ -92,6 +92,7 @@ public:
       return std::vector<Value *>{};
     });
   }
+  void rollNextLoop() override { rolled_ = true; }
   Val loopReduce(int64_t extent, Val init, const std::function<Val(Idx, Val)> &body) override {
     return val(loopImpl(extent, {fv(init)}, [&](Value *i, const std::vector<Value *> &acc) {
                  return std::vector<Value *>{fv(body(idx(i), val(acc[0])))};
@@ -587,7 +588,8 @@ private:
   /// kernel of its own, running [begin, end) of its extent.
   std::vector<Value *> loopImpl(int64_t extent, const std::vector<Value *> &init,
                                 const std::function<std::vector<Value *>(Value *, const std::vector<Value *> &)> &body) {
-    bool top = depth_ == 0;
+    bool top = depth_ == 0, rolled = rolled_;
+    rolled_ = false;
     if (top)
       beginKernel();
     Value *lo = top ? static_cast<Value *>(fn_->getArg(1)) : b_.getInt64(0);
@@ -618,7 +620,13 @@ private:
     i->addIncoming(b_.CreateAdd(i, b_.getInt64(1), "", true, true), b_.GetInsertBlock());
     for (size_t k = 0; k < phis.size(); ++k)
       phis[k]->addIncoming(next.at(k), b_.GetInsertBlock());
-    b_.CreateBr(head);
+    llvm::BranchInst *latch = b_.CreateBr(head);
+    if (rolled) {
+      llvm::Metadata *disable = llvm::MDNode::get(ctx_, {llvm::MDString::get(ctx_, "llvm.loop.unroll.disable")});
+      llvm::MDNode *self = llvm::MDNode::getDistinct(ctx_, {nullptr, disable});
+      self->replaceOperandWith(0, self);
+      latch->setMetadata(llvm::LLVMContext::MD_loop, self);
+    }
     b_.SetInsertPoint(exit);
     if (top)
       endKernel(extent);
@@ -640,6 +648,7 @@ private:
   int activeLanes_ = lanes_; // lanes a vector access touches: fewer in loadPartial, storePartial
   Value *scratch_ = nullptr;
   int depth_ = 0;
+  bool rolled_ = false; // the next loop gets llvm.loop.unroll.disable
   int kernels_ = 0;
   double multiplier_ = 1; ///< iterations of the current loop body per outermost iteration
   double work_ = 0;       ///< memory accesses per outermost iteration

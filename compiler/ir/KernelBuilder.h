@@ -56,6 +56,10 @@ public:
   // Loops.
   /// `for i in [0, extent): body(i)`.
   virtual void loop(int64_t extent, const std::function<void(Idx)> &body) = 0;
+  /// Keeps the next loop (of any kind) a loop in the machine code, not unrolled: a loop
+  /// over a register tile's kernel rows, so that LLVM does not hoist the loads of every
+  /// row out of the loops around the tile and spill them. A hint; the reference ignores it.
+  virtual void rollNextLoop() {}
   /// `acc = init; for i in [0, extent): acc = body(i, acc); return acc`.
   virtual Val loopReduce(int64_t extent, Val init,
                          const std::function<Val(Idx, Val)> &body) = 0;

@@ -325,23 +325,28 @@ void lowerConvColumns(KernelBuilder &k, const Node &n) {
   auto tile = [&](Idx b, Idx o0, int64_t F, const AxisRun &R, Idx t0, int64_t rows) {
     for (int64_t j0 = 0; j0 < Wo; j0 += L) {
       std::vector<Val> acc(rows * F, k.splat(k.constant(0)));
+      // The kernel rows are a loop LLVM keeps (rollNextLoop): unrolled, it hoisted the
+      // loads of every row out of the loop over filter groups around the tile and spilled
+      // them, so that each multiply-add waited on a reload from the stack.
       acc = k.loopCarry(C, acc, [&](Idx c, const std::vector<Val> &a) {
-        std::vector<Val> next(a);
-        for (int64_t r = 0; r < R.taps; ++r)
+        k.rollNextLoop();
+        return k.loopCarry(R.taps, a, [&](Idx r, const std::vector<Val> &ar) {
+          std::vector<Val> next(ar);
           for (int64_t kw = 0; kw < KW; ++kw) {
             std::vector<Val> xv;
             for (int64_t q = 0; q < rows; ++q) {
-              Idx ih = k.add(k.mul(k.add(t0, q), R.inStep), R.in0 + r * R.inTap);
+              Idx ih = k.add(k.add(k.mul(k.add(t0, q), R.inStep), R.in0), k.mul(r, R.inTap));
               xv.push_back(pk.load(k, b, c, ih, kw, j0));
             }
-            Idx tap = k.index((R.k0 + r * R.kStep) * KW + kw);
+            Idx tap = k.add(k.mul(k.add(k.mul(r, R.kStep), R.k0), KW), kw);
             for (int64_t f = 0; f < F; ++f) {
               Val wv = k.splat(k.load(1, k.add(k.mul(k.add(k.mul(k.add(o0, f), C), c), KH * KW), tap)));
               for (int64_t q = 0; q < rows; ++q)
                 next[q * F + f] = k.fma(xv[q], wv, next[q * F + f]);
             }
           }
-        return next;
+          return next;
+        });
       });
       for (int64_t q = 0; q < rows; ++q)
         for (int64_t f = 0; f < F; ++f) {
