@@ -5,6 +5,7 @@
 #include "support/Error.h"
 
 #include <algorithm>
+#include <functional>
 #include <optional>
 #include <tuple>
 #include <map>
@@ -397,8 +398,12 @@ private:
   /// Operands, inputs and stored values of every unit; then the units in dependency order.
   void finish() {
     dropEmptyUnits();
+    for (size_t id = 0; id < plan_.units.size(); ++id)
+      if (!plan_.units[id].anchor)
+        rematerialize(id);
     for (size_t id = 0; id < plan_.units.size(); ++id) {
       Unit &u = plan_.units[id];
+      const std::set<const Node *> mine(u.members.begin(), u.members.end());
       std::map<std::pair<uint32_t, std::vector<int64_t>>, size_t> inputIndex;
       for (const Node *m : u.members) {
         std::vector<FusedOperand> ops;
@@ -407,7 +412,7 @@ private:
             ops.push_back({FusedOperand::Kind::Const, 0, o->attrs.num});
             continue;
           }
-          if (unitOf(o) == id && !picked_.count(o->id)) {
+          if ((o == u.anchor || mine.count(o)) && !picked_.count(o->id)) {
             if (o == u.anchor) {
               ops.push_back({FusedOperand::Kind::Anchor});
               continue;
@@ -431,57 +436,150 @@ private:
         u.operands.push_back(std::move(ops));
       }
     }
-    // Stored: outputs, and values read outside their unit (as a buffer).
-    std::set<uint32_t> stored(outputs_.begin(), outputs_.end());
-    for (const Unit &u : plan_.units) {
-      auto readBy = [&](const Node *n) {
-        for (const Node *b : buffersRead(n))
-          stored.insert(b->id);
-      };
-      if (u.anchor)
-        readBy(u.anchor);
-      for (size_t j = 0; j < u.members.size(); ++j)
-        for (size_t k = 0; k < u.operands[j].size(); ++k)
-          if (u.operands[j][k].kind == FusedOperand::Kind::Input)
-            stored.insert(u.inputs[u.operands[j][k].index].buffer->id);
-    }
-    for (Unit &u : plan_.units) {
-      std::vector<const Node *> all;
-      if (u.anchor)
-        all.push_back(u.anchor);
-      all.insert(all.end(), u.members.begin(), u.members.end());
-      all.insert(all.end(), u.sums.begin(), u.sums.end());
-      std::sort(all.begin(), all.end(), inGraphOrder());
-      for (const Node *n : all)
-        if (stored.count(n->id))
-          u.stored.push_back(n);
-      if (u.stored.empty())
-        internalError("codegen", "a fused kernel computes nothing that is used");
+    // Stored: outputs, and values read outside their unit (as a buffer), by the unit
+    // that owns them (not one that recomputes them). A unit left storing nothing (every
+    // value it computed is recomputed where it is read) is dropped, and with it its
+    // reads, until none is left.
+    for (bool dropped = true; dropped;) {
+      std::set<uint32_t> stored(outputs_.begin(), outputs_.end());
+      for (const Unit &u : plan_.units) {
+        if (u.anchor)
+          for (const Node *b : buffersRead(u.anchor))
+            stored.insert(b->id);
+        for (size_t j = 0; j < u.members.size(); ++j)
+          for (size_t k = 0; k < u.operands[j].size(); ++k)
+            if (u.operands[j][k].kind == FusedOperand::Kind::Input)
+              stored.insert(u.inputs[u.operands[j][k].index].buffer->id);
+      }
+      for (size_t id = 0; id < plan_.units.size(); ++id) {
+        Unit &u = plan_.units[id];
+        std::vector<const Node *> all;
+        if (u.anchor)
+          all.push_back(u.anchor);
+        all.insert(all.end(), u.members.begin(), u.members.end());
+        all.insert(all.end(), u.sums.begin(), u.sums.end());
+        std::sort(all.begin(), all.end(), inGraphOrder());
+        u.stored.clear();
+        for (const Node *n : all)
+          if (stored.count(n->id) && unitOf(n) == id)
+            u.stored.push_back(n);
+      }
+      dropped = dropUnits([](const Unit &u) { return u.stored.empty(); });
     }
     order();
   }
 
+  /// The buffer a loop over `u` reads for `o` element by element in its own layout, or
+  /// null (a broadcast, a rank-0 value, another shape).
+  const Node *readInPlace(const Node *o, const Unit &u) const {
+    const std::vector<int64_t> rm = rowMajorStrides(u.shape);
+    auto [b, strides] = resolve(o, u.shape, rm);
+    return strides == rm && b->shape == u.shape && !b->is(OpKind::Const) ? b : nullptr;
+  }
+
+  /// A value a loop reads from another unit's buffer, but can compute from what it
+  /// reads anyway with a few cheap elementwise ops (a ReLU's or LeakyReLU's step mask,
+  /// from the pre-activation its backward loop also reads, or from the normalized value
+  /// and the batch-norm parameters), is computed in the loop instead: the nodes join it
+  /// as members (they stay members of their own unit too), so the loop reads one tensor
+  /// less and the other unit need not store it. Broadcasts and rank-0 values the nodes
+  /// read are cheap; tensors of the loop's shape must be read by the loop already.
+  void rematerialize(size_t id) {
+    constexpr size_t kMostNodes = 6;
+    Unit &u = plan_.units[id];
+    for (bool changed = true; changed;) {
+      changed = false;
+      const std::set<const Node *> mine(u.members.begin(), u.members.end());
+      std::set<const Node *> reads;
+      for (const Node *m : mine)
+        for (const Node *o : m->operands)
+          if (!mine.count(o) && !o->is(OpKind::Const))
+            if (const Node *b = readInPlace(o, u))
+              reads.insert(b);
+      for (const Node *b : reads) {
+        std::vector<const Node *> closure;
+        std::function<bool(const Node *)> take = [&](const Node *n) {
+          if (mine.count(n) || std::find(closure.begin(), closure.end(), n) != closure.end())
+            return true;
+          if (!cheap(n) || n->shape != u.shape || outputs_.count(n->id) || picked_.count(n->id) ||
+              closure.size() == kMostNodes)
+            return false;
+          closure.push_back(n);
+          for (const Node *o : n->operands) {
+            if (o->is(OpKind::Const) || o->shape.empty())
+              continue;
+            const Node *in = readInPlace(o, u);
+            if (!in) {
+              const std::vector<int64_t> st = resolve(o, u.shape, rowMajorStrides(u.shape)).second;
+              if (std::find(st.begin(), st.end(), 0) == st.end())
+                return false; // read at u's shape but not in place: a transpose, say
+              continue;       // a broadcast: a few values read again and again
+            }
+            if (reads.count(in) && in != b)
+              continue;
+            if (in != o || !take(o))
+              return false;
+          }
+          return true;
+        };
+        if (b->is(OpKind::Const) || !take(b))
+          continue;
+        u.members.insert(u.members.end(), closure.begin(), closure.end());
+        std::sort(u.members.begin(), u.members.end(), inGraphOrder());
+        // The broadcasts they read may come from units this one did not read before;
+        // those run before the unit that computed b, so the order stays acyclic.
+        for (const Node *n : closure)
+          addDeps(id, n);
+        changed = true;
+        break;
+      }
+    }
+  }
+  /// Ops a loop recomputes rather than read: a few instructions, no division or
+  /// transcendental function.
+  static bool cheap(const Node *n) {
+    switch (n->op) {
+    case OpKind::Abs: case OpKind::Neg: case OpKind::Relu: case OpKind::Step: case OpKind::Add:
+    case OpKind::Sub: case OpKind::Mul: case OpKind::Maximum: case OpKind::Minimum:
+      return true;
+    default:
+      return false;
+    }
+  }
+
   /// Removes the units merge() emptied, renumbering the rest.
   void dropEmptyUnits() {
+    dropUnits([](const Unit &u) { return !u.anchor && u.members.empty(); });
+  }
+  /// Removes the units `drop` picks, renumbering the rest (a dropped unit's nodes belong
+  /// to none, and nothing depends on it any more); whether any was dropped.
+  bool dropUnits(const std::function<bool(const Unit &)> &drop) {
     std::vector<size_t> renumber(plan_.units.size(), kNoUnit);
     std::vector<Unit> kept;
     std::vector<std::set<size_t>> keptDeps;
     for (size_t u = 0; u < plan_.units.size(); ++u)
-      if (plan_.units[u].anchor || !plan_.units[u].members.empty()) {
+      if (!drop(plan_.units[u])) {
         renumber[u] = kept.size();
         kept.push_back(std::move(plan_.units[u]));
         keptDeps.push_back(std::move(deps_[u]));
       }
+    if (kept.size() == plan_.units.size()) {
+      plan_.units = std::move(kept);
+      deps_ = std::move(keptDeps);
+      return false;
+    }
     for (std::set<size_t> &ds : keptDeps) {
       std::set<size_t> r;
       for (size_t d : ds)
-        r.insert(renumber.at(d));
+        if (renumber.at(d) != kNoUnit)
+          r.insert(renumber[d]);
       ds = std::move(r);
     }
     for (auto &[id, u] : unitOf_)
-      u = renumber.at(u);
+      u = u == kNoUnit ? kNoUnit : renumber.at(u);
     plan_.units = std::move(kept);
     deps_ = std::move(keptDeps);
+    return true;
   }
 
   /// Kahn's algorithm over the units, the earliest-starting ready unit first, so the

@@ -6,7 +6,8 @@
 // samples, with inputs read as vectors, gathered and broadcast), kernels storing several
 // values, broadcasts (also in two steps) and transposes read in place, views, loop nests
 // whose inputs broadcast along middle axes, and row sums computed in the loop of their
-// operand (masked tails, splats, gathers, rows over two loops). Each test also checks
+// operand (masked tails, splats, gathers, rows over two loops), and cheap values computed
+// again where they are read instead of stored. Each test also checks
 // the plan fused what it should, so a pass that stopped fusing could not pass by
 // computing the unfused graph.
 //
@@ -302,6 +303,45 @@ TEST_F(Fusion, ALoopDoesNotTakeInTheSumsItReads) {
   codegen::FusionPlan p = plan();
   EXPECT_NE(unitOf(p, e), unitOf(p, out));
   EXPECT_EQ(unitOf(p, e)->sums, (std::vector<const Node *>{s}));
+  check();
+}
+
+TEST_F(Fusion, AMaskIsRecomputedWhereItIsRead) {
+  // A LeakyReLU's forward loop computes the mask step(-pre); a later loop (kept apart by
+  // a total it reads, which needs the first loop done) reads pre anyway, so it computes
+  // the mask itself: the first loop stores the activation and pre, not the mask.
+  Node *x = leaf("x", {4, 40}), *y = leaf("y", {4, 40}), *dy = leaf("dy", {4, 40});
+  Node *pre = b.add(x, y);
+  Node *act = b.sub(b.unary(OpKind::Relu, pre), b.mul(b.unary(OpKind::Relu, b.neg(pre)), 0.2));
+  Node *mask = b.unary(OpKind::Step, b.neg(pre));
+  Node *total = b.sumAll(act);
+  Node *shifted = b.add(dy, b.broadcast(total, {4, 40}, 0, 2)); // needs the first loop done
+  Node *out = b.add(b.mul(shifted, mask), pre);
+  g.addOutput("act", act);
+  g.addOutput("out", out);
+  codegen::FusionPlan p = plan();
+  const codegen::Unit *first = unitOf(p, act), *last = unitOf(p, out);
+  ASSERT_TRUE(first && last);
+  ASSERT_NE(first, last);
+  EXPECT_NE(std::find(last->members.begin(), last->members.end(), mask), last->members.end());
+  EXPECT_EQ(first->stored, (std::vector<const Node *>{pre, act}));
+  for (const codegen::FusedInput &in : last->inputs)
+    EXPECT_NE(in.buffer, mask);
+  check();
+}
+
+TEST_F(Fusion, AValueIsNotRecomputedFromTensorsTheLoopDoesNotRead) {
+  // The mask of z = x y needs x and y, which the later loop does not read: it reads the
+  // mask, as stored.
+  Node *x = leaf("x", {4, 40}), *y = leaf("y", {4, 40}), *dy = leaf("dy", {4, 40});
+  Node *z = b.mul(x, y);
+  Node *mask = b.unary(OpKind::Step, z);
+  Node *total = b.sumAll(b.unary(OpKind::Relu, z));
+  g.addOutput("out", b.mul(b.add(dy, b.broadcast(total, {4, 40}, 0, 2)), mask));
+  codegen::FusionPlan p = plan();
+  const codegen::Unit *last = unitOf(p, g.outputs()[0].second);
+  ASSERT_TRUE(last);
+  EXPECT_EQ(std::find(last->members.begin(), last->members.end(), mask), last->members.end());
   check();
 }
 
