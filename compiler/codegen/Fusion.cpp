@@ -230,10 +230,16 @@ private:
       return ea != eb ? ea : a > b;
     });
     candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+    // A value with a row sum stays out of the open epilogues of contiguous stores: in a
+    // loop of its own the sum runs as the value is computed, while an epilogue stores it
+    // for a kernel to sum (batch norm's backward after the first layer's input gradient
+    // stored five tensors so, three of them only to be summed).
+    const bool summed = std::any_of(users_[n->id].begin(), users_[n->id].end(),
+                                    [&](const Node *user) { return rowSum(user); });
     for (size_t u : candidates) {
       const Node *anchor = plan_.units[u].anchor;
-      const bool strided = anchor && !opInfo(anchor->op).contiguousStores();
-      if (strided && !cheapEpilogue(n, u))
+      const bool strided = anchor && !opInfo(anchor->op).contiguousStores(*anchor);
+      if ((strided && !cheapEpilogue(n, u)) || (anchor && !strided && summed))
         continue;
       std::vector<size_t> absorbed = strided ? std::vector<size_t>{} : privateUnits(n);
       absorbed.erase(std::remove(absorbed.begin(), absorbed.end(), u), absorbed.end());
@@ -483,9 +489,11 @@ private:
   /// and the batch-norm parameters), is computed in the loop instead: the nodes join it
   /// as members (they stay members of their own unit too), so the loop reads one tensor
   /// less and the other unit need not store it. Broadcasts and rank-0 values the nodes
-  /// read are cheap; tensors of the loop's shape must be read by the loop already.
+  /// read are cheap; tensors of the loop's shape must be read by the loop already, or,
+  /// for two values or more computed from one further tensor, be that tensor: a
+  /// LeakyReLU in a convolution's epilogue stores its two masks, and the backward loop
+  /// reads the pre-activation instead.
   void rematerialize(size_t id) {
-    constexpr size_t kMostNodes = 6;
     Unit &u = plan_.units[id];
     for (bool changed = true; changed;) {
       changed = false;
@@ -496,44 +504,89 @@ private:
           if (!mine.count(o) && !o->is(OpKind::Const))
             if (const Node *b = readInPlace(o, u))
               reads.insert(b);
-      for (const Node *b : reads) {
-        std::vector<const Node *> closure;
-        std::function<bool(const Node *)> take = [&](const Node *n) {
-          if (mine.count(n) || std::find(closure.begin(), closure.end(), n) != closure.end())
-            return true;
-          if (!cheap(n) || n->shape != u.shape || outputs_.count(n->id) || picked_.count(n->id) ||
-              closure.size() == kMostNodes)
-            return false;
-          closure.push_back(n);
-          for (const Node *o : n->operands) {
-            if (o->is(OpKind::Const) || o->shape.empty())
-              continue;
-            const Node *in = readInPlace(o, u);
-            if (!in) {
-              const std::vector<int64_t> st = resolve(o, u.shape, rowMajorStrides(u.shape)).second;
-              if (std::find(st.begin(), st.end(), 0) == st.end())
-                return false; // read at u's shape but not in place: a transpose, say
-              continue;       // a broadcast: a few values read again and again
-            }
-            if (reads.count(in) && in != b)
-              continue;
-            if (in != o || !take(o))
-              return false;
-          }
-          return true;
-        };
-        if (b->is(OpKind::Const) || !take(b))
-          continue;
+      auto recompute = [&](const std::vector<const Node *> &closure) {
         u.members.insert(u.members.end(), closure.begin(), closure.end());
         std::sort(u.members.begin(), u.members.end(), inGraphOrder());
-        // The broadcasts they read may come from units this one did not read before;
-        // those run before the unit that computed b, so the order stays acyclic.
+        // The buffers they read may come from units this one did not read before; those
+        // run before the units that computed the values, so the order stays acyclic.
         for (const Node *n : closure)
           addDeps(id, n);
         changed = true;
+      };
+      std::map<const Node *, std::vector<const Node *>> byExtra; // values needing one more tensor
+      for (const Node *b : reads) {
+        const Node *extra = nullptr;
+        std::vector<const Node *> closure = closureOf(b, u, mine, reads, &extra);
+        if (!closure.empty() && !extra) {
+          recompute(closure);
+          break;
+        }
+        if (!closure.empty())
+          byExtra[extra].push_back(b);
+      }
+      if (changed)
+        continue;
+      for (auto &[extra, values] : byExtra) {
+        if (values.size() < 2)
+          continue;
+        std::set<const Node *> more(reads);
+        more.insert(extra);
+        for (const Node *b : values)
+          recompute(closureOf(b, u, mine, more, nullptr));
         break;
       }
     }
+  }
+
+  /// The nodes computing `b` in a loop over `u` from its members, the tensors `reads`
+  /// and broadcasts, with at most six cheap ops; empty if there are none such. With
+  /// `extra`, one more tensor of u's shape may be read: it is set to that tensor.
+  std::vector<const Node *> closureOf(const Node *b, const Unit &u, const std::set<const Node *> &mine,
+                                      const std::set<const Node *> &reads, const Node **extra) const {
+    constexpr size_t kMostNodes = 6;
+    std::vector<const Node *> closure;
+    std::function<bool(const Node *)> take = [&](const Node *n) {
+      if (mine.count(n) || std::find(closure.begin(), closure.end(), n) != closure.end())
+        return true;
+      if (!cheap(n) || n->shape != u.shape || outputs_.count(n->id) || picked_.count(n->id) ||
+          closure.size() == kMostNodes)
+        return false;
+      closure.push_back(n);
+      for (const Node *o : n->operands) {
+        if (o->is(OpKind::Const) || o->shape.empty())
+          continue;
+        const Node *in = readInPlace(o, u);
+        if (!in) {
+          const std::vector<int64_t> st = resolve(o, u.shape, rowMajorStrides(u.shape)).second;
+          if (std::find(st.begin(), st.end(), 0) == st.end())
+            return false; // read at u's shape but not in place: a transpose, say
+          continue;       // a broadcast: a few values read again and again
+        }
+        if ((reads.count(in) && in != b) || (extra && *extra == in))
+          continue;
+        const size_t before = closure.size();
+        if (in == o && take(o))
+          continue;
+        closure.resize(before);
+        if (!extra || *extra || in == b || !storable(in))
+          return false;
+        *extra = in;
+      }
+      return true;
+    };
+    if (b->is(OpKind::Const) || !take(b))
+      closure.clear();
+    return closure;
+  }
+  /// Whether a loop may read `n` as a buffer that would not be stored otherwise: a leaf,
+  /// a value of an elementwise loop, or one a kernel with contiguous stores computes (a
+  /// strided kernel stores its epilogue's values with scatters).
+  bool storable(const Node *n) const {
+    const size_t v = unitOf(n);
+    if (v == kNoUnit)
+      return opInfo(n->op).isLeaf();
+    const Node *anchor = plan_.units[v].anchor;
+    return !anchor || anchor == n || opInfo(anchor->op).contiguousStores(*anchor);
   }
   /// Ops a loop recomputes rather than read: a few instructions, no division or
   /// transcendental function.

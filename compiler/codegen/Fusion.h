@@ -14,7 +14,8 @@
 //    norm's statistics and their gradients);
 //  - every other node is a kernel of its own.
 // A loop that reads another unit's value which it can compute from what it reads anyway
-// with a few cheap ops (a ReLU's mask, from the pre-activation) computes it instead: the
+// with a few cheap ops (a ReLU's mask, from the pre-activation; or two values from one
+// tensor it then reads instead) computes it instead: the
 // nodes are members of both units, and only their own unit stores them, if anyone still
 // reads them. A unit left storing nothing is dropped.
 // A node joins a kernel only if the kernels stay acyclic: nothing the node reads from

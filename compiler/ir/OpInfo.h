@@ -99,12 +99,19 @@ struct OpInfo {
   /// = operand[sum_a i_a strides[a]]). Codegen reads the operand through them inside
   /// elementwise users instead of materializing the result. Empty: not such an op.
   std::function<std::vector<int64_t>(const Node &)> operandStrides = {};
+  /// For a kStoresOnce op without kContiguousStores: the nodes whose lowering stores
+  /// contiguous vectors all the same (a convolution with vectors along output columns).
+  /// Empty: none.
+  std::function<bool(const Node &)> contiguousStoresOf = {};
 
   bool isLeaf() const { return traits & kLeaf; }
   bool isElementwise() const { return traits & kElementwise; }
   bool isView() const { return traits & kView; }
   bool storesOnce() const { return traits & kStoresOnce; }
-  bool contiguousStores() const { return traits & kContiguousStores; }
+  /// Whether `n`'s vector stores are contiguous (kContiguousStores, or contiguousStoresOf).
+  bool contiguousStores(const Node &n) const {
+    return (traits & kContiguousStores) || (contiguousStoresOf && contiguousStoresOf(n));
+  }
 };
 
 /// The record of an op.

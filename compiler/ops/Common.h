@@ -27,6 +27,11 @@ inline OpInfo withOperandStrides(OpInfo info, std::function<std::vector<int64_t>
   info.operandStrides = std::move(f);
   return info;
 }
+/// `info` with its contiguousStoresOf rule.
+inline OpInfo withContiguousStoresOf(OpInfo info, std::function<bool(const Node &)> f) {
+  info.contiguousStoresOf = std::move(f);
+  return info;
+}
 /// The range rule of ops that move or pick values without changing them.
 inline Interval sameRange(const Node &, const std::vector<Interval> &in) { return in[0]; }
 /// A fixed range, whatever the operands.

@@ -753,7 +753,9 @@ using namespace ganc::ops;
 // Ho = (H + 2 padding - KH) / stride + 1 (rounded down).
 //   dx = conv_transpose2d(g, w) back to H x W;  dw = conv2d_filter_grad(x, g)
 const OpInfo &opInfo_Conv2d() {
-  static const OpInfo info{
+  // With vectors along output columns (an input with few channels), the stores are
+  // contiguous: an epilogue may read and store other tensors of the result's shape.
+  static const OpInfo info = withContiguousStoresOf(OpInfo{
       "conv2d",
       2,
       kStoresOnce,
@@ -790,7 +792,7 @@ const OpInfo &opInfo_Conv2d() {
       {"stride", "padding"},
       {},
       packedOperand,
-      /*batchedOperands=*/1};
+      /*batchedOperands=*/1}, columnLanes);
   return info;
 }
 

@@ -345,6 +345,55 @@ TEST_F(Fusion, AValueIsNotRecomputedFromTensorsTheLoopDoesNotRead) {
   check();
 }
 
+TEST_F(Fusion, ALeakyReluJoinsTheFirstLayersConvolutionAndItsMasksAreRecomputed) {
+  // One input channel: vectors along output columns, contiguous stores, so the
+  // LeakyReLU and its two masks join the convolution's epilogue. A later loop reads both
+  // masks; it reads the pre-activation instead (one tensor, not two) and computes them.
+  Node *x = leaf("x", {3, 1, 28, 28}), *w = leaf("w", {20, 1, 4, 4});
+  Node *pre = b.make(OpKind::Conv2d, {x, w}, {{2, 1}, 0, ""});
+  Node *down = b.unary(OpKind::Step, b.neg(pre)), *up = b.unary(OpKind::Step, pre);
+  Node *act = b.sub(b.unary(OpKind::Relu, pre), b.mul(b.unary(OpKind::Relu, b.neg(pre)), 0.2));
+  g.addOutput("act", act);
+  Node *dy = leaf("dy", pre->shape);
+  Node *shifted = b.add(dy, b.broadcast(b.sumAll(act), pre->shape, 0, 4)); // after the epilogue
+  Node *out = b.add(b.mul(b.mul(shifted, -0.2), down), b.mul(shifted, up));
+  g.addOutput("out", out);
+  codegen::FusionPlan p = plan();
+  const codegen::Unit *conv = unitOf(p, pre), *last = unitOf(p, out);
+  ASSERT_TRUE(conv && last);
+  EXPECT_EQ(conv->anchor, pre);
+  EXPECT_EQ(unitOf(p, act), conv);
+  EXPECT_EQ(conv->stored, (std::vector<const Node *>{pre, act})); // not the masks
+  for (const Node *mask : {down, up})
+    EXPECT_NE(std::find(last->members.begin(), last->members.end(), mask), last->members.end());
+  std::vector<const Node *> read;
+  for (const codegen::FusedInput &in : last->inputs)
+    read.push_back(in.buffer);
+  EXPECT_NE(std::find(read.begin(), read.end(), pre), read.end());
+  check();
+}
+
+TEST_F(Fusion, SummedValuesStayOutOfAContiguousEpilogue) {
+  // Two values of a product's result, each only summed by rows: in the product's
+  // epilogue each would be stored for a kernel to sum; in loops of their own the sums
+  // run as they are computed, and only the product is stored.
+  Node *x = leaf("x", {8, 40}), *w = leaf("w", {40, 24}), *c = leaf("c", {8, 24}), *d = leaf("d", {8, 24});
+  Node *y = b.matmul(x, w);
+  Node *a = b.mul(y, c), *e = b.mul(y, d);
+  Node *sa = b.reduceSum(a, 1, 2), *se = b.reduceSum(e, 1, 2);
+  g.addOutput("sa", sa);
+  g.addOutput("se", se);
+  codegen::FusionPlan p = plan();
+  for (auto [v, sum] : {std::pair{a, sa}, std::pair{e, se}}) {
+    const codegen::Unit *u = unitOf(p, v);
+    ASSERT_TRUE(u);
+    EXPECT_EQ(u->anchor, nullptr);
+    EXPECT_EQ(u->sums, (std::vector<const Node *>{sum}));
+  }
+  EXPECT_EQ(unitOf(p, y)->stored, (std::vector<const Node *>{y}));
+  check();
+}
+
 TEST_F(Fusion, SumsOverLeadingAxesAndOfSumsStayKernelsOfTheirOwn) {
   // A sum over the batch axis (columns, not rows) and a sum of a sum are not fused:
   // the one would split the rows between threads, the other reads a finished row sum.
