@@ -622,7 +622,8 @@ private:
       phis[k]->addIncoming(next.at(k), b_.GetInsertBlock());
     llvm::BranchInst *latch = b_.CreateBr(head);
     if (rolled) {
-      llvm::Metadata *disable = llvm::MDNode::get(ctx_, {llvm::MDString::get(ctx_, "llvm.loop.unroll.disable")});
+      llvm::Metadata *disable =
+          llvm::MDNode::get(ctx_, {llvm::MDString::get(ctx_, "llvm.loop.unroll.disable")});
       llvm::MDNode *self = llvm::MDNode::getDistinct(ctx_, {nullptr, disable});
       self->replaceOperandWith(0, self);
       latch->setMetadata(llvm::LLVMContext::MD_loop, self);
@@ -856,7 +857,8 @@ private:
   };
   void loopNest(LlvmKernelBuilder &k, const Unit &u) {
     const std::vector<int64_t> rm = rowMajorStrides(u.shape);
-    const size_t rowAxis = u.sums.empty() ? u.shape.size() : static_cast<size_t>(u.sums[0]->attrs.ints[0]);
+    const size_t rowAxis =
+        u.sums.empty() ? u.shape.size() : static_cast<size_t>(u.sums[0]->attrs.ints[0]);
     constexpr size_t kNone = static_cast<size_t>(-1);
     size_t rowLevel = kNone; // the first level along a row
     std::vector<Axis> axes;
@@ -896,7 +898,8 @@ private:
       for (size_t j = 0; j < in.size(); ++j)
         in[j] = k.add(in[j], k.mul(i, axes[level].in[j]));
     };
-    std::function<void(size_t, Idx, std::vector<Idx>)> nest = [&](size_t level, Idx out, std::vector<Idx> in) {
+    std::function<void(size_t, Idx, std::vector<Idx>)> nest = [&](size_t level, Idx out,
+                                                                  std::vector<Idx> in) {
       k.loop(axes[level].extent, [&](Idx i) {
         step(level, i, out, in);
         if (level + 1 == rowLevel)
@@ -914,13 +917,16 @@ private:
 
   /// The loops `row` along one row of a unit with sums (the row starts at element `out`,
   /// input j's part of it at in[j]), then the sums' stores.
-  void sumRow(LlvmKernelBuilder &k, const Unit &u, const std::vector<Axis> &row, Idx out, const std::vector<Idx> &in) {
+  void sumRow(LlvmKernelBuilder &k, const Unit &u, const std::vector<Axis> &row, Idx out,
+              const std::vector<Idx> &in) {
     const int64_t L = k.lanes();
     std::vector<size_t> summed; // per sum, its operand's index among the members
     for (const Node *s : u.sums)
-      summed.push_back(std::find(u.members.begin(), u.members.end(), s->operands[0]) - u.members.begin());
+      summed.push_back(std::find(u.members.begin(), u.members.end(), s->operands[0]) -
+                       u.members.begin());
     // Elements [i0, i0 + count) of the innermost run, lanes side by side.
-    auto block = [&](Idx o, const std::vector<Idx> &at, const Axis &ax, Idx i0, int64_t count, std::vector<Val> acc) {
+    auto block = [&](Idx o, const std::vector<Idx> &at, const Axis &ax, Idx i0, int64_t count,
+                     std::vector<Val> acc) {
       o = k.add(o, k.mul(i0, ax.out));
       std::vector<Val> vals;
       for (size_t j = 0; j < at.size(); ++j) {
@@ -956,8 +962,10 @@ private:
         acc = block(o, at, ax, k.index(blocks * L), tail, acc);
       return acc;
     };
-    std::vector<Val> acc = along(0, out, in, std::vector<Val>(u.sums.size(), k.splat(k.constant(0))));
-    const int64_t rowSize = numElements(Shape(u.shape.begin() + u.sums[0]->attrs.ints[0], u.shape.end()));
+    std::vector<Val> acc =
+        along(0, out, in, std::vector<Val>(u.sums.size(), k.splat(k.constant(0))));
+    const int64_t rowSize =
+        numElements(Shape(u.shape.begin() + u.sums[0]->attrs.ints[0], u.shape.end()));
     for (size_t s = 0; s < u.sums.size(); ++s) {
       const size_t slot = std::find(u.stored.begin(), u.stored.end(), u.sums[s]) - u.stored.begin();
       if (slot < u.stored.size())

@@ -6,11 +6,11 @@
 
 #include <algorithm>
 #include <functional>
-#include <optional>
-#include <tuple>
 #include <map>
+#include <optional>
 #include <queue>
 #include <set>
+#include <tuple>
 
 namespace ganc::codegen {
 
@@ -310,21 +310,24 @@ private:
     std::vector<size_t> out;
     for (const Node *o : n->operands) {
       size_t v = unitOf(o);
-      if (v == kNoUnit || o->shape != n->shape || plan_.units[v].shape != n->shape || plan_.units[v].anchor ||
-          std::find(out.begin(), out.end(), v) != out.end())
+      if (v == kNoUnit || o->shape != n->shape || plan_.units[v].shape != n->shape ||
+          plan_.units[v].anchor || std::find(out.begin(), out.end(), v) != out.end())
         continue;
       bool onlyN = true;
       for (const Node *m : plan_.units[v].members) {
         onlyN = onlyN && !outputs_.count(m->id);
         for (const Node *user : users_[m->id])
-          onlyN = onlyN && (user == n || unitOf(user) == v || (unitOf(user) == kNoUnit && rowSum(user)));
+          onlyN = onlyN &&
+                  (user == n || unitOf(user) == v || (unitOf(user) == kNoUnit && rowSum(user)));
       }
       // (A row sum of m not placed yet follows m into n's unit: the reduce-add rewrite
-      // makes such sums late in the graph.) Nor may n read what needs v done: v's sums, or anything computed from them.
+      // makes such sums late in the graph.) Nor may n read what needs v done: v's sums,
+      // or anything computed from them.
       for (const Node *other : n->operands) {
-        if (other->is(OpKind::Const) || (unitOf(other) == v && !picked_.count(other->id) &&
-                                         std::find(plan_.units[v].members.begin(), plan_.units[v].members.end(),
-                                                   other) != plan_.units[v].members.end()))
+        if (other->is(OpKind::Const) ||
+            (unitOf(other) == v && !picked_.count(other->id) &&
+             std::find(plan_.units[v].members.begin(), plan_.units[v].members.end(), other) !=
+                 plan_.units[v].members.end()))
           continue;
         const size_t w = unitOf(bufferOf(other, n->shape));
         onlyN = onlyN && (w == kNoUnit || (w != v && !dependsOn(w, v)));
@@ -541,8 +544,10 @@ private:
   /// The nodes computing `b` in a loop over `u` from its members, the tensors `reads`
   /// and broadcasts, with at most six cheap ops; empty if there are none such. With
   /// `extra`, one more tensor of u's shape may be read: it is set to that tensor.
-  std::vector<const Node *> closureOf(const Node *b, const Unit &u, const std::set<const Node *> &mine,
-                                      const std::set<const Node *> &reads, const Node **extra) const {
+  std::vector<const Node *> closureOf(const Node *b, const Unit &u,
+                                      const std::set<const Node *> &mine,
+                                      const std::set<const Node *> &reads,
+                                      const Node **extra) const {
     constexpr size_t kMostNodes = 6;
     std::vector<const Node *> closure;
     std::function<bool(const Node *)> take = [&](const Node *n) {
@@ -592,8 +597,15 @@ private:
   /// transcendental function.
   static bool cheap(const Node *n) {
     switch (n->op) {
-    case OpKind::Abs: case OpKind::Neg: case OpKind::Relu: case OpKind::Step: case OpKind::Add:
-    case OpKind::Sub: case OpKind::Mul: case OpKind::Maximum: case OpKind::Minimum:
+    case OpKind::Abs:
+    case OpKind::Neg:
+    case OpKind::Relu:
+    case OpKind::Step:
+    case OpKind::Add:
+    case OpKind::Sub:
+    case OpKind::Mul:
+    case OpKind::Maximum:
+    case OpKind::Minimum:
       return true;
     default:
       return false;

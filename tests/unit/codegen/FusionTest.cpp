@@ -242,7 +242,8 @@ TEST_F(Fusion, RowSumsOfSeveralValuesReadInputsEveryWay) {
   Node *dy = b.mul(g1, b.broadcast(b.broadcast(gamma, {6, 37}, 1, 2), g1->shape, 0, 1));
   Node *prod = b.mul(dy, xc);
   Node *shifted = b.add(dy, b.transpose(t)); // steps by 6 along the row
-  Node *s1 = b.reduceSum(dy, 2, 3), *s2 = b.reduceSum(prod, 2, 3), *s3 = b.reduceSum(b.unary(OpKind::Exp, shifted), 2, 3);
+  Node *s1 = b.reduceSum(dy, 2, 3), *s2 = b.reduceSum(prod, 2, 3),
+       *s3 = b.reduceSum(b.unary(OpKind::Exp, shifted), 2, 3);
   g.addOutput("s1", s1);
   g.addOutput("s2", s2);
   g.addOutput("s3", s3);
@@ -377,7 +378,8 @@ TEST_F(Fusion, SummedValuesStayOutOfAContiguousEpilogue) {
   // Two values of a product's result, each only summed by rows: in the product's
   // epilogue each would be stored for a kernel to sum; in loops of their own the sums
   // run as they are computed, and only the product is stored.
-  Node *x = leaf("x", {8, 40}), *w = leaf("w", {40, 24}), *c = leaf("c", {8, 24}), *d = leaf("d", {8, 24});
+  Node *x = leaf("x", {8, 40}), *w = leaf("w", {40, 24}), *c = leaf("c", {8, 24}),
+       *d = leaf("d", {8, 24});
   Node *y = b.matmul(x, w);
   Node *a = b.mul(y, c), *e = b.mul(y, d);
   Node *sa = b.reduceSum(a, 1, 2), *se = b.reduceSum(e, 1, 2);
