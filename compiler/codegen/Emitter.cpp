@@ -839,6 +839,12 @@ private:
     return vals;
   }
 
+  /// One loop of an elementwise unit: its extent, and the steps it makes through the
+  /// unit's elements and through each input.
+  struct Axis {
+    int64_t extent, out;
+    std::vector<int64_t> in;
+  };
   /// An elementwise unit: loops over the axes of its shape, adjacent axes merged where
   /// every input steps through them as through one, so a unit without broadcasts is one
   /// flat loop. Each input's index is affine in the loop counters.
@@ -847,14 +853,9 @@ private:
   /// loops over rows outside (threads split the outermost), the loops along a row inside.
   /// The innermost of those runs in explicit vectors with a masked tail, each sum kept as
   /// a vector of partial sums (lane l sums the row's elements l, l + lanes, ... of each
-  /// innermost run) and its lanes added when the row ends: the order is fixed by the
-  /// shape alone. LLVM would not vectorize a float sum in order itself.
-  /// One loop of an elementwise unit: its extent, and the steps it makes through the
-  /// unit's elements and through each input.
-  struct Axis {
-    int64_t extent, out;
-    std::vector<int64_t> in;
-  };
+  /// innermost run) and its lanes added when the row ends. Written out rather than left
+  /// to the loop vectorizer, the order of the additions follows from the shape and the
+  /// lane count alone.
   void loopNest(LlvmKernelBuilder &k, const Unit &u) {
     const std::vector<int64_t> rm = rowMajorStrides(u.shape);
     const size_t rowAxis =
