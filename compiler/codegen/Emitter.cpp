@@ -845,6 +845,12 @@ private:
     int64_t extent, out;
     std::vector<int64_t> in;
   };
+  /// Moves `out` and the inputs' indices `in` on by i steps of `ax`.
+  static void advance(LlvmKernelBuilder &k, const Axis &ax, Idx i, Idx &out, std::vector<Idx> &in) {
+    out = k.add(out, k.mul(i, ax.out));
+    for (size_t j = 0; j < in.size(); ++j)
+      in[j] = k.add(in[j], k.mul(i, ax.in[j]));
+  }
   /// An elementwise unit: loops over the axes of its shape, adjacent axes merged where
   /// every input steps through them as through one, so a unit without broadcasts is one
   /// flat loop. Each input's index is affine in the loop counters.
@@ -894,15 +900,10 @@ private:
     }
     if (axes.empty())
       axes.push_back(single);
-    auto step = [&](size_t level, Idx i, Idx &out, std::vector<Idx> &in) {
-      out = k.add(out, k.mul(i, axes[level].out));
-      for (size_t j = 0; j < in.size(); ++j)
-        in[j] = k.add(in[j], k.mul(i, axes[level].in[j]));
-    };
     std::function<void(size_t, Idx, std::vector<Idx>)> nest = [&](size_t level, Idx out,
                                                                   std::vector<Idx> in) {
       k.loop(axes[level].extent, [&](Idx i) {
-        step(level, i, out, in);
+        advance(k, axes[level], i, out, in);
         if (level + 1 == rowLevel)
           return sumRow(k, u, std::vector<Axis>(axes.begin() + rowLevel, axes.end()), out, in);
         if (level + 1 < axes.size())
@@ -948,10 +949,9 @@ private:
       const Axis &ax = row[l];
       if (l + 1 < row.size())
         return k.loopCarry(ax.extent, acc, [&](Idx i, const std::vector<Val> &a) {
-          Idx oi = k.add(o, k.mul(i, ax.out));
+          Idx oi = o;
           std::vector<Idx> ati(at);
-          for (size_t j = 0; j < ati.size(); ++j)
-            ati[j] = k.add(ati[j], k.mul(i, ax.in[j]));
+          advance(k, ax, i, oi, ati);
           return along(l + 1, oi, ati, a);
         });
       const int64_t blocks = ax.extent / L, tail = ax.extent % L;

@@ -191,6 +191,12 @@ private:
     }
   }
 
+  /// Whether `n` is one of unit u's elementwise members (not its anchor or a sum).
+  bool isMember(const Node *n, size_t u) const {
+    const std::vector<const Node *> &m = plan_.units[u].members;
+    return unitOf(n) == u && std::find(m.begin(), m.end(), n) != m.end();
+  }
+
   /// Whether unit `from` needs unit `target` to run first, directly or not.
   bool dependsOn(size_t from, size_t target) {
     ++stamp_;
@@ -235,7 +241,7 @@ private:
     // for a kernel to sum (batch norm's backward after the first layer's input gradient
     // stored five tensors so, three of them only to be summed).
     const bool summed = std::any_of(users_[n->id].begin(), users_[n->id].end(),
-                                    [&](const Node *user) { return rowSum(user); });
+                                    [&](const Node *user) { return isRowSum(*user); });
     for (size_t u : candidates) {
       const Node *anchor = plan_.units[u].anchor;
       const bool strided = anchor && !opInfo(anchor->op).contiguousStores(*anchor);
@@ -275,27 +281,19 @@ private:
     return true;
   }
 
-  /// Whether `n` is a reduce_sum over trailing axes [b, rank), b >= 1.
-  static bool rowSum(const Node *n) {
-    if (!n->is(OpKind::ReduceSum))
-      return false;
-    const int64_t begin = n->attrs.ints[0], end = n->attrs.ints[1];
-    return begin >= 1 && begin < end && end == static_cast<int64_t>(n->operands[0]->shape.size());
-  }
-
   /// Puts `n`, a reduce_sum over the trailing axes [b, rank) of a member of an elementwise
   /// loop, into that loop. Rows are summed whole inside one iteration of the outer axes
   /// [0, b), which threads split, so the sums do not depend on the thread count.
   bool joinSum(const Node *n) {
-    if (!rowSum(n))
+    if (!isRowSum(*n))
       return false;
     const Node *o = n->operands[0];
     const size_t u = unitOf(o);
     const int64_t begin = n->attrs.ints[0];
     if (u == kNoUnit || plan_.units[u].anchor || picked_.count(o->id))
       return false;
-    const std::vector<const Node *> &members = plan_.units[u].members, &sums = plan_.units[u].sums;
-    if (std::find(members.begin(), members.end(), o) == members.end())
+    const std::vector<const Node *> &sums = plan_.units[u].sums;
+    if (!isMember(o, u))
       return false; // a sum of the unit's: read only when the loop is done
     if (!sums.empty() && sums[0]->attrs.ints[0] != begin)
       return false; // one row length per loop
@@ -318,16 +316,13 @@ private:
         onlyN = onlyN && !outputs_.count(m->id);
         for (const Node *user : users_[m->id])
           onlyN = onlyN &&
-                  (user == n || unitOf(user) == v || (unitOf(user) == kNoUnit && rowSum(user)));
+                  (user == n || unitOf(user) == v || (unitOf(user) == kNoUnit && isRowSum(*user)));
       }
       // (A row sum of m not placed yet follows m into n's unit: the reduce-add rewrite
       // makes such sums late in the graph.) Nor may n read what needs v done: v's sums,
       // or anything computed from them.
       for (const Node *other : n->operands) {
-        if (other->is(OpKind::Const) ||
-            (unitOf(other) == v && !picked_.count(other->id) &&
-             std::find(plan_.units[v].members.begin(), plan_.units[v].members.end(), other) !=
-                 plan_.units[v].members.end()))
+        if (other->is(OpKind::Const) || (isMember(other, v) && !picked_.count(other->id)))
           continue;
         const size_t w = unitOf(bufferOf(other, n->shape));
         onlyN = onlyN && (w == kNoUnit || (w != v && !dependsOn(w, v)));
@@ -593,23 +588,11 @@ private:
     const Node *anchor = plan_.units[v].anchor;
     return !anchor || anchor == n || opInfo(anchor->op).contiguousStores(*anchor);
   }
-  /// Ops a loop recomputes rather than read: a few instructions, no division or
-  /// transcendental function.
+  /// Ops a loop recomputes rather than read: elementwise ones as cheap as an add (no
+  /// division or polynomial; OpInfo::costPerElement).
   static bool cheap(const Node *n) {
-    switch (n->op) {
-    case OpKind::Abs:
-    case OpKind::Neg:
-    case OpKind::Relu:
-    case OpKind::Step:
-    case OpKind::Add:
-    case OpKind::Sub:
-    case OpKind::Mul:
-    case OpKind::Maximum:
-    case OpKind::Minimum:
-      return true;
-    default:
-      return false;
-    }
+    const OpInfo &info = opInfo(n->op);
+    return info.isElementwise() && info.costPerElement <= 1;
   }
 
   /// Removes the units merge() emptied, renumbering the rest.

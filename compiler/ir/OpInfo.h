@@ -73,7 +73,9 @@ struct OpInfo {
   VjpFn vjp;         ///< empty: the op is not differentiable (gradients stop here)
   ScalarFn scalar;   ///< set for elementwise ops
   LowerFn lower;     ///< set for non-elementwise, non-leaf ops
-  /// Work per result element, used to pick parallel grain sizes.
+  /// Work per result element, relative to an add: a division or a square root 4, a
+  /// polynomial (exp, log, tanh, ...) 8 or more. Fusion recomputes values of cost 1 in
+  /// the loops that read them rather than store them.
   double costPerElement = 1;
   /// Names of attrs.ints for calls from .gan, which give them after the operands, by
   /// position or by name (`conv2d(x, w, stride = 2, padding = 1)`); empty when lowering
@@ -123,6 +125,10 @@ const std::vector<OpKind> &allOps();
 
 #define GANC_OP(Name, Mnemonic, Arity, Traits) const OpInfo &opInfo_##Name();
 #include "ir/Ops.def"
+
+/// Whether `n` is a reduce_sum over trailing axes [b, rank) with b >= 1: a sum per row
+/// of contiguous elements, which codegen computes in the loop producing its operand.
+bool isRowSum(const Node &n);
 
 /// The generic loop of an elementwise op: one flat loop applying `scalar`.
 void lowerElementwise(KernelBuilder &k, const Node &n);

@@ -43,9 +43,9 @@ OpInfo unary(const char *m, ScalarFn s, VjpFn vjp, double cost = 1) {
   return OpInfo{m, 1, kElementwise, elementwiseShape(m), std::move(vjp), std::move(s),
                 nullptr, cost};
 }
-OpInfo binary(const char *m, ScalarFn s, VjpFn vjp) {
+OpInfo binary(const char *m, ScalarFn s, VjpFn vjp, double cost = 1) {
   return OpInfo{m, 2, kElementwise, elementwiseShape(m), std::move(vjp), std::move(s),
-                nullptr, 1};
+                nullptr, cost};
 }
 
 } // namespace
@@ -215,7 +215,8 @@ const OpInfo &opInfo_Div() {
         Node *x = n.operands[0], *y = n.operands[1];
         Node *gx = b.div(g, y);
         return Grads{gx, b.neg(b.div(b.mul(gx, x), y))};
-      }),
+      },
+      4),
       [](const Node &, const std::vector<Interval> &in) { return in[0] / in[1]; });
   return info;
 }

@@ -159,6 +159,13 @@ const OpInfo &opInfo_ReduceSum() {
   return info;
 }
 
+bool isRowSum(const Node &n) {
+  if (!n.is(OpKind::ReduceSum))
+    return false;
+  const int64_t begin = n.attrs.ints[0], end = n.attrs.ints[1];
+  return begin >= 1 && begin < end && end == static_cast<int64_t>(n.operands[0]->shape.size());
+}
+
 // reduce_max(x, [b, e)): out[p, q] = max_r x[p, r, q];
 //   dx = broadcast(g) where x is the maximum (every tied maximum gets it), else 0
 const OpInfo &opInfo_ReduceMax() {

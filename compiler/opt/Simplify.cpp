@@ -155,9 +155,8 @@ const std::vector<Rule> &rules() {
       // sums in the loop computing their operand, so a value only summed is never stored
       // (a batch-norm parameter's gradient from the real and the fake batch is such a sum).
       {"reduce-add", [](Builder &b, Node *n) -> Node * {
-         if (!n->is(OpKind::ReduceSum) || !arg(n, 0)->is(OpKind::Add)) return nullptr;
+         if (!isRowSum(*n) || !arg(n, 0)->is(OpKind::Add)) return nullptr;
          const int64_t lo = n->attrs.ints[0], hi = n->attrs.ints[1];
-         if (lo < 1 || hi != static_cast<int64_t>(arg(n, 0)->shape.size())) return nullptr;
          Node *a = arg(arg(n, 0), 0), *c = arg(arg(n, 0), 1);
          for (Node *o : {a, c})
            if (o->shape != arg(n, 0)->shape || !opInfo(o->op).isElementwise()) return nullptr;
