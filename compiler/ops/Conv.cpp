@@ -560,9 +560,27 @@ int64_t packedOperand(const Node &n) {
 
 /// conv2d_filter_grad on an input with few channels, vectors along output columns: g's
 /// rows are read in place (a row's last vector partially) and x packed as for conv2d.
-/// Each accumulator holds one weight's sums lane by lane, added up once at the end. A
-/// tile is F filters times a band of kernel rows times every kernel column, so that each
-/// vector of g serves a band's taps and each vector of x F filters.
+/// Each accumulator holds one weight's sums lane by lane. A tile is F filters times a
+/// band of kernel rows times every kernel column, so that each vector of g serves a
+/// band's taps and each vector of x F filters.
+///
+/// The batch is cut into chunks of a few samples, each an iteration of the parallel loop
+/// that computes every weight's partial sums over its samples into a slot of its own; a
+/// last loop adds the slots up in order, so the sums do not depend on the thread count.
+/// A chunk reads its part of g from memory once (a filter group's second band finds it
+/// in L1) and keeps its packed x (32 KB in the DCGAN's first layer) in L1 or L2. Over the
+/// whole batch per filter group instead, g (6.4 MB there, more than L2 holds) came from
+/// memory once per band and the whole packed x from L2.
+struct FilterGradColumns {
+  static constexpr int64_t kChunk = 8; // samples
+  static int64_t chunks(int64_t B) { return (B + kChunk - 1) / kChunk; }
+  /// Scratch: the packed x, then a slot of every weight's vector of partial sums per chunk.
+  static int64_t scratch(const Node &n) {
+    return ColumnPacking(n, kWidestVector).size() +
+           chunks(n.operands[0]->shape[0]) * n.numel() * kWidestVector;
+  }
+};
+
 void lowerFilterGradColumns(KernelBuilder &k, const Node &n) {
   const int64_t L = k.lanes();
   const ColumnPacking pk(n, L);
@@ -571,9 +589,19 @@ void lowerFilterGradColumns(KernelBuilder &k, const Node &n) {
   const int64_t O = gs[1], Ho = gs[2], KH = n.attrs.ints[2];
   pk.pack(k);
   const std::vector<AxisRun> rows = axisRuns(Ho, H, KH, s, pk.p, false);
-  auto tile = [&](Idx o0, int64_t F, Idx c, int64_t kh0, int64_t nh) {
+  const int64_t firstSlot = ColumnPacking(n, kWidestVector).size();
+  // The partial sums of weight `w` (its flat index in dw) over chunk q.
+  auto slot = [&](Idx q, Idx w) {
+    return k.add(k.mul(k.add(k.mul(q, n.numel()), w), kWidestVector), firstSlot);
+  };
+  auto weight = [&](Idx o, Idx c, int64_t kh, int64_t kw) {
+    return k.add(k.mul(k.add(k.mul(o, C), c), KH * KW), kh * KW + kw);
+  };
+  // The sums of F filters' band kh0 .. kh0 + nh - 1 over samples b0 .. b0 + count - 1.
+  auto band = [&](Idx o0, int64_t F, Idx c, int64_t kh0, int64_t nh, Idx b0, int64_t count) {
     std::vector<Val> acc(static_cast<size_t>(F * nh * KW), k.splat(k.constant(0)));
-    acc = k.loopCarry(B, acc, [&](Idx b, const std::vector<Val> &perSample) {
+    return k.loopCarry(count, acc, [&](Idx bi, const std::vector<Val> &perSample) {
+      Idx b = k.add(b0, bi);
       std::vector<Val> sum(perSample);
       for (const AxisRun &R : rows) {
         const int64_t lo = std::max(R.k0, kh0), hi = std::min(R.k0 + R.taps, kh0 + nh);
@@ -604,30 +632,49 @@ void lowerFilterGradColumns(KernelBuilder &k, const Node &n) {
       }
       return sum;
     });
-    for (int64_t f = 0; f < F; ++f)
-      for (int64_t kh = kh0; kh < kh0 + nh; ++kh)
-        for (int64_t kw = 0; kw < KW; ++kw) {
-          Idx at = k.add(k.mul(k.add(k.mul(k.add(o0, f), C), c), KH * KW), kh * KW + kw);
-          k.store(at, k.sumLanes(acc[static_cast<size_t>((f * nh + kh - kh0) * KW + kw)]));
-        }
   };
   // Bands of equal height with room for at least two filters, then groups of as many
   // filters as fill the tile, some one smaller so that the groups share O evenly (64 as
   // 20 x 3 + 2 x 2: measured on the DCGAN's first layer, full tiles of 3 beat 2s that
-  // divide 64 by a sixth, and two loops of even counts split evenly across threads).
+  // divide 64 by a sixth).
   const int64_t budget = tileBudget(k);
   const int64_t most = std::max<int64_t>(1, budget / (2 * KW)), bands = (KH + most - 1) / most;
   const int64_t nh = (KH + bands - 1) / bands;
   const int64_t F = std::max<int64_t>(1, std::min(O, budget / (nh * KW)));
   const int64_t groups = (O + F - 1) / F, small = O / groups, bigGroups = O % groups;
-  auto allBands = [&](Idx o0, int64_t filters, Idx c) {
-    for (int64_t kh0 = 0; kh0 < KH; kh0 += nh)
-      tile(o0, filters, c, kh0, std::min(nh, KH - kh0));
+  auto group = [&](Idx q, int64_t count, Idx o0, int64_t filters, Idx c) {
+    for (int64_t kh0 = 0; kh0 < KH; kh0 += nh) {
+      const int64_t h = std::min(nh, KH - kh0);
+      std::vector<Val> acc =
+          band(o0, filters, c, kh0, h, k.mul(q, FilterGradColumns::kChunk), count);
+      size_t at = 0;
+      for (int64_t f = 0; f < filters; ++f)
+        for (int64_t kh = kh0; kh < kh0 + h; ++kh)
+          for (int64_t kw = 0; kw < KW; ++kw)
+            k.storeScratchVector(slot(q, weight(k.add(o0, f), c, kh, kw)), acc[at++]);
+    }
   };
-  if (bigGroups)
-    loop2(k, bigGroups, C, [&](Idx g, Idx c) { allBands(k.mul(g, small + 1), small + 1, c); });
-  loop2(k, groups - bigGroups, C,
-        [&](Idx g, Idx c) { allBands(k.add(k.mul(g, small), bigGroups * (small + 1)), small, c); });
+  auto chunk = [&](Idx q, int64_t count) {
+    k.loop(C, [&](Idx c) {
+      if (bigGroups)
+        k.loop(bigGroups, [&](Idx g) { group(q, count, k.mul(g, small + 1), small + 1, c); });
+      k.loop(groups - bigGroups, [&](Idx g) {
+        group(q, count, k.add(k.mul(g, small), bigGroups * (small + 1)), small, c);
+      });
+    });
+  };
+  const int64_t full = B / FilterGradColumns::kChunk, rest = B % FilterGradColumns::kChunk;
+  if (full)
+    k.loop(full, [&](Idx q) { chunk(q, FilterGradColumns::kChunk); });
+  if (rest)
+    k.loop(1, [&](Idx) { chunk(k.index(full), rest); });
+  // Every weight: its chunks' partial sums in order, then their lanes.
+  k.loop(n.numel(), [&](Idx w) {
+    Val sum = k.loadScratchVector(slot(k.index(0), w));
+    for (int64_t q = 1; q < FilterGradColumns::chunks(B); ++q)
+      sum = k.add(sum, k.loadScratchVector(slot(k.index(q), w)));
+    k.store(w, k.sumLanes(sum));
+  });
 }
 
 /// dw[o,c,kh,kw] = sum_{b,i,j} g[b,o,i,j] x[b,c, i s - p + kh, j s - p + kw]: each output
@@ -894,8 +941,8 @@ const OpInfo &opInfo_Conv2dFilterGrad() {
       0,
       {"stride", "padding", "kernel_h", "kernel_w"},
       {},
-      [](const Node &n) { // x or g, packed
-        return columnLanes(n) ? ColumnPacking(n, kWidestVector).size() : n.operands[1]->numel();
+      [](const Node &n) { // x packed and the chunks' partial sums, or g packed
+        return columnLanes(n) ? FilterGradColumns::scratch(n) : n.operands[1]->numel();
       }};
   return info;
 }

@@ -53,8 +53,13 @@ struct Case {
 };
 
 const Case kCases[] = {
-    {{2, 3, 5, 5}, 4, 3, 3, 1, 0}, {{2, 3, 5, 5}, 4, 3, 3, 1, 1}, {{1, 2, 8, 8}, 3, 4, 4, 2, 1},
-    {{1, 2, 7, 6}, 2, 3, 2, 2, 1}, {{2, 1, 6, 5}, 3, 2, 3, 3, 2},
+    {{2, 3, 5, 5}, 4, 3, 3, 1, 0},
+    {{2, 3, 5, 5}, 4, 3, 3, 1, 1},
+    {{1, 2, 8, 8}, 3, 4, 4, 2, 1},
+    {{1, 2, 7, 6}, 2, 3, 2, 2, 1},
+    {{2, 1, 6, 5}, 3, 2, 3, 3, 2},
+    // A grayscale first layer over more samples than the weight gradient's chunk of 8.
+    {{11, 1, 6, 6}, 3, 4, 4, 2, 1},
 };
 
 TEST(Conv, Conv2dIsCrossCorrelationWithZeroPadding) {

@@ -109,6 +109,12 @@ std::vector<Instance> instances(OpKind op) {
             {"bands", {{1, 2, 7, 7}, {1, 17, 4, 5}}, make({{1, 1, 6, 5}, 0, ""})},
             {"wide", {{1, 1, 3, 20}, {1, 3, 3, 20}}, make({{1, 1, 3, 3}, 0, ""})},
             {"first-layer", {{1, 1, 12, 12}, {1, 17, 6, 6}}, make({{2, 1, 4, 4}, 0, ""})},
+            // A full chunk of samples and a shorter one, each summed into a slot of its own.
+            {"first-layer-chunks",
+             {{11, 1, 6, 6}, {11, 5, 3, 3}},
+             make({{2, 1, 4, 4}, 0, ""}),
+             false,
+             false},
             {"vector-channels", {{1, 4, 5, 5}, {1, 17, 5, 5}}, make({{1, 1, 3, 3}, 0, ""})},
             {"bands-channels", {{1, 4, 7, 7}, {1, 17, 4, 5}}, make({{1, 1, 6, 5}, 0, ""})},
             {"pairs", {{1, 4, 7, 7}, {1, 49, 4, 4}}, make({{1, 0, 4, 4}, 0, ""}), false, false}};
