@@ -402,6 +402,10 @@ private:
   /// Operands, inputs and stored values of every unit; then the units in dependency order.
   void finish() {
     dropEmptyUnits();
+    for (const Unit &u : plan_.units)
+      if (u.anchor)
+        for (const Node *b : buffersRead(u.anchor))
+          kernelReads_.insert(b->id);
     for (size_t id = 0; id < plan_.units.size(); ++id)
       if (!plan_.units[id].anchor)
         rematerialize(id);
@@ -490,7 +494,8 @@ private:
   /// read are cheap; tensors of the loop's shape must be read by the loop already, or,
   /// for two values or more computed from one further tensor, be that tensor: a
   /// LeakyReLU in a convolution's epilogue stores its two masks, and the backward loop
-  /// reads the pre-activation instead.
+  /// reads the activation instead (a tensor a kernel reads, stored anyway, is taken as
+  /// the further one before any deeper tensor it could be computed from).
   void rematerialize(size_t id) {
     Unit &u = plan_.units[id];
     for (bool changed = true; changed;) {
@@ -564,6 +569,13 @@ private:
         }
         if ((reads.count(in) && in != b) || (extra && *extra == in))
           continue;
+        // A tensor a kernel reads is stored anyway: reading it beats recomputing it from
+        // one that might then be stored only for this loop (a LeakyReLU's output, which
+        // the next layer reads, rather than its pre-activation).
+        if (extra && !*extra && in != b && kernelReads_.count(in->id) && storable(in)) {
+          *extra = in;
+          continue;
+        }
         const size_t before = closure.size();
         if (in == o && take(o))
           continue;
@@ -670,6 +682,7 @@ private:
   std::set<uint32_t> outputs_;
   std::unordered_map<uint32_t, std::vector<Node *>> users_;
   std::set<uint32_t> picked_; ///< element-picking ops read in place
+  std::set<uint32_t> kernelReads_; ///< buffers the units' anchors read
   std::set<uint32_t> inPlace_; ///< nodes every consumer reads in place
   std::map<uint32_t, std::set<Access>> reads_;        ///< how consumers read each node
   std::map<uint32_t, std::set<Access>> operandReads_; ///< the same, composed into a picked op's operand

@@ -18,6 +18,27 @@ bool isConst(const Node *n, double v) { return n->is(OpKind::Const) && n->attrs.
 bool isScalarConst(const Node *n, double v) { return isConst(n, v) && n->shape.empty(); }
 Node *arg(const Node *n, unsigned i) { return n->operands[i]; }
 
+/// The newest node of g that `match` accepts (rewrites make nodes with higher ids, so the
+/// newest is the one still in use), or null.
+Node *newest(const Graph &g, const std::function<bool(const Node *)> &match) {
+  for (auto it = g.nodes().rbegin(); it != g.nodes().rend(); ++it)
+    if (match(it->get()))
+      return it->get();
+  return nullptr;
+}
+
+/// The leaky ReLU of x, relu(x) - relu(-x) c with a constant c > 0, if g computes it.
+Node *leakyReluOf(const Graph &g, const Node *x) {
+  return newest(g, [x](const Node *y) {
+    if (!y->is(OpKind::Sub) || !arg(y, 0)->is(OpKind::Relu) || arg(arg(y, 0), 0) != x ||
+        !arg(y, 1)->is(OpKind::Mul))
+      return false;
+    const Node *neg = arg(arg(y, 1), 0), *c = arg(arg(y, 1), 1);
+    return neg->is(OpKind::Relu) && arg(neg, 0)->is(OpKind::Neg) && arg(arg(neg, 0), 0) == x &&
+           c->is(OpKind::Const) && c->shape.empty() && c->attrs.num > 0;
+  });
+}
+
 /// A rule returns the replacement of `n`, or null when it does not apply.
 /// When a rule runs: canonical rules before differentiation (so gradients are taken of
 /// stable forms) and after; the others only in simplify(), after differentiation.
@@ -162,6 +183,25 @@ const std::vector<Rule> &rules() {
            if (o->shape != arg(n, 0)->shape || !opInfo(o->op).isElementwise()) return nullptr;
          return b.add(b.reduceSum(a, lo, hi), b.reduceSum(c, lo, hi));
        }, Phase::Codegen},
+      // step(x) -> step(y), step(-x) -> step(-y) where g computes y = relu(x) - relu(-x) c,
+      // c > 0 (a leaky ReLU, with x's sign everywhere), else step(x) -> step(relu(x)) where
+      // g computes relu(x), for x a kernel's result (a convolution's, say): the backward
+      // pass of the activation then reads its output, which the next layer reads anyway,
+      // and x need not be stored. An elementwise x (batch norm's output) is left alone:
+      // codegen recomputes it from what the backward loop reads. (NaN and 0 give step 0
+      // on both sides.)
+      {"step-of-activation", [](Builder &b, Node *n) -> Node * {
+         if (!n->is(OpKind::Step)) return nullptr;
+         const bool negated = arg(n, 0)->is(OpKind::Neg);
+         Node *x = negated ? arg(arg(n, 0), 0) : arg(n, 0);
+         if (opInfo(x->op).isElementwise() || opInfo(x->op).isLeaf()) return nullptr;
+         if (Node *y = leakyReluOf(b.graph(), x))
+           return b.unary(OpKind::Step, negated ? b.neg(y) : y);
+         if (negated) return nullptr;
+         Node *r = newest(b.graph(),
+                          [x](const Node *m) { return m->is(OpKind::Relu) && arg(m, 0) == x; });
+         return r ? b.unary(OpKind::Step, r) : nullptr;
+       }, Phase::Algebra},
       // -(c) -> (-c) for a constant c
       {"neg-const", [](Builder &b, Node *n) -> Node * {
          if (!n->is(OpKind::Neg) || !arg(n, 0)->is(OpKind::Const)) return nullptr;

@@ -3,14 +3,37 @@
 
 #include "Tensor.h"
 #include "codegen/Jit.h"
+#include "ir/Evaluate.h"
+#include "ir/Graph.h"
 
 #include <gtest/gtest.h>
 
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
 namespace ganc::test {
+
+/// A graph input `name` of shape `s`, its values drawn uniformly from [-1, 1) into
+/// `values`, each one a float so that the JIT and the evaluator see the same numbers.
+inline ir::Node *randomLeaf(ir::Graph &g, ir::LeafValues &values, std::mt19937 &rng,
+                            const std::string &name, const ir::Shape &s) {
+  ir::Node *n = g.input(name, s);
+  std::uniform_real_distribution<double> u(-1, 1);
+  std::vector<double> &v = values[name];
+  for (int64_t i = 0; i < ir::numElements(s); ++i)
+    v.push_back(static_cast<float>(u(rng)));
+  return n;
+}
+
+/// The evaluator's leaf values as runGraph takes them.
+inline std::map<std::string, std::vector<float>> floatLeaves(const ir::LeafValues &values) {
+  std::map<std::string, std::vector<float>> leaves;
+  for (auto &[name, v] : values)
+    leaves[name].assign(v.begin(), v.end());
+  return leaves;
+}
 
 /// Compiles `g` for the host, runs it once with `leaves` (by name, flat) and returns
 /// every output by name. Compile failures fail the test.

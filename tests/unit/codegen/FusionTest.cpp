@@ -35,12 +35,7 @@ protected:
   std::mt19937 rng{5};
 
   Node *leaf(const std::string &name, const Shape &s) {
-    Node *n = g.input(name, s);
-    std::uniform_real_distribution<double> u(-1, 1);
-    std::vector<double> &v = values[name];
-    for (int64_t i = 0; i < numElements(s); ++i)
-      v.push_back(static_cast<float>(u(rng))); // representable, so both sides see the same
-    return n;
+    return test::randomLeaf(g, values, rng, name, s);
   }
   Node *bias(Node *n, Node *c, int64_t axis) { // c [C] added along axis of n
     Shape inner(n->shape.begin() + axis, n->shape.end());
@@ -65,10 +60,7 @@ protected:
   }
   /// Compiles and runs the graph, and compares every output with the evaluator's.
   void check() {
-    std::map<std::string, std::vector<float>> leaves;
-    for (auto &[name, v] : values)
-      leaves[name].assign(v.begin(), v.end());
-    auto got = test::runGraph(g, leaves);
+    auto got = test::runGraph(g, test::floatLeaves(values));
     std::vector<std::vector<double>> want = evaluate(g, values);
     ASSERT_EQ(got.size(), g.outputs().size());
     for (size_t o = 0; o < g.outputs().size(); ++o) {
@@ -78,6 +70,30 @@ protected:
         ASSERT_NEAR(got[name][i], want[o][i], 1e-4 * std::max(1.0, std::fabs(want[o][i])))
             << name << " element " << i;
     }
+  }
+
+  Node *leakyRelu(Node *x) {
+    return b.sub(b.unary(OpKind::Relu, x), b.mul(b.unary(OpKind::Relu, b.neg(x)), 0.2));
+  }
+  /// A LeakyReLU's backward loop: an output gradient times its masks `down` and `up`,
+  /// kept apart from act's own loop by reading act's total; the output "out".
+  Node *backwardThroughMasks(Node *act, Node *down, Node *up) {
+    const Shape &s = act->shape;
+    Node *shifted =
+        b.add(leaf("dy", s), b.broadcast(b.sumAll(act), s, 0, static_cast<int64_t>(s.size())));
+    Node *out = b.add(b.mul(b.mul(shifted, -0.2), down), b.mul(shifted, up));
+    g.addOutput("out", out);
+    return out;
+  }
+  /// Expects the loop `u` to compute each of `values` itself, reading the buffer `from`.
+  void expectComputesFrom(const codegen::Unit *u, std::vector<const Node *> values,
+                          const Node *from) {
+    for (const Node *v : values)
+      EXPECT_NE(std::find(u->members.begin(), u->members.end(), v), u->members.end());
+    std::vector<const Node *> read;
+    for (const codegen::FusedInput &in : u->inputs)
+      read.push_back(in.buffer);
+    EXPECT_NE(std::find(read.begin(), read.end(), from), read.end());
   }
 
   codegen::FusionPlan plan() const { return codegen::planFusion(g); }
@@ -313,7 +329,7 @@ TEST_F(Fusion, AMaskIsRecomputedWhereItIsRead) {
   // the mask itself: the first loop stores the activation and pre, not the mask.
   Node *x = leaf("x", {4, 40}), *y = leaf("y", {4, 40}), *dy = leaf("dy", {4, 40});
   Node *pre = b.add(x, y);
-  Node *act = b.sub(b.unary(OpKind::Relu, pre), b.mul(b.unary(OpKind::Relu, b.neg(pre)), 0.2));
+  Node *act = leakyRelu(pre);
   Node *mask = b.unary(OpKind::Step, b.neg(pre));
   Node *total = b.sumAll(act);
   Node *shifted = b.add(dy, b.broadcast(total, {4, 40}, 0, 2)); // needs the first loop done
@@ -353,24 +369,36 @@ TEST_F(Fusion, ALeakyReluJoinsTheFirstLayersConvolutionAndItsMasksAreRecomputed)
   Node *x = leaf("x", {3, 1, 28, 28}), *w = leaf("w", {20, 1, 4, 4});
   Node *pre = b.make(OpKind::Conv2d, {x, w}, {{2, 1}, 0, ""});
   Node *down = b.unary(OpKind::Step, b.neg(pre)), *up = b.unary(OpKind::Step, pre);
-  Node *act = b.sub(b.unary(OpKind::Relu, pre), b.mul(b.unary(OpKind::Relu, b.neg(pre)), 0.2));
+  Node *act = leakyRelu(pre);
   g.addOutput("act", act);
-  Node *dy = leaf("dy", pre->shape);
-  Node *shifted = b.add(dy, b.broadcast(b.sumAll(act), pre->shape, 0, 4)); // after the epilogue
-  Node *out = b.add(b.mul(b.mul(shifted, -0.2), down), b.mul(shifted, up));
-  g.addOutput("out", out);
+  Node *out = backwardThroughMasks(act, down, up);
   codegen::FusionPlan p = plan();
   const codegen::Unit *conv = unitOf(p, pre), *last = unitOf(p, out);
   ASSERT_TRUE(conv && last);
   EXPECT_EQ(conv->anchor, pre);
   EXPECT_EQ(unitOf(p, act), conv);
   EXPECT_EQ(conv->stored, (std::vector<const Node *>{pre, act})); // not the masks
-  for (const Node *mask : {down, up})
-    EXPECT_NE(std::find(last->members.begin(), last->members.end(), mask), last->members.end());
-  std::vector<const Node *> read;
-  for (const codegen::FusedInput &in : last->inputs)
-    read.push_back(in.buffer);
-  EXPECT_NE(std::find(read.begin(), read.end(), pre), read.end());
+  expectComputesFrom(last, {down, up}, pre);
+  check();
+}
+
+TEST_F(Fusion, MasksOfAnActivationAKernelReadsAreComputedFromIt) {
+  // As simplify() leaves a first layer: the backward loop's masks are of the activation,
+  // which the next convolution reads. The loop reads the activation, stored anyway, and
+  // computes the masks; it does not compute the activation again from the
+  // pre-activation, which would then be stored for it alone.
+  Node *x = leaf("x", {3, 1, 28, 28}), *w = leaf("w", {20, 1, 4, 4});
+  Node *pre = b.make(OpKind::Conv2d, {x, w}, {{2, 1}, 0, ""});
+  Node *act = leakyRelu(pre);
+  Node *down = b.unary(OpKind::Step, b.neg(act)), *up = b.unary(OpKind::Step, act);
+  g.addOutput("next", b.make(OpKind::Conv2d, {act, leaf("w2", {8, 20, 4, 4})}, {{2, 1}, 0, ""}));
+  Node *out = backwardThroughMasks(act, down, up);
+  codegen::FusionPlan p = plan();
+  const codegen::Unit *conv = unitOf(p, pre), *last = unitOf(p, out);
+  ASSERT_TRUE(conv && last);
+  EXPECT_EQ(unitOf(p, act), conv);
+  EXPECT_EQ(conv->stored, (std::vector<const Node *>{act})); // not pre, not the masks
+  expectComputesFrom(last, {down, up}, act);
   check();
 }
 
