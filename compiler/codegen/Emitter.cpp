@@ -282,6 +282,10 @@ public:
       x = b_.CreateVectorSplat(lanes_, x);
     b_.CreateAlignedStore(x, gep(scratch(), flat), llvm::Align(4));
   }
+  Val loadScratch(Idx flat) override {
+    work_ += multiplier_;
+    return val(b_.CreateLoad(b_.getFloatTy(), gep(scratch(), flat)));
+  }
   Val loadScratchVector(Idx flat) override {
     work_ += multiplier_ * lanes_;
     return val(b_.CreateAlignedLoad(vecTy(), gep(scratch(), flat), llvm::Align(4)));

@@ -62,7 +62,8 @@ public:
   void storeStrided(Idx flat, int64_t, Val v) override { store(flat, v); }
   void storeScratch(Idx flat, Val v) override { scratch_.at(flat.num) = v.num; }
   void storeScratchVector(Idx flat, Val v) override { storeScratch(flat, v); }
-  Val loadScratchVector(Idx flat) override { return f(scratch_.at(flat.num)); }
+  Val loadScratch(Idx flat) override { return f(scratch_.at(flat.num)); }
+  Val loadScratchVector(Idx flat) override { return loadScratch(flat); }
   Val splat(Val s) override { return s; }
   Val fma(Val a, Val b, Val c) override { return f(a.num * b.num + c.num); }
   void store(Idx flat, Val v) override { out_.at(flat.num) = v.num; }

@@ -119,6 +119,8 @@ public:
   virtual void storeScratch(Idx flat, Val v) = 0;
   /// A vector at [flat, flat + lanes()) of the scratch memory.
   virtual void storeScratchVector(Idx flat, Val v) = 0;
+  /// Element `flat` of the scratch memory.
+  virtual Val loadScratch(Idx flat) = 0;
   /// Elements [flat, flat + lanes()) of the scratch memory.
   virtual Val loadScratchVector(Idx flat) = 0;
 };

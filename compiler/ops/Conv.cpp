@@ -677,10 +677,25 @@ void lowerFilterGradColumns(KernelBuilder &k, const Node &n) {
   });
 }
 
+/// Scratch of conv2d_filter_grad with vectors along filters: g packed by blocks of
+/// filters (at most g's size), then x's planes by channel, each rounded up to whole
+/// vectors so that the packing stores whole vectors.
+struct FilterGradPacking {
+  int64_t start, plane, planes;
+  explicit FilterGradPacking(const Node &n) {
+    const Shape &xs = n.operands[0]->shape;
+    start = n.operands[1]->numel();
+    plane = (xs[2] * xs[3] + kWidestVector - 1) / kWidestVector * kWidestVector;
+    planes = xs[0] * xs[1];
+  }
+  int64_t size() const { return start + planes * plane; }
+};
+
 /// dw[o,c,kh,kw] = sum_{b,i,j} g[b,o,i,j] x[b,c, i s - p + kh, j s - p + kw]: each output
 /// is a reduction over the batch and the positions of g. A tile is a band of kernel rows
 /// of one input channel for lanes() filters, whose g is first packed into scratch memory,
-/// the lanes side by side; filters left over after the last block go one by one.
+/// the lanes side by side; filters left over after the last block go one by one. x is
+/// packed too, channel by channel.
 void lowerFilterGrad(KernelBuilder &k, const Node &n) {
   if (columnLanes(n))
     return lowerFilterGradColumns(k, n);
@@ -712,6 +727,22 @@ void lowerFilterGrad(KernelBuilder &k, const Node &n) {
         });
       });
     });
+  // x's planes channel by channel, plane (c, b) at g.numel() + (c B + b) plane, where
+  // the channel loop of a tile reads them: one channel's planes are then one run of
+  // memory (100 KB in the DCGAN) instead of 784-byte pieces 50 KB apart, which the
+  // hardware prefetchers did not follow (the DCGAN's 64->128 weight gradient took 11.3
+  // ms on one thread instead of 9.8, and 6.2 on two instead of 5.3).
+  const FilterGradPacking xp(n);
+  auto xPackedAt = [&](Idx b, Idx c, Idx h, Idx w) {
+    return k.add(k.add(k.mul(k.add(k.mul(c, B), b), xp.plane), k.add(k.mul(h, W), w)), xp.start);
+  };
+  loop2(k, C, B, [&](Idx c, Idx b) {
+    for (int64_t v = 0; v < H * W; v += L) {
+      Idx from = xAt(b, c, k.index(0), k.index(v));
+      Val x = H * W - v < L ? k.loadPartial(0, from, H * W - v) : k.loadVector(0, from);
+      k.storeScratchVector(xPackedAt(b, c, k.index(0), k.index(v)), x);
+    }
+  });
 
   // Kernel rows [kh0, kh0 + nh) of input channel c, for `nb` blocks of filters from o0
   // (side by side: each value of x serves nb vectors of filters) or, nb = 0, for filter
@@ -745,7 +776,7 @@ void lowerFilterGrad(KernelBuilder &k, const Node &n) {
                 Idx h = k.add(k.mul(t, R.inStep), R.in0 + (kh - R.k0) * R.inTap);
                 for (int64_t tj = 0; tj < Q.taps; ++tj) {
                   Idx w = k.add(k.mul(u, Q.inStep), Q.in0 + tj * Q.inTap);
-                  Val xv = spread(k.load(0, xAt(b, c, h, w)));
+                  Val xv = spread(k.loadScratch(xPackedAt(b, c, h, w)));
                   for (int64_t v = 0; v < vecs; ++v) {
                     size_t at = slot(v, kh, Q.k0 + tj * Q.kStep);
                     next[at] = k.fma(gv[static_cast<size_t>(v)], xv, a[at]);
@@ -941,8 +972,8 @@ const OpInfo &opInfo_Conv2dFilterGrad() {
       0,
       {"stride", "padding", "kernel_h", "kernel_w"},
       {},
-      [](const Node &n) { // x packed and the chunks' partial sums, or g packed
-        return columnLanes(n) ? FilterGradColumns::scratch(n) : n.operands[1]->numel();
+      [](const Node &n) { // x packed and the chunks' partial sums, or g and x packed
+        return columnLanes(n) ? FilterGradColumns::scratch(n) : FilterGradPacking(n).size();
       }};
   return info;
 }
