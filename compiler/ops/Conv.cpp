@@ -730,8 +730,8 @@ void lowerFilterGrad(KernelBuilder &k, const Node &n) {
   // x's planes channel by channel, plane (c, b) at g.numel() + (c B + b) plane, where
   // the channel loop of a tile reads them: one channel's planes are then one run of
   // memory (100 KB in the DCGAN) instead of 784-byte pieces 50 KB apart, which the
-  // hardware prefetchers did not follow (the DCGAN's 64->128 weight gradient took 11.3
-  // ms on one thread instead of 9.8, and 6.2 on two instead of 5.3).
+  // hardware prefetchers did not follow (the DCGAN's 64->128 weight gradient took 11.9
+  // ms on one thread instead of 10.5, and 7.96 on two instead of 6.79).
   const FilterGradPacking xp(n);
   auto xPackedAt = [&](Idx b, Idx c, Idx h, Idx w) {
     return k.add(k.add(k.mul(k.add(k.mul(c, B), b), xp.plane), k.add(k.mul(h, W), w)), xp.start);
