@@ -84,3 +84,26 @@ TEST(Random, OrthogonalInitIsSemiOrthogonalAlongItsShorterSide) {
         EXPECT_NEAR(g[i * k + j], i == j ? 4.0 : 0.0, 1e-5) << c.rows << "x" << c.cols << " at " << i << "," << j;
   }
 }
+
+namespace {
+
+TEST(Random, PhiloxGivesRandom123sKnownAnswer) {
+  // Philox4x32-10 of counter 0 under key 0, from Random123's known-answer vectors.
+  EXPECT_EQ(philox({0, 0, 0, 0}, 0),
+            (std::array<uint32_t, 4>{0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8}));
+}
+
+TEST(Random, FillUniformIsUniformAtElementByElement) {
+  // Groups of 64 blocks run in vectors where the CPU has AVX-512, the rest block by
+  // block: 1,031 numbers are four whole groups, a partial one and a partial block.
+  const int64_t n = 1031;
+  const uint64_t seed = 0x0123456789abcdefull, stream = streamId("test-noise", 7);
+  const float lo = -1.5f, hi = 2.0f;
+  std::vector<float> out(n);
+  fillUniform(out.data(), n, seed, stream, lo, hi);
+  for (int64_t i = 0; i < n; ++i)
+    ASSERT_EQ(out[i], lo + (hi - lo) * uniformAt(seed, stream, static_cast<uint64_t>(i)))
+        << "element " << i;
+}
+
+} // namespace
