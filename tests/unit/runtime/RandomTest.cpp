@@ -85,8 +85,6 @@ TEST(Random, OrthogonalInitIsSemiOrthogonalAlongItsShorterSide) {
   }
 }
 
-namespace {
-
 TEST(Random, PhiloxGivesRandom123sKnownAnswer) {
   // Philox4x32-10 of counter 0 under key 0, from Random123's known-answer vectors.
   EXPECT_EQ(philox({0, 0, 0, 0}, 0),
@@ -105,5 +103,3 @@ TEST(Random, FillUniformIsUniformAtElementByElement) {
     ASSERT_EQ(out[i], lo + (hi - lo) * uniformAt(seed, stream, static_cast<uint64_t>(i)))
         << "element " << i;
 }
-
-} // namespace
