@@ -399,13 +399,20 @@ private:
     return true;
   }
 
-  /// Operands, inputs and stored values of every unit; then the units in dependency order.
-  void finish() {
-    dropEmptyUnits();
+  /// The buffers the units' anchors (kernels) read: stored whatever else happens.
+  std::set<uint32_t> anchorReads() const {
+    std::set<uint32_t> out;
     for (const Unit &u : plan_.units)
       if (u.anchor)
         for (const Node *b : buffersRead(u.anchor))
-          kernelReads_.insert(b->id);
+          out.insert(b->id);
+    return out;
+  }
+
+  /// Operands, inputs and stored values of every unit; then the units in dependency order.
+  void finish() {
+    dropEmptyUnits();
+    kernelReads_ = anchorReads();
     for (size_t id = 0; id < plan_.units.size(); ++id)
       if (!plan_.units[id].anchor)
         rematerialize(id);
@@ -449,11 +456,9 @@ private:
     // value it computed is recomputed where it is read) is dropped, and with it its
     // reads, until none is left.
     for (bool dropped = true; dropped;) {
-      std::set<uint32_t> stored(outputs_.begin(), outputs_.end());
+      std::set<uint32_t> stored = anchorReads();
+      stored.insert(outputs_.begin(), outputs_.end());
       for (const Unit &u : plan_.units) {
-        if (u.anchor)
-          for (const Node *b : buffersRead(u.anchor))
-            stored.insert(b->id);
         for (size_t j = 0; j < u.members.size(); ++j)
           for (size_t k = 0; k < u.operands[j].size(); ++k)
             if (u.operands[j][k].kind == FusedOperand::Kind::Input)

@@ -574,10 +574,11 @@ int64_t packedOperand(const Node &n) {
 struct FilterGradColumns {
   static constexpr int64_t kChunk = 8; // samples
   static int64_t chunks(int64_t B) { return (B + kChunk - 1) / kChunk; }
-  /// Scratch: the packed x, then a slot of every weight's vector of partial sums per chunk.
+  /// Scratch: the packed x, then from firstSlot a slot of every weight's vector of
+  /// partial sums per chunk.
+  static int64_t firstSlot(const Node &n) { return ColumnPacking(n, kWidestVector).size(); }
   static int64_t scratch(const Node &n) {
-    return ColumnPacking(n, kWidestVector).size() +
-           chunks(n.operands[0]->shape[0]) * n.numel() * kWidestVector;
+    return firstSlot(n) + chunks(n.operands[0]->shape[0]) * n.numel() * kWidestVector;
   }
 };
 
@@ -589,7 +590,7 @@ void lowerFilterGradColumns(KernelBuilder &k, const Node &n) {
   const int64_t O = gs[1], Ho = gs[2], KH = n.attrs.ints[2];
   pk.pack(k);
   const std::vector<AxisRun> rows = axisRuns(Ho, H, KH, s, pk.p, false);
-  const int64_t firstSlot = ColumnPacking(n, kWidestVector).size();
+  const int64_t firstSlot = FilterGradColumns::firstSlot(n);
   // The partial sums of weight `w` (its flat index in dw) over chunk q.
   auto slot = [&](Idx q, Idx w) {
     return k.add(k.mul(k.add(k.mul(q, n.numel()), w), kWidestVector), firstSlot);

@@ -3,6 +3,7 @@
 
 #include "Tensor.h"
 #include "codegen/Jit.h"
+#include "ir/Builder.h"
 #include "ir/Evaluate.h"
 #include "ir/Graph.h"
 
@@ -15,17 +16,30 @@
 
 namespace ganc::test {
 
-/// A graph input `name` of shape `s`, its values drawn uniformly from [-1, 1) into
-/// `values`, each one a float so that the JIT and the evaluator see the same numbers.
-inline ir::Node *randomLeaf(ir::Graph &g, ir::LeafValues &values, std::mt19937 &rng,
-                            const std::string &name, const ir::Shape &s) {
-  ir::Node *n = g.input(name, s);
-  std::uniform_real_distribution<double> u(-1, 1);
-  std::vector<double> &v = values[name];
-  for (int64_t i = 0; i < ir::numElements(s); ++i)
-    v.push_back(static_cast<float>(u(rng)));
-  return n;
-}
+/// A graph under construction whose inputs get random values: uniform in [-1, 1), each
+/// one a float, so that the JIT and the double-precision evaluator see the same numbers.
+/// A base of test fixtures that build graphs node by node.
+struct RandomGraph {
+  RandomGraph(const std::string &name, unsigned seed) : g(name), rng(seed) {}
+  ir::Graph g;
+  ir::Builder b{g};
+  ir::LeafValues values;
+  std::mt19937 rng;
+
+  /// A graph input `name` of shape `s`, its values drawn into `values`.
+  ir::Node *leaf(const std::string &name, const ir::Shape &s) {
+    ir::Node *n = g.input(name, s);
+    std::uniform_real_distribution<double> u(-1, 1);
+    std::vector<double> &v = values[name];
+    for (int64_t i = 0; i < ir::numElements(s); ++i)
+      v.push_back(static_cast<float>(u(rng)));
+    return n;
+  }
+  /// The standard library's leaky_relu(x, 0.2) as the front end builds it.
+  ir::Node *leakyRelu(ir::Node *x) {
+    return b.sub(b.unary(ir::OpKind::Relu, x), b.mul(b.unary(ir::OpKind::Relu, b.neg(x)), 0.2));
+  }
+};
 
 /// The evaluator's leaf values as runGraph takes them.
 inline std::map<std::string, std::vector<float>> floatLeaves(const ir::LeafValues &values) {

@@ -27,16 +27,10 @@ using namespace ganc::ir;
 
 namespace {
 
-class Fusion : public ::testing::Test {
+class Fusion : public ::testing::Test, protected test::RandomGraph {
 protected:
-  Graph g{"fused"};
-  Builder b{g};
-  LeafValues values;
-  std::mt19937 rng{5};
+  Fusion() : RandomGraph("fused", 5) {}
 
-  Node *leaf(const std::string &name, const Shape &s) {
-    return test::randomLeaf(g, values, rng, name, s);
-  }
   Node *bias(Node *n, Node *c, int64_t axis) { // c [C] added along axis of n
     Shape inner(n->shape.begin() + axis, n->shape.end());
     Node *cols = b.broadcast(c, inner, 1, static_cast<int64_t>(inner.size()));
@@ -72,9 +66,6 @@ protected:
     }
   }
 
-  Node *leakyRelu(Node *x) {
-    return b.sub(b.unary(OpKind::Relu, x), b.mul(b.unary(OpKind::Relu, b.neg(x)), 0.2));
-  }
   /// A LeakyReLU's backward loop: an output gradient times its masks `down` and `up`,
   /// kept apart from act's own loop by reading act's total; the output "out".
   Node *backwardThroughMasks(Node *act, Node *down, Node *up) {

@@ -22,19 +22,9 @@ using namespace ganc::ir;
 
 namespace {
 
-class ActivationMask : public ::testing::Test {
+class ActivationMask : public ::testing::Test, protected test::RandomGraph {
 protected:
-  Graph g{"masks"};
-  Builder b{g};
-  LeafValues values;
-  std::mt19937 rng{7};
-
-  Node *leaf(const std::string &name, const Shape &s) {
-    return test::randomLeaf(g, values, rng, name, s);
-  }
-  Node *leaky(Node *x) {
-    return b.sub(b.unary(OpKind::Relu, x), b.mul(b.unary(OpKind::Relu, b.neg(x)), 0.2));
-  }
+  ActivationMask() : RandomGraph("masks", 7) {}
 
   /// Outputs the activation and the gradient of sum(act r) with respect to `wrt`, for r
   /// a random weighting; returns the gradient's values before simplify().
@@ -68,7 +58,7 @@ protected:
 TEST_F(ActivationMask, ALeakyReluOfAConvolutionMasksByItsOutput) {
   Node *w = leaf("w", {6, 1, 4, 4});
   Node *pre = b.make(OpKind::Conv2d, {leaf("x", {2, 1, 8, 8}), w}, {{2, 1}, 0, ""});
-  Node *act = leaky(pre);
+  Node *act = leakyRelu(pre);
   std::vector<double> before = differentiate(act, w);
   opt::simplify(g);
   act = g.outputs()[0].second;
@@ -93,7 +83,7 @@ TEST_F(ActivationMask, AReluOfAConvolutionMasksByItsOutput) {
 TEST_F(ActivationMask, AnElementwiseInputKeepsItsMasks) {
   Node *x = leaf("x", {4, 24});
   Node *pre = b.mul(x, leaf("s", {4, 24}));
-  std::vector<double> before = differentiate(leaky(pre), x);
+  std::vector<double> before = differentiate(leakyRelu(pre), x);
   opt::simplify(g);
   std::vector<const Node *> m = masked();
   ASSERT_EQ(m.size(), 2u);
