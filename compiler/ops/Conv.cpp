@@ -571,8 +571,15 @@ int64_t packedOperand(const Node &n) {
 /// in L1) and keeps its packed x (32 KB in the DCGAN's first layer) in L1 or L2. Over the
 /// whole batch per filter group instead, g (6.4 MB there, more than L2 holds) came from
 /// memory once per band and the whole packed x from L2.
+///
+/// Inside a chunk, a tile covers kSamples samples, its accumulators starting from the
+/// slot's sums over the samples before (the same additions in the same order as one tile
+/// over the whole chunk), so that g is read a few planes at a time of only kSamples
+/// samples: a tile over all 8 read three planes of each of 8 samples in turn and waited on
+/// memory for much of its time. One sample a tile moves the slot through L2 too often.
 struct FilterGradColumns {
-  static constexpr int64_t kChunk = 8; // samples
+  static constexpr int64_t kChunk = 8;   // samples
+  static constexpr int64_t kSamples = 2; // samples a tile
   static int64_t chunks(int64_t B) { return (B + kChunk - 1) / kChunk; }
   /// Scratch: the packed x, then from firstSlot a slot of every weight's vector of
   /// partial sums per chunk.
@@ -598,41 +605,36 @@ void lowerFilterGradColumns(KernelBuilder &k, const Node &n) {
   auto weight = [&](Idx o, Idx c, int64_t kh, int64_t kw) {
     return k.add(k.mul(k.add(k.mul(o, C), c), KH * KW), kh * KW + kw);
   };
-  // The sums of F filters' band kh0 .. kh0 + nh - 1 over samples b0 .. b0 + count - 1.
-  auto band = [&](Idx o0, int64_t F, Idx c, int64_t kh0, int64_t nh, Idx b0, int64_t count) {
-    std::vector<Val> acc(static_cast<size_t>(F * nh * KW), k.splat(k.constant(0)));
-    return k.loopCarry(count, acc, [&](Idx bi, const std::vector<Val> &perSample) {
-      Idx b = k.add(b0, bi);
-      std::vector<Val> sum(perSample);
-      for (const AxisRun &R : rows) {
-        const int64_t lo = std::max(R.k0, kh0), hi = std::min(R.k0 + R.taps, kh0 + nh);
-        if (lo >= hi)
-          continue;
-        sum = k.loopCarry(R.count, sum, [&](Idx t, const std::vector<Val> &a) {
-          std::vector<Val> next(a);
-          Idx i = k.add(k.mul(t, R.outStep), R.out0);
-          for (int64_t j0 = 0; j0 < Wo; j0 += L) {
-            std::vector<Val> gv;
-            for (int64_t f = 0; f < F; ++f) {
-              Idx at = k.add(k.mul(k.add(k.mul(k.add(k.mul(b, O), k.add(o0, f)), Ho), i), Wo), j0);
-              gv.push_back(Wo - j0 < L ? k.loadPartial(1, at, Wo - j0) : k.loadVector(1, at));
-            }
-            for (int64_t kh = lo; kh < hi; ++kh) {
-              Idx ih = k.add(k.mul(t, R.inStep), R.in0 + (kh - R.k0) * R.inTap);
-              for (int64_t kw = 0; kw < KW; ++kw) {
-                Val xv = pk.load(k, b, c, ih, kw, j0);
-                for (int64_t f = 0; f < F; ++f) {
-                  const size_t at = static_cast<size_t>((f * nh + kh - kh0) * KW + kw);
-                  next[at] = k.fma(gv[f], xv, next[at]);
-                }
+  // F filters' band kh0 .. kh0 + nh - 1 of sample b added to `acc`.
+  auto band = [&](Idx o0, int64_t F, Idx c, int64_t kh0, int64_t nh, Idx b, std::vector<Val> acc) {
+    for (const AxisRun &R : rows) {
+      const int64_t lo = std::max(R.k0, kh0), hi = std::min(R.k0 + R.taps, kh0 + nh);
+      if (lo >= hi)
+        continue;
+      acc = k.loopCarry(R.count, acc, [&](Idx t, const std::vector<Val> &a) {
+        std::vector<Val> next(a);
+        Idx i = k.add(k.mul(t, R.outStep), R.out0);
+        for (int64_t j0 = 0; j0 < Wo; j0 += L) {
+          std::vector<Val> gv;
+          for (int64_t f = 0; f < F; ++f) {
+            Idx at = k.add(k.mul(k.add(k.mul(k.add(k.mul(b, O), k.add(o0, f)), Ho), i), Wo), j0);
+            gv.push_back(Wo - j0 < L ? k.loadPartial(1, at, Wo - j0) : k.loadVector(1, at));
+          }
+          for (int64_t kh = lo; kh < hi; ++kh) {
+            Idx ih = k.add(k.mul(t, R.inStep), R.in0 + (kh - R.k0) * R.inTap);
+            for (int64_t kw = 0; kw < KW; ++kw) {
+              Val xv = pk.load(k, b, c, ih, kw, j0);
+              for (int64_t f = 0; f < F; ++f) {
+                const size_t at = static_cast<size_t>((f * nh + kh - kh0) * KW + kw);
+                next[at] = k.fma(gv[f], xv, next[at]);
               }
             }
           }
-          return next;
-        });
-      }
-      return sum;
-    });
+        }
+        return next;
+      });
+    }
+    return acc;
   };
   // Bands of equal height with room for at least two filters, then groups of as many
   // filters as fill the tile, some one smaller so that the groups share O evenly (64 as
@@ -643,11 +645,19 @@ void lowerFilterGradColumns(KernelBuilder &k, const Node &n) {
   const int64_t nh = (KH + bands - 1) / bands;
   const int64_t F = std::max<int64_t>(1, std::min(O, budget / (nh * KW)));
   const int64_t groups = (O + F - 1) / F, small = O / groups, bigGroups = O % groups;
-  auto group = [&](Idx q, int64_t count, Idx o0, int64_t filters, Idx c) {
+  // A tile: samples b .. b + count - 1 added to the sums of the chunk's samples before
+  // them (none if `first`), kept in chunk q's slot.
+  auto group = [&](Idx q, Idx b, int64_t count, bool first, Idx o0, int64_t filters, Idx c) {
     for (int64_t kh0 = 0; kh0 < KH; kh0 += nh) {
       const int64_t h = std::min(nh, KH - kh0);
-      std::vector<Val> acc =
-          band(o0, filters, c, kh0, h, k.mul(q, FilterGradColumns::kChunk), count);
+      std::vector<Val> acc;
+      for (int64_t f = 0; f < filters; ++f)
+        for (int64_t kh = kh0; kh < kh0 + h; ++kh)
+          for (int64_t kw = 0; kw < KW; ++kw)
+            acc.push_back(first ? k.splat(k.constant(0))
+                                : k.loadScratchVector(slot(q, weight(k.add(o0, f), c, kh, kw))));
+      for (int64_t t = 0; t < count; ++t)
+        acc = band(o0, filters, c, kh0, h, k.add(b, t), acc);
       size_t at = 0;
       for (int64_t f = 0; f < filters; ++f)
         for (int64_t kh = kh0; kh < kh0 + h; ++kh)
@@ -655,14 +665,26 @@ void lowerFilterGradColumns(KernelBuilder &k, const Node &n) {
             k.storeScratchVector(slot(q, weight(k.add(o0, f), c, kh, kw)), acc[at++]);
     }
   };
-  auto chunk = [&](Idx q, int64_t count) {
+  auto samples = [&](Idx q, Idx b, int64_t count, bool first) {
     k.loop(C, [&](Idx c) {
       if (bigGroups)
-        k.loop(bigGroups, [&](Idx g) { group(q, count, k.mul(g, small + 1), small + 1, c); });
+        k.loop(bigGroups,
+               [&](Idx g) { group(q, b, count, first, k.mul(g, small + 1), small + 1, c); });
       k.loop(groups - bigGroups, [&](Idx g) {
-        group(q, count, k.add(k.mul(g, small), bigGroups * (small + 1)), small, c);
+        group(q, b, count, first, k.add(k.mul(g, small), bigGroups * (small + 1)), small, c);
       });
     });
+  };
+  // A chunk of `count` samples: tiles of kSamples, the first starting from zero.
+  auto chunk = [&](Idx q, int64_t count) {
+    const int64_t T = FilterGradColumns::kSamples, first = std::min(T, count);
+    const int64_t tiles = (count - first) / T, rest = (count - first) % T;
+    Idx b0 = k.mul(q, FilterGradColumns::kChunk);
+    samples(q, b0, first, true);
+    if (tiles)
+      k.loop(tiles, [&](Idx t) { samples(q, k.add(k.mul(t, T), k.add(b0, first)), T, false); });
+    if (rest)
+      samples(q, k.add(b0, first + tiles * T), rest, false);
   };
   const int64_t full = B / FilterGradColumns::kChunk, rest = B % FilterGradColumns::kChunk;
   if (full)
