@@ -4,7 +4,10 @@
 # own (oneDNN's OpenMP threads keep spinning after its runs and would slow whatever the
 # same process ran next), for ROUNDS rounds. On a machine whose speed drifts from minute
 # to minute (a shared virtual machine), alternating shape by shape keeps both sides
-# under the same conditions; the medians of the rounds are printed with their ratio.
+# under the same conditions. Each round times a side as the least of 10 short runs:
+# other tenants of the host slow runs down and never speed them up, and the least moved
+# by a few percent from round to round where medians of one-second runs moved by a
+# quarter. The medians of the rounds are printed with their ratio.
 #
 #   scripts/install-bench-deps.sh   # once: libdnnl-dev
 #   bench/compare_onednn.sh [ROUNDS]   # GANC_BUILD=... if the build is not in build/
@@ -15,10 +18,11 @@ rounds="${1:-3}"
 bench="$build/bench/ganc_onednn_bench"
 [ -x "$bench" ] || { echo "build first (with libdnnl-dev installed): scripts/build.sh"; exit 1; }
 
-time_us() { # filter -> microseconds per call (real time)
-  "$bench" --benchmark_filter="$1" --benchmark_min_time=1 --benchmark_format=csv 2>/dev/null |
-    awk -F, 'NR > 1 && $1 ~ /real_time/ { t = $3; u = $5; gsub(/"/, "", u)
-      if (u == "ms") t *= 1000; else if (u == "ns") t /= 1000; print t }' | tail -1
+time_us() { # filter -> microseconds per call (real time), the least of 10 short runs
+  "$bench" --benchmark_filter="$1" --benchmark_min_time=0.05 --benchmark_repetitions=10 \
+    --benchmark_format=csv 2>/dev/null |
+    awk -F, 'NR > 1 && $1 ~ /real_time"?$/ { t = $3; u = $5; gsub(/"/, "", u)
+      if (u == "ms") t *= 1000; else if (u == "ns") t /= 1000; print t }' | sort -g | head -1
 }
 label() { # the shape's description, from the benchmark's label
   "$bench" --benchmark_filter="$1" --benchmark_min_time=0.01 --benchmark_format=csv 2>/dev/null |
