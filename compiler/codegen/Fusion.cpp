@@ -534,8 +534,12 @@ private:
       }
       if (changed)
         continue;
+      // Two values from one further tensor: a read less. One value from a tensor a
+      // kernel reads (stored anyway): as many reads, and the value need not be stored
+      // for this loop (batch norm's centered x - mean, which the loop summing its
+      // squares stored for the normalization to read, is computed again there from x).
       for (auto &[extra, values] : byExtra) {
-        if (values.size() < 2)
+        if (values.size() < 2 && !kernelReads_.count(extra->id))
           continue;
         std::set<const Node *> more(reads);
         more.insert(extra);

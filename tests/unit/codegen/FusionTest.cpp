@@ -393,6 +393,29 @@ TEST_F(Fusion, MasksOfAnActivationAKernelReadsAreComputedFromIt) {
   check();
 }
 
+TEST_F(Fusion, ACenteredValueIsComputedAgainFromATensorAKernelReads) {
+  // Batch norm's shape: x - mean, summed squared in one loop, normalized in a later one
+  // (which needs the sum). x is stored anyway (a kernel sums its columns for the mean),
+  // so the later loop reads x instead of the centered value and computes it: the same
+  // reads, and the summing loop stores nothing but its sum.
+  Node *x = leaf("x", {8, 40});
+  Node *mean = b.mul(b.reduceSum(x, 0, 1), 0.125);
+  Node *centered = b.sub(x, b.broadcast(mean, {8, 40}, 0, 1));
+  Node *var = b.reduceSum(b.mul(centered, centered), 1, 2);
+  Node *out = b.mul(centered, b.broadcast(var, {8, 40}, 1, 2));
+  g.addOutput("out", out);
+  codegen::FusionPlan p = plan();
+  const codegen::Unit *sums = nullptr, *last = unitOf(p, out);
+  for (const codegen::Unit &u : p.units)
+    if (u.sums == std::vector<const Node *>{var})
+      sums = &u;
+  ASSERT_TRUE(sums && last);
+  ASSERT_NE(sums, last);
+  EXPECT_EQ(sums->stored, (std::vector<const Node *>{var}));
+  expectComputesFrom(last, {centered}, x);
+  check();
+}
+
 TEST_F(Fusion, SummedValuesStayOutOfAContiguousEpilogue) {
   // Two values of a product's result, each only summed by rows: in the product's
   // epilogue each would be stored for a kernel to sum; in loops of their own the sums
