@@ -321,9 +321,9 @@ void lowerConvColumns(KernelBuilder &k, const Node &n) {
   pk.pack(k);
   // A register tile: output row t of run R (rows with the same taps) times filters o0 ..
   // o0 + F - 1 of sample b, for each run of lanes columns: each input vector serves F
-  // filters. (Tiles of 4 rows by 4 filters, each weight serving 4 rows, took 700 us
-  // instead of 595 for the DCGAN's first layer on one thread, 371 instead of 360 on two;
-  // 2 rows by 8 filters, 611 and 361.)
+  // filters. (Tiles of 4 rows by 4 filters, each weight serving 4 rows, took 698-702 us
+  // instead of 574-597 for the DCGAN's first layer on one thread, 397-401 instead of
+  // 315-319 on two; 2 rows by 8 filters, 609-619 on one: least of short runs.)
   auto tile = [&](Idx b, Idx o0, int64_t F, const AxisRun &R, Idx t) {
     Idx i = k.add(k.mul(t, R.outStep), R.out0);
     for (int64_t j0 = 0; j0 < Wo; j0 += L) {
