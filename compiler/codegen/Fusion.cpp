@@ -497,7 +497,8 @@ private:
   /// as members (they stay members of their own unit too), so the loop reads one tensor
   /// less and the other unit need not store it. Broadcasts and rank-0 values the nodes
   /// read are cheap; tensors of the loop's shape must be read by the loop already, or,
-  /// for two values or more computed from one further tensor, be that tensor: a
+  /// for two values or more computed from one further tensor (or one value, from a
+  /// tensor a kernel reads, stored anyway), be that tensor: a
   /// LeakyReLU in a convolution's epilogue stores its two masks, and the backward loop
   /// reads the activation instead (a tensor a kernel reads, stored anyway, is taken as
   /// the further one before any deeper tensor it could be computed from).

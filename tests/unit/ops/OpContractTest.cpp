@@ -109,9 +109,10 @@ std::vector<Instance> instances(OpKind op) {
             {"bands", {{1, 2, 7, 7}, {1, 17, 4, 5}}, make({{1, 1, 6, 5}, 0, ""})},
             {"wide", {{1, 1, 3, 20}, {1, 3, 3, 20}}, make({{1, 1, 3, 3}, 0, ""})},
             {"first-layer", {{1, 1, 12, 12}, {1, 17, 6, 6}}, make({{2, 1, 4, 4}, 0, ""})},
-            // A full chunk of samples and a shorter one, each summed into a slot of its own.
+            // A full chunk of samples and a shorter one, each summed into a slot of its own
+            // (tiles of 4, 4 and 4, 3 samples).
             {"first-layer-chunks",
-             {{11, 1, 6, 6}, {11, 5, 3, 3}},
+             {{15, 1, 6, 6}, {15, 5, 3, 3}},
              make({{2, 1, 4, 4}, 0, ""}),
              false,
              false},
