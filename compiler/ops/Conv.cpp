@@ -631,19 +631,18 @@ void lowerFilterGradColumns(KernelBuilder &k, const Node &n) {
   auto group = [&](Idx q, Idx b, int64_t count, bool first, Idx o0, int64_t filters, Idx c) {
     for (int64_t kh0 = 0; kh0 < KH; kh0 += nh) {
       const int64_t h = std::min(nh, KH - kh0);
-      std::vector<Val> acc;
+      std::vector<Idx> at; // the tile's slots, in its accumulators' order
       for (int64_t f = 0; f < filters; ++f)
         for (int64_t kh = kh0; kh < kh0 + h; ++kh)
           for (int64_t kw = 0; kw < KW; ++kw)
-            acc.push_back(first ? k.splat(k.constant(0))
-                                : k.loadScratchVector(slot(q, weight(k.add(o0, f), c, kh, kw))));
+            at.push_back(slot(q, weight(k.add(o0, f), c, kh, kw)));
+      std::vector<Val> acc;
+      for (Idx a : at)
+        acc.push_back(first ? k.splat(k.constant(0)) : k.loadScratchVector(a));
       for (int64_t t = 0; t < count; ++t)
         acc = band(o0, filters, c, kh0, h, k.add(b, t), acc);
-      size_t at = 0;
-      for (int64_t f = 0; f < filters; ++f)
-        for (int64_t kh = kh0; kh < kh0 + h; ++kh)
-          for (int64_t kw = 0; kw < KW; ++kw)
-            k.storeScratchVector(slot(q, weight(k.add(o0, f), c, kh, kw)), acc[at++]);
+      for (size_t i = 0; i < at.size(); ++i)
+        k.storeScratchVector(at[i], acc[i]);
     }
   };
   auto samples = [&](Idx q, Idx b, int64_t count, bool first) {
