@@ -2,13 +2,15 @@
 //
 // matmul(A, B) with optional transposes (attrs.ints = {transA, transB}) on 2-D operands,
 // or on 3-D operands as a batch of independent products ([b, m, k] x [b, k, n], the
-// per-sample matrices of self-attention); lowering flattens other leading axes of A. With B not transposed (the simplifier makes
-// that the common case), C is computed in register tiles of MR rows by 1 or 2 vectors:
-// each step of the K loop loads the tile's row of B once and updates every accumulator
-// with a fused multiply-add, so the loop runs at the FMA units' pace, not at the speed of
-// loads and stores. A B larger than a core's cache is swept in panels of columns, each
-// reused by all rows while cached. With B transposed, each element is a dot product
-// along K.
+// per-sample matrices of self-attention); lowering flattens other leading axes of A. With B not
+// transposed (the simplifier makes that the common case), C is computed in register tiles of MR
+// rows by 1 or 2 vectors: each step of the K loop loads the tile's row of B once and updates every
+// accumulator with a fused multiply-add, so the loop runs at the FMA units' pace, not at the speed
+// of loads and stores. A B larger than a core's cache is swept in panels of columns, each reused by
+// all rows while cached. Columns that do not fill a vector (a matrix-vector product) are dot
+// products of A's rows and B's column a vector of K at a time; A^T B with such columns (a weight
+// gradient into one output) runs along A's contiguous axis, C's columns as vectors of rows. With B
+// transposed, each element is a dot product along K.
 //
 //===----------------------------------------------------------------------===//
 #include "ops/Common.h"
@@ -24,6 +26,72 @@ int64_t tileRows(KernelBuilder &k) { return k.lanes() >= 16 ? 8 : 6; }
 /// B above this many bytes does not stay in one core's cache (half of a 1 MB L2, the
 /// rest being A's rows and C's tiles): it is swept in panels of about kPanelBytes.
 constexpr int64_t kCacheBytes = 512 * 1024, kPanelBytes = 256 * 1024;
+
+/// C[i, j] for rows [i0, i0 + rows) and one column j of C = A B (A not transposed): a
+/// dot product of A's row, contiguous along K, and B's column, one vector of K at a time
+/// shared by the rows; its lanes are added at the end. The columns that do not fill a
+/// vector, a matrix-vector product's only one.
+void dotRows(KernelBuilder &k, const Node &n, Idx a0, Idx b0, Idx c0, Idx i0, int64_t rows, Idx j) {
+  const int64_t W = k.lanes(), N = n.shape[n.shape.size() - 1];
+  const int64_t K = n.operands[0]->shape.back(), full = K / W, tail = K % W;
+  auto step = [&](Idx p, const std::vector<Val> &acc, int64_t count) {
+    Idx bAt = k.add(b0, k.add(k.mul(p, N), j));
+    Val b = N == 1 && count == W ? k.loadVector(1, bAt) : k.loadStrided(1, bAt, N, count);
+    std::vector<Val> next(acc);
+    for (int64_t r = 0; r < rows; ++r) {
+      Idx aAt = k.add(a0, k.add(k.mul(k.add(i0, r), K), p));
+      next[static_cast<size_t>(r)] =
+          k.fma(count == W ? k.loadVector(0, aAt) : k.loadPartial(0, aAt, count), b,
+                acc[static_cast<size_t>(r)]);
+    }
+    return next;
+  };
+  std::vector<Val> acc(static_cast<size_t>(rows), k.splat(k.constant(0)));
+  if (full)
+    acc = k.loopCarry(full, acc,
+                      [&](Idx q, const std::vector<Val> &a) { return step(k.mul(q, W), a, W); });
+  if (tail)
+    acc = step(k.index(full * W), acc, tail);
+  for (int64_t r = 0; r < rows; ++r)
+    k.store(k.add(c0, k.add(k.mul(k.add(i0, r), N), j)), k.sumLanes(acc[static_cast<size_t>(r)]));
+}
+
+/// C = A^T B with fewer columns than a vector (a weight gradient into one output): C's
+/// columns as vectors of rows, since A^T's rows run along A's contiguous axis; groups of
+/// kGroup vectors per iteration of the parallel loop, each step of K loading kGroup
+/// vectors of A for one element of B. Rows after the last whole vector are dot products.
+void lowerNarrowColumns(KernelBuilder &k, const Node &n, Idx a0, Idx b0, Idx c0,
+                        const std::function<Val(Idx, Idx)> &dot) {
+  constexpr int64_t kGroup = 8;
+  const int64_t W = k.lanes(), r = n.shape.size() - 2, M = n.shape[r], N = n.shape[r + 1];
+  const int64_t K = n.operands[0]->shape[r], vecs = M / W, groups = vecs / kGroup;
+  auto columns = [&](Idx i0, int64_t count) {
+    k.loop(N, [&](Idx j) {
+      std::vector<Val> zero(static_cast<size_t>(count), k.splat(k.constant(0)));
+      std::vector<Val> acc = k.loopCarry(K, zero, [&](Idx p, const std::vector<Val> &a) {
+        Val b = k.splat(k.load(1, k.add(b0, k.add(k.mul(p, N), j))));
+        std::vector<Val> next(a);
+        for (int64_t v = 0; v < count; ++v)
+          next[static_cast<size_t>(v)] =
+              k.fma(k.loadVector(0, k.add(a0, k.add(k.mul(p, M), k.add(i0, v * W)))), b,
+                    a[static_cast<size_t>(v)]);
+        return next;
+      });
+      for (int64_t v = 0; v < count; ++v)
+        k.storeStrided(k.add(c0, k.add(k.mul(k.add(i0, v * W), N), j)), N,
+                       acc[static_cast<size_t>(v)]);
+    });
+  };
+  if (groups)
+    k.loop(groups, [&](Idx g) { columns(k.mul(g, kGroup * W), kGroup); });
+  if (vecs % kGroup)
+    k.loop(1, [&](Idx) { columns(k.index(groups * kGroup * W), vecs % kGroup); });
+  if (M % W)
+    k.loop(M % W, [&](Idx ir) {
+      Idx i = k.add(ir, vecs * W);
+      k.loop(N, [&](Idx j) { k.store(k.add(c0, k.add(k.mul(i, N), j)), dot(i, j)); });
+    });
+}
 
 /// One product of the batch: A, B and C start at flat offsets a0, b0, c0.
 void lowerProduct(KernelBuilder &k, const Node &n, Idx a0, Idx b0, Idx c0) {
@@ -50,6 +118,10 @@ void lowerProduct(KernelBuilder &k, const Node &n, Idx a0, Idx b0, Idx c0) {
   }
 
   const int64_t W = k.lanes();
+  if (ta && N < W) {
+    lowerNarrowColumns(k, n, a0, b0, c0, dot);
+    return;
+  }
   // Rows [i0, i0 + rows) by `vecs` vectors of columns starting at j0.
   auto tile = [&](Idx i0, int64_t rows, Idx j0, int64_t vecs) {
     std::vector<Val> zero(static_cast<size_t>(rows * vecs), k.splat(k.constant(0)));
@@ -98,11 +170,15 @@ void lowerProduct(KernelBuilder &k, const Node &n, Idx a0, Idx b0, Idx c0) {
       k.loop(pairs - panelled, [&](Idx jb) { tile(i0, rows, k.mul(k.add(jb, panelled), 2 * W), 2); });
     if (single)
       tile(i0, rows, k.index(pairs * 2 * W), 1);
-    if (rest)
+    if (rest && ta)
       k.loop(rest, [&](Idx jr) {
         Idx j = k.add(jr, (pairs * 2 + single) * W);
         for (int64_t r = 0; r < rows; ++r)
           k.store(k.add(c0, k.add(k.mul(k.add(i0, r), N), j)), dot(k.add(i0, r), j));
+      });
+    else if (rest)
+      k.loop(rest, [&](Idx jr) {
+        dotRows(k, n, a0, b0, c0, i0, rows, k.add(jr, (pairs * 2 + single) * W));
       });
   };
   if (pairs == panelled && !single && !rest)

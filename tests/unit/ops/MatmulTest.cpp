@@ -1,9 +1,10 @@
 //===- MatmulTest.cpp - matmul, transpose and column sums at sizes with every edge ===//
 //
 // A B of more than 512 KB is swept in panels of columns (ops/Linalg.cpp); the columns
-// after the last full panel, the single vector and the scalar tail go through the band
-// loops. Column sums (a bias gradient) run lanes() columns per vector and the rest one
-// by one. Compared with the reference evaluator or exact expectations.
+// after the last full panel, the single vector and the narrow tail go through the band
+// loops; A^T B with fewer columns than a vector has loops of its own. Column sums (a bias gradient)
+// run lanes() columns per vector and the rest one by one. Compared with the reference evaluator or
+// exact expectations.
 //
 //===----------------------------------------------------------------------===//
 #include "JitUtil.h"
@@ -20,11 +21,13 @@ using namespace ganc::ir;
 
 namespace {
 
-void checkProduct(int64_t m, int64_t k, int64_t n, bool epilogue) {
+/// C = op(A) W (+ c, relu), op(A) = A^T when `ta`.
+void checkProduct(int64_t m, int64_t k, int64_t n, bool epilogue, bool ta = false) {
   Graph g("panels");
   Builder b(g);
-  Node *a = g.input("a", {m, k}), *w = g.input("w", {k, n}), *c = g.input("c", {n});
-  Node *mm = b.matmul(a, w);
+  Node *a = g.input("a", ta ? Shape{k, m} : Shape{m, k}), *w = g.input("w", {k, n}),
+       *c = g.input("c", {n});
+  Node *mm = b.matmul(a, w, ta);
   g.addOutput("out", epilogue ? b.unary(OpKind::Relu, b.add(mm, b.broadcast(c, {m, n}, 0, 1))) : mm);
   std::mt19937 rng(9);
   std::uniform_real_distribution<float> u(-1, 1);
@@ -40,7 +43,7 @@ void checkProduct(int64_t m, int64_t k, int64_t n, bool epilogue) {
   ASSERT_EQ(got.size(), want.size());
   for (size_t i = 0; i < want.size(); ++i)
     ASSERT_NEAR(got[i], want[i], 1e-4 * std::max(1.0, std::fabs(want[i])))
-        << m << "x" << k << "x" << n << " element " << i;
+        << m << "x" << k << "x" << n << (ta ? " (A transposed)" : "") << " element " << i;
 }
 
 TEST(Matmul, PanelsOfALargeBWithTails) {
@@ -49,6 +52,23 @@ TEST(Matmul, PanelsOfALargeBWithTails) {
 }
 
 TEST(Matmul, TheDcganDenseLayer) { checkProduct(128, 100, 6272, true); }
+
+// Columns that do not fill a vector: dot products along K, A's row and B's column a vector
+// at a time (K = 150: 9 whole vectors of AVX-512 and a partial one; 13 rows: a band of 8
+// and 5 rows of one).
+TEST(Matmul, MatrixVectorProducts) {
+  checkProduct(13, 150, 1, true);
+  checkProduct(13, 150, 3, false); // B's columns 3 apart
+  checkProduct(21, 7, 35, true);   // a pair of vectors, then 3 columns; K shorter than a vector
+}
+
+// A^T B with fewer columns than a vector (a weight gradient into one output): C's columns
+// as vectors of rows, in groups of 8 vectors, then the vectors left, then single rows.
+TEST(Matmul, NarrowColumnsOfATransposedProduct) {
+  checkProduct(16 * 8 * 2 + 16 * 3 + 5, 20, 1, false, true);
+  checkProduct(16 * 8 + 5, 9, 3, true, true);
+  checkProduct(7, 9, 35, false, true); // pairs of vectors and a tail of 3, dot products
+}
 
 TEST(ReduceSum, ColumnsInVectorsAndTheRestOneByOne) {
   for (const Shape &s : {Shape{128, 784}, Shape{37, 50}, Shape{9, 3}}) {
