@@ -1,7 +1,7 @@
 //===- Commands.cpp - the ganc subcommands --------------------------------===//
 //
 //   ganc train  FILE.gan [--steps N] [--out DIR] [--seed S] [--threads T] [--batch B] [--profile]
-//               [--resume]
+//               [--profile-all] [--resume]
 //   ganc sample FILE.gan --checkpoint PATH -n N --out SAMPLES.npy [--seed S] [--grid G.png]
 //               [--z Z.npy] [--truncation T]
 //   ganc export FILE.gan --checkpoint PATH --out G.safetensors
@@ -54,11 +54,12 @@ const char *const kUsage =
     "\n"
     "commands:\n"
     "  train   FILE.gan [--steps N] [--out DIR] [--seed S] [--threads T] [--batch B] [--profile]\n"
-    "          [--resume]\n"
+    "          [--profile-all] [--resume]\n"
     "          train the model; prints losses, writes sample grids, metrics.csv, report.html\n"
     "          and a checkpoint\n"
     "          to DIR (default out/<model>); --resume continues from DIR's checkpoint exactly;\n"
     "          Ctrl-C finishes the step, saves and stops; --profile prints time per kernel\n"
+    "          (the slowest 25; --profile-all: every kernel)\n"
     "  sample  FILE.gan --checkpoint PATH -n N --out SAMPLES.npy [--seed S] [--grid G.png]\n"
     "          [--z Z.npy] [--labels L.npy] [--truncation T]\n"
     "          write N generated samples as a float32 .npy array of shape [N, size], from\n"
@@ -104,8 +105,8 @@ struct Args {
 
 /// Options that take no value.
 bool isFlag(const std::string &key) {
-  return key == "profile" || key == "resume" || key == "print-after-all" || key == "verify-each" ||
-         key == "time-passes" || key == "write" || key == "check";
+  return key == "profile" || key == "profile-all" || key == "resume" || key == "print-after-all" ||
+         key == "verify-each" || key == "time-passes" || key == "write" || key == "check";
 }
 
 /// A live progress line only makes sense on a terminal.
@@ -428,7 +429,8 @@ int cmdTrain(const Args &a, std::ostream &out, std::ostream &err) {
     return kExitUsage;
   }
   rt::ThreadLimit limit(threads ? static_cast<int>(*threads) : 0);
-  bool profile = a.flag("profile"), resume = a.flag("resume");
+  const bool profileAll = a.flag("profile-all");
+  bool profile = a.flag("profile") || profileAll, resume = a.flag("resume");
 
   Session s;
   if (!pipelineOptions(a, s, err))
@@ -559,7 +561,7 @@ int cmdTrain(const Args &a, std::ostream &out, std::ostream &err) {
       return reportUserError(s, err);
     }
     if (profile)
-      rt::stopProfile(out);
+      rt::stopProfile(out, profileAll ? -1 : 25);
     trainer.finish(out);
     if (stopped) {
       out << "ganc: stopped; continue with: ganc train " << a.positional[0];
@@ -1065,8 +1067,9 @@ int runCommand(const std::vector<std::string> &argv, std::ostream &out, std::ost
   const std::string cmd = argv[0];
   std::vector<std::string> rest(argv.begin() + 1, argv.end());
   static const std::map<std::string, std::vector<std::string>> known = {
-      {"train", {"steps", "out", "seed", "threads", "batch", "profile", "resume", "print-after",
-                 "print-after-all", "verify-each", "time-passes"}},
+      {"train",
+       {"steps", "out", "seed", "threads", "batch", "profile", "profile-all", "resume",
+        "print-after", "print-after-all", "verify-each", "time-passes"}},
       {"sample", {"checkpoint", "n", "out", "seed", "grid", "z", "labels", "truncation"}},
       {"export", {"checkpoint", "out"}},
       {"eval", {"checkpoint", "n", "seed", "json", "classifier", "classifier-checkpoint"}},
