@@ -8,8 +8,8 @@
 // accumulator with a fused multiply-add, so the loop runs at the FMA units' pace, not at the speed
 // of loads and stores. A B larger than a core's cache is swept in panels of columns, each reused by
 // all rows while cached. Columns that do not fill a vector (a matrix-vector product) are dot
-// products of A's rows and B's column a vector of K at a time; A^T B with such columns (a weight
-// gradient into one output) runs along A's contiguous axis, C's columns as vectors of rows. With B
+// products of A's rows and B's column a vector of K at a time; A^T B with one column (a weight
+// gradient into one output) runs along A's contiguous axis, C as vectors of rows. With B
 // transposed, each element is a dot product along K.
 //
 //===----------------------------------------------------------------------===//
@@ -56,31 +56,29 @@ void dotRows(KernelBuilder &k, const Node &n, Idx a0, Idx b0, Idx c0, Idx i0, in
     k.store(k.add(c0, k.add(k.mul(k.add(i0, r), N), j)), k.sumLanes(acc[static_cast<size_t>(r)]));
 }
 
-/// C = A^T B with fewer columns than a vector (a weight gradient into one output): C's
-/// columns as vectors of rows, since A^T's rows run along A's contiguous axis; groups of
-/// kGroup vectors per iteration of the parallel loop, each step of K loading kGroup
-/// vectors of A for one element of B. Rows after the last whole vector are dot products.
-void lowerNarrowColumns(KernelBuilder &k, const Node &n, Idx a0, Idx b0, Idx c0,
-                        const std::function<Val(Idx, Idx)> &dot) {
+/// C = A^T B with one column (a weight gradient into one output): C as vectors of rows,
+/// since A^T's rows run along A's contiguous axis (and C's stores stay contiguous, as
+/// kContiguousStores promises); groups of kGroup vectors per iteration of the parallel
+/// loop, each step of K loading kGroup vectors of A for one element of B. Rows after the
+/// last whole vector are dot products.
+void lowerColumnVector(KernelBuilder &k, const Node &n, Idx a0, Idx b0, Idx c0,
+                       const std::function<Val(Idx, Idx)> &dot) {
   constexpr int64_t kGroup = 8;
-  const int64_t W = k.lanes(), r = n.shape.size() - 2, M = n.shape[r], N = n.shape[r + 1];
+  const int64_t W = k.lanes(), r = n.shape.size() - 2, M = n.shape[r];
   const int64_t K = n.operands[0]->shape[r], vecs = M / W, groups = vecs / kGroup;
   auto columns = [&](Idx i0, int64_t count) {
-    k.loop(N, [&](Idx j) {
-      std::vector<Val> zero(static_cast<size_t>(count), k.splat(k.constant(0)));
-      std::vector<Val> acc = k.loopCarry(K, zero, [&](Idx p, const std::vector<Val> &a) {
-        Val b = k.splat(k.load(1, k.add(b0, k.add(k.mul(p, N), j))));
-        std::vector<Val> next(a);
-        for (int64_t v = 0; v < count; ++v)
-          next[static_cast<size_t>(v)] =
-              k.fma(k.loadVector(0, k.add(a0, k.add(k.mul(p, M), k.add(i0, v * W)))), b,
-                    a[static_cast<size_t>(v)]);
-        return next;
-      });
+    std::vector<Val> zero(static_cast<size_t>(count), k.splat(k.constant(0)));
+    std::vector<Val> acc = k.loopCarry(K, zero, [&](Idx p, const std::vector<Val> &a) {
+      Val b = k.splat(k.load(1, k.add(b0, p)));
+      std::vector<Val> next(a);
       for (int64_t v = 0; v < count; ++v)
-        k.storeStrided(k.add(c0, k.add(k.mul(k.add(i0, v * W), N), j)), N,
-                       acc[static_cast<size_t>(v)]);
+        next[static_cast<size_t>(v)] =
+            k.fma(k.loadVector(0, k.add(a0, k.add(k.mul(p, M), k.add(i0, v * W)))), b,
+                  a[static_cast<size_t>(v)]);
+      return next;
     });
+    for (int64_t v = 0; v < count; ++v)
+      k.storeVector(k.add(c0, k.add(i0, v * W)), acc[static_cast<size_t>(v)]);
   };
   if (groups)
     k.loop(groups, [&](Idx g) { columns(k.mul(g, kGroup * W), kGroup); });
@@ -89,7 +87,7 @@ void lowerNarrowColumns(KernelBuilder &k, const Node &n, Idx a0, Idx b0, Idx c0,
   if (M % W)
     k.loop(M % W, [&](Idx ir) {
       Idx i = k.add(ir, vecs * W);
-      k.loop(N, [&](Idx j) { k.store(k.add(c0, k.add(k.mul(i, N), j)), dot(i, j)); });
+      k.store(k.add(c0, i), dot(i, k.index(0)));
     });
 }
 
@@ -118,8 +116,8 @@ void lowerProduct(KernelBuilder &k, const Node &n, Idx a0, Idx b0, Idx c0) {
   }
 
   const int64_t W = k.lanes();
-  if (ta && N < W) {
-    lowerNarrowColumns(k, n, a0, b0, c0, dot);
+  if (ta && N == 1) {
+    lowerColumnVector(k, n, a0, b0, c0, dot);
     return;
   }
   // Rows [i0, i0 + rows) by `vecs` vectors of columns starting at j0.

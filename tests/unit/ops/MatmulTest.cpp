@@ -2,7 +2,7 @@
 //
 // A B of more than 512 KB is swept in panels of columns (ops/Linalg.cpp); the columns
 // after the last full panel, the single vector and the narrow tail go through the band
-// loops; A^T B with fewer columns than a vector has loops of its own. Column sums (a bias gradient)
+// loops; A^T B with one column has loops of its own. Column sums (a bias gradient)
 // run lanes() columns per vector and the rest one by one. Compared with the reference evaluator or
 // exact expectations.
 //
@@ -62,12 +62,14 @@ TEST(Matmul, MatrixVectorProducts) {
   checkProduct(21, 7, 35, true);   // a pair of vectors, then 3 columns; K shorter than a vector
 }
 
-// A^T B with fewer columns than a vector (a weight gradient into one output): C's columns
-// as vectors of rows, in groups of 8 vectors, then the vectors left, then single rows.
+// A^T B with one column (a weight gradient into one output): C as vectors of rows, in
+// groups of 8 vectors, then the vectors left, then single rows. Other narrow columns of
+// A^T B are dot products.
 TEST(Matmul, NarrowColumnsOfATransposedProduct) {
   checkProduct(16 * 8 * 2 + 16 * 3 + 5, 20, 1, false, true);
+  checkProduct(16 * 8 + 5, 9, 1, true, true);
   checkProduct(16 * 8 + 5, 9, 3, true, true);
-  checkProduct(7, 9, 35, false, true); // pairs of vectors and a tail of 3, dot products
+  checkProduct(7, 9, 35, false, true); // pairs of vectors and a tail of 3
 }
 
 TEST(ReduceSum, ColumnsInVectorsAndTheRestOneByOne) {
