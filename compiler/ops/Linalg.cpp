@@ -59,35 +59,34 @@ void dotRows(KernelBuilder &k, const Node &n, Idx a0, Idx b0, Idx c0, Idx i0, in
 /// C = A^T B with one column (a weight gradient into one output): C as vectors of rows,
 /// since A^T's rows run along A's contiguous axis (and C's stores stay contiguous, as
 /// kContiguousStores promises); groups of kGroup vectors per iteration of the parallel
-/// loop, each step of K loading kGroup vectors of A for one element of B. Rows after the
-/// last whole vector are dot products.
-void lowerColumnVector(KernelBuilder &k, const Node &n, Idx a0, Idx b0, Idx c0,
-                       const std::function<Val(Idx, Idx)> &dot) {
+/// loop, each step of K loading kGroup vectors of A for one element of B, then the
+/// vectors left, the last one partial when vectors do not fill M.
+void lowerColumnVector(KernelBuilder &k, const Node &n, Idx a0, Idx b0, Idx c0) {
   constexpr int64_t kGroup = 8;
   const int64_t W = k.lanes(), r = n.shape.size() - 2, M = n.shape[r];
-  const int64_t K = n.operands[0]->shape[r], vecs = M / W, groups = vecs / kGroup;
-  auto columns = [&](Idx i0, int64_t count) {
+  const int64_t K = n.operands[0]->shape[r], vecs = (M + W - 1) / W, groups = M / W / kGroup;
+  // Vectors [0, count) of rows from i0, the last one of `last` lanes.
+  auto columns = [&](Idx i0, int64_t count, int64_t last) {
+    auto lanes = [&](int64_t v) { return v == count - 1 ? last : W; };
     std::vector<Val> zero(static_cast<size_t>(count), k.splat(k.constant(0)));
     std::vector<Val> acc = k.loopCarry(K, zero, [&](Idx p, const std::vector<Val> &a) {
       Val b = k.splat(k.load(1, k.add(b0, p)));
       std::vector<Val> next(a);
-      for (int64_t v = 0; v < count; ++v)
+      for (int64_t v = 0; v < count; ++v) {
+        Idx at = k.add(a0, k.add(k.mul(p, M), k.add(i0, v * W)));
         next[static_cast<size_t>(v)] =
-            k.fma(k.loadVector(0, k.add(a0, k.add(k.mul(p, M), k.add(i0, v * W)))), b,
-                  a[static_cast<size_t>(v)]);
+            k.fma(k.loadPartial(0, at, lanes(v)), b, a[static_cast<size_t>(v)]);
+      }
       return next;
     });
     for (int64_t v = 0; v < count; ++v)
-      k.storeVector(k.add(c0, k.add(i0, v * W)), acc[static_cast<size_t>(v)]);
+      k.storePartial(k.add(c0, k.add(i0, v * W)), lanes(v), acc[static_cast<size_t>(v)]);
   };
   if (groups)
-    k.loop(groups, [&](Idx g) { columns(k.mul(g, kGroup * W), kGroup); });
-  if (vecs % kGroup)
-    k.loop(1, [&](Idx) { columns(k.index(groups * kGroup * W), vecs % kGroup); });
-  if (M % W)
-    k.loop(M % W, [&](Idx ir) {
-      Idx i = k.add(ir, vecs * W);
-      k.store(k.add(c0, i), dot(i, k.index(0)));
+    k.loop(groups, [&](Idx g) { columns(k.mul(g, kGroup * W), kGroup, W); });
+  if (vecs > groups * kGroup)
+    k.loop(1, [&](Idx) {
+      columns(k.index(groups * kGroup * W), vecs - groups * kGroup, M % W ? M % W : W);
     });
 }
 
@@ -117,7 +116,7 @@ void lowerProduct(KernelBuilder &k, const Node &n, Idx a0, Idx b0, Idx c0) {
 
   const int64_t W = k.lanes();
   if (ta && N == 1) {
-    lowerColumnVector(k, n, a0, b0, c0, dot);
+    lowerColumnVector(k, n, a0, b0, c0);
     return;
   }
   // Rows [i0, i0 + rows) by `vecs` vectors of columns starting at j0.

@@ -63,8 +63,8 @@ TEST(Matmul, MatrixVectorProducts) {
 }
 
 // A^T B with one column (a weight gradient into one output): C as vectors of rows, in
-// groups of 8 vectors, then the vectors left, then single rows. Other narrow columns of
-// A^T B are dot products.
+// groups of 8 vectors, then the vectors left, the last one partial. Other narrow columns
+// of A^T B are dot products.
 TEST(Matmul, NarrowColumnsOfATransposedProduct) {
   checkProduct(16 * 8 * 2 + 16 * 3 + 5, 20, 1, false, true);
   checkProduct(16 * 8 + 5, 9, 1, true, true);
