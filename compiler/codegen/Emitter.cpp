@@ -24,6 +24,7 @@ using ganc::rt::KernelInfo;
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/IntrinsicInst.h>
 #include <llvm/IR/Intrinsics.h>
+#include <llvm/IR/IntrinsicsX86.h>
 #include <llvm/IR/MDBuilder.h>
 
 #include <algorithm>
@@ -400,10 +401,12 @@ private:
     llvm::IRBuilderBase::FastMathFlagGuard guard(b_);
     b_.clearFastMathFlags();
     llvm::Type *t = x->getType(), *it = intTypeFor(t);
-    const double hi = 88.72283905206835, lo = -103.97208; // beyond: inf, 0
-    Value *xc = b_.CreateBinaryIntrinsic(llvm::Intrinsic::minnum,
-                                         b_.CreateBinaryIntrinsic(llvm::Intrinsic::maxnum, x, fconst(t, lo)),
-                                         fconst(t, hi));
+    // Clamped to [-104, 89], where the result has already rounded to 0 (e^-104 < 2^-150)
+    // or overflows to inf (the last step below does either), so no select is needed for
+    // the range. Each clamp is a compare and select with x second, which keeps a NaN
+    // (one vmaxps, one vminps: x86's min and max return their second operand then).
+    Value *xc = b_.CreateSelect(b_.CreateFCmpOLT(x, fconst(t, -104.0)), fconst(t, -104.0), x);
+    xc = b_.CreateSelect(b_.CreateFCmpOGT(xc, fconst(t, 89.0)), fconst(t, 89.0), xc);
     // x = n ln2 + r, |r| <= ln2 / 2, with ln2 split in two for an exact n ln2.
     Value *n = b_.CreateUnaryIntrinsic(llvm::Intrinsic::rint, b_.CreateFMul(xc, fconst(t, 1.44269504088896341)));
     Value *r = fmuladd(n, fconst(t, -0.693359375), xc);
@@ -411,7 +414,15 @@ private:
     Value *p = polynomial(r, {1.9875691500E-4, 1.3981999507E-3, 8.3334519073E-3, 4.1665795894E-2,
                               1.6666665459E-1, 5.0000001201E-1});
     Value *y = b_.CreateFAdd(fmuladd(p, b_.CreateFMul(r, r), r), fconst(t, 1.0));
-    // 2^n as two factors 2^(n/2) 2^(n - n/2), each a normal float for n in [-150, 128].
+    // y 2^n, rounded once (to a subnormal, 0 or inf at the ends of the range). AVX-512's
+    // vscalefps does it in one instruction, from n as a float.
+    auto *vt = llvm::dyn_cast<llvm::FixedVectorType>(t);
+    if (lanes_ == 16 && vt && vt->getNumElements() == 16)
+      return b_.CreateIntrinsic(
+          llvm::Intrinsic::x86_avx512_mask_scalef_ps_512, {},
+          {y, n, llvm::PoisonValue::get(t), b_.getInt16(0xffff), b_.getInt32(4)});
+    // Elsewhere as two factors 2^(n/2) 2^(n - n/2), each a normal float for n in
+    // [-150, 128] (the first product is exact).
     Value *ni = b_.CreateFPToSI(n, it);
     Value *n1 = b_.CreateAShr(ni, iconst(it, 1));
     Value *n2 = b_.CreateSub(ni, n1);
@@ -419,8 +430,7 @@ private:
       return b_.CreateBitCast(b_.CreateShl(b_.CreateAdd(e, iconst(it, 127)), iconst(it, 23)), t);
     };
     Value *res = b_.CreateFMul(b_.CreateFMul(y, pow2(n1)), pow2(n2));
-    res = b_.CreateSelect(b_.CreateFCmpOGT(x, fconst(t, hi)), fconst(t, INFINITY), res);
-    res = b_.CreateSelect(b_.CreateFCmpOLT(x, fconst(t, lo)), fconst(t, 0.0), res);
+    // A NaN's n converts to poison: the select keeps it out of the result.
     return b_.CreateSelect(b_.CreateFCmpUNO(x, x), x, res);
   }
 

@@ -57,9 +57,12 @@ TEST(JitMath, ExpMatchesTheCLibrary) {
   std::vector<float> xs;
   for (float x = -110; x <= 95; x += 0.0371f)
     xs.push_back(x);
-  for (float x : {0.f, -0.f, 1e-30f, -1e-30f, 88.7f, 88.73f, -87.3f, -103.9f, -104.f,
-                  std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
-                  std::numeric_limits<float>::quiet_NaN()})
+  // Around and beyond the ends of the range reduction's clamp, [-104, 89].
+  const float inf = std::numeric_limits<float>::infinity(), big = std::numeric_limits<float>::max();
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (float x : {0.f, -0.f, 1e-30f, -1e-30f, 88.7f, 88.72f, 88.73f, 89.f, 89.01f, 1e30f, big})
+    xs.push_back(x);
+  for (float x : {-87.3f, -103.9f, -103.98f, -104.f, -104.01f, -1e30f, -big, inf, -inf, nan})
     xs.push_back(x);
   expectClose(xs, runJit(ir::OpKind::Exp, xs), [](float x) { return std::exp(x); }, 3);
 }
