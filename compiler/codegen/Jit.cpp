@@ -11,6 +11,7 @@
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Verifier.h>
+#include <llvm/MC/MCSubtargetInfo.h>
 #include <llvm/MC/TargetRegistry.h>
 #include <llvm/Passes/PassBuilder.h>
 #include <llvm/Support/TargetSelect.h>
@@ -59,8 +60,7 @@ std::string Jit::defaultCacheDir() {
 Jit::Jit() : impl_(std::make_unique<Impl>()) {}
 Jit::~Jit() = default;
 
-
-std::unique_ptr<Jit> Jit::create(std::string &error) {
+std::unique_ptr<Jit> Jit::create(std::string &error, int maxVectorBits) {
   static std::once_flag once;
   std::call_once(once, [] {
     llvm::InitializeNativeTarget();
@@ -73,6 +73,22 @@ std::unique_ptr<Jit> Jit::create(std::string &error) {
     return nullptr;
   }
   jtmb->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  if (maxVectorBits == 0)
+    if (const char *v = std::getenv("GANC_MAX_VECTOR_BITS"); v && *v) {
+      char *end = nullptr;
+      maxVectorBits = static_cast<int>(std::strtol(v, &end, 10));
+      if (*end || (maxVectorBits != 128 && maxVectorBits != 256 && maxVectorBits != 512)) {
+        error = std::string("GANC_MAX_VECTOR_BITS must be 128, 256 or 512, not '") + v + "'";
+        return nullptr;
+      }
+    }
+  // Narrower vectors than the host has, e.g. AVX2's code on an AVX-512 machine (to test
+  // or compare it): the widest extension beyond the limit is turned off, and with it every
+  // feature that builds on it.
+  if (maxVectorBits && maxVectorBits < 512)
+    jtmb->getFeatures().AddFeature("avx512f", false);
+  if (maxVectorBits && maxVectorBits < 256)
+    jtmb->getFeatures().AddFeature("avx", false);
   std::unique_ptr<Jit> j(new Jit());
   auto tm = jtmb->createTargetMachine();
   if (!tm) {
@@ -108,8 +124,9 @@ std::unique_ptr<Jit> Jit::create(std::string &error) {
 }
 
 int Jit::vectorLanes() const {
-  llvm::StringRef features = impl_->tm->getTargetFeatureString();
-  return features.contains("+avx512f") ? 16 : features.contains("+avx") ? 8 : 4;
+  // The features in effect: a limit appends "-avx512f" to the host's "+avx512f".
+  const llvm::MCSubtargetInfo &sti = *impl_->tm->getMCSubtargetInfo();
+  return sti.checkFeatures("+avx512f") ? 16 : sti.checkFeatures("+avx") ? 8 : 4;
 }
 
 std::string Jit::hostDescription() const {

@@ -38,7 +38,9 @@ struct JitOptions {
 class Jit {
 public:
   /// A JIT for the host CPU. Returns null and sets `error` when LLVM cannot target it.
-  static std::unique_ptr<Jit> create(std::string &error);
+  /// maxVectorBits 256 or 128 keeps to narrower vectors than the host's (AVX2's or SSE's
+  /// code on an AVX-512 machine); 0 takes $GANC_MAX_VECTOR_BITS, else the host's widest.
+  static std::unique_ptr<Jit> create(std::string &error, int maxVectorBits = 0);
   ~Jit();
 
   /// Compiles `graphs` (as one module per thread of the machine, at most one per

@@ -49,12 +49,14 @@ inline std::map<std::string, std::vector<float>> floatLeaves(const ir::LeafValue
   return leaves;
 }
 
-/// Compiles `g` for the host, runs it once with `leaves` (by name, flat) and returns
-/// every output by name. Compile failures fail the test.
+/// Compiles `g` for the host (with vectors of at most maxVectorBits, when given), runs it
+/// once with `leaves` (by name, flat) and returns every output by name. Compile failures
+/// fail the test.
 inline std::map<std::string, std::vector<float>>
-runGraph(const ir::Graph &g, const std::map<std::string, std::vector<float>> &leaves) {
+runGraph(const ir::Graph &g, const std::map<std::string, std::vector<float>> &leaves,
+         int maxVectorBits = 0) {
   std::string error;
-  auto jit = codegen::Jit::create(error);
+  auto jit = codegen::Jit::create(error, maxVectorBits);
   EXPECT_TRUE(jit) << error;
   std::vector<rt::StepFunction> fns;
   if (!jit || !jit->compile({&g}, {}, fns, error)) {
