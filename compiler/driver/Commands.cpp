@@ -228,8 +228,18 @@ int cmdFmt(const Args &a, std::ostream &out, std::ostream &err) {
   }
   if (same)
     return kExitOk;
-  // Through a temporary file, so an interrupted write never leaves half a model.
-  const std::string tmp = path + ".ganc-fmt.tmp";
+  // Through a temporary file, so an interrupted write never leaves half a model. A
+  // symbolic link stays one: its target is what gets rewritten, and it keeps its
+  // permissions.
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path target = fs::canonical(path, ec);
+  if (ec) {
+    err << "ganc: error: " << path << ": " << ec.message() << "\n";
+    return kExitUserError;
+  }
+  const fs::perms mode = fs::status(target, ec).permissions();
+  const std::string tmp = target.string() + ".ganc-fmt.tmp";
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
     f << *text;
@@ -239,7 +249,9 @@ int cmdFmt(const Args &a, std::ostream &out, std::ostream &err) {
       return kExitUserError;
     }
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+  if (!ec)
+    fs::permissions(tmp, mode, ec);
+  if (std::rename(tmp.c_str(), target.c_str()) != 0) {
     std::remove(tmp.c_str());
     err << "ganc: error: " << path << ": cannot replace it\n";
     return kExitUserError;
