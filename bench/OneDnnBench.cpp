@@ -12,6 +12,7 @@
 //
 //   build/bench/ganc_onednn_bench
 //   build/bench/ganc_onednn_bench --benchmark_filter=Conv
+//   build/bench/ganc_onednn_bench --benchmark_filter=Epilogue   # ganc's fused epilogues
 //
 // For figures to publish, time each side in a process of its own (--benchmark_filter=
 // '^ConvGanc/', then '^ConvOneDnn/'): after oneDNN's runs its OpenMP threads keep
@@ -135,6 +136,53 @@ void GemmBench(benchmark::State &state, bool ganc) {
       dnnl();
   }
   setCounters(state, 2.0 * static_cast<double>(s.m * s.k * s.n));
+}
+
+/// What an epilogue costs: the tutorial's G output product (128x128x784) alone, with the
+/// sigmoid of G's output fused into its stores, or with an Adam update of a weight of its
+/// shape (the moments and the weight in and out, the gradient's square for the norm), as
+/// the training steps fuse them. ganc only: oneDNN's sgemm has no such epilogues.
+void EpilogueGanc(benchmark::State &state) {
+  static const char *kKinds[] = {"none", "sigmoid", "adam"};
+  const int64_t kind = state.range(0), m = 128, k = 128, n = 784;
+  state.SetLabel(std::string("mnist G dense 128-784, epilogue: ") + kKinds[kind]);
+  ir::Graph g("epilogue");
+  ir::Builder b(g);
+  ir::Node *c = b.matmul(g.input("a", {m, k}), g.input("b", {k, n}));
+  std::map<std::string, std::vector<float>> in{{"a", randomValues(m * k, 1)},
+                                               {"b", randomValues(k * n, 2)}};
+  if (kind == 1)
+    c = b.unary(ir::OpKind::Sigmoid, c);
+  if (kind == 2) {
+    ir::Node *mo = g.input("m", {m, n}), *v = g.input("v", {m, n}), *w = g.input("w", {m, n});
+    ir::Node *sq = b.mul(c, c);
+    ir::Node *m2 = b.add(b.mul(mo, 0.9), b.mul(c, 0.1)),
+             *v2 = b.add(b.mul(v, 0.999), b.mul(sq, 0.001));
+    ir::Node *step = b.div(b.mul(m2, g.input("lr", {})),
+                           b.add(b.unary(ir::OpKind::Sqrt, v2), g.input("eps", {})));
+    g.addOutput("m", m2);
+    g.addOutput("v", v2);
+    g.addOutput("sq", sq);
+    c = b.sub(w, step);
+    in["m"] = randomValues(m * n, 3);
+    in["w"] = randomValues(m * n, 4);
+    in["v"] = randomValues(m * n, 5);
+    for (float &x : in["v"])
+      x *= x;
+    in["lr"] = {1e-3f};
+    in["eps"] = {1e-8f};
+  }
+  g.addOutput("out", c);
+  std::string error;
+  GancOp op(g, in, error);
+  if (!op.ok()) {
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  rt::ThreadLimit limit(static_cast<int>(state.range(1)));
+  for (auto _ : state)
+    op.run();
+  setCounters(state, 2.0 * static_cast<double>(m * k * n));
 }
 
 //===----------------------------------------------------------------------===//
@@ -302,6 +350,11 @@ void convShapes(benchmark::internal::Benchmark *b) {
 }
 BENCHMARK(GemmGanc)->Apply(gemmShapes)->Unit(benchmark::kMicrosecond);
 BENCHMARK(GemmOneDnn)->Apply(gemmShapes)->Unit(benchmark::kMicrosecond);
+BENCHMARK(EpilogueGanc)
+    ->ArgNames({"epilogue", "threads"})
+    ->ArgsProduct({{0, 1, 2}, {1, 2}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK(ConvGanc)->Apply(convShapes);
 BENCHMARK(ConvOneDnn)->Apply(convShapes);
 
