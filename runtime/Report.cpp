@@ -106,12 +106,15 @@ void writeReport(const ReportInput &in) {
        << "img{image-rendering:pixelated;width:224px;border:1px solid #ccc}</style></head><body>\n"
        << "<h1>" << in.modelName << "</h1><p>step " << in.step << " of " << in.totalSteps
        << (in.live ? " (training; this page reloads itself)" : " (finished)") << "</p>\n";
-  html << chart("losses", in.rows, {{"D loss", &MetricRow::dLoss}, {"G loss", &MetricRow::gLoss}},
-                {"#c0392b", "#2471a3"})
-       << "\n"
-       << chart("gradient norms", in.rows,
-                {{"D", &MetricRow::dGradNorm}, {"G", &MetricRow::gGradNorm}}, {"#c0392b", "#2471a3"})
-       << "\n<h2>samples</h2>\n";
+  std::vector<std::pair<std::string, float MetricRow::*>> losses{
+      {in.dPlayer + " loss", &MetricRow::dLoss}},
+      norms{{in.dPlayer, &MetricRow::dGradNorm}};
+  if (!in.gPlayer.empty()) {
+    losses.push_back({in.gPlayer + " loss", &MetricRow::gLoss});
+    norms.push_back({in.gPlayer, &MetricRow::gGradNorm});
+  }
+  html << chart("losses", in.rows, losses, {"#c0392b", "#2471a3"}) << "\n"
+       << chart("gradient norms", in.rows, norms, {"#c0392b", "#2471a3"}) << "\n<h2>samples</h2>\n";
   for (const std::string &g : grids) {
     std::ifstream png(fs::path(in.outDir) / g, std::ios::binary);
     std::string bytes((std::istreambuf_iterator<char>(png)), {});

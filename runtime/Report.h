@@ -25,6 +25,9 @@ struct ReportInput {
   std::vector<MetricRow> rows;
   int64_t step = 0, totalSteps = 0;
   bool live = true; ///< the run is still going: reload the page periodically
+  /// The players' names, which label the curves; gPlayer is empty for a supervised
+  /// model (one classifier), whose charts then have one curve each.
+  std::string dPlayer = "D", gPlayer = "G";
 };
 
 /// Writes `outDir/report.html`. Throws IoError when it cannot.

@@ -391,7 +391,8 @@ void Trainer::writeCheckpoint(std::ostream &log) {
 void Trainer::writeReport(bool live) {
   if (spec_.outDir.empty())
     return;
-  rt::writeReport({spec_.modelName, spec_.outDir, rows_, step_, spec_.steps, live});
+  rt::writeReport({spec_.modelName, spec_.outDir, rows_, step_, spec_.steps, live, spec_.dPlayer,
+                   spec_.gPlayer});
 }
 
 double Trainer::heldOutAccuracy() {
