@@ -100,6 +100,46 @@ const OpInfo &opInfo_Broadcast() {
   return info;
 }
 
+/// A sum of all of x's elements splits into chunks of this many, summed in parallel into
+/// scratch memory and then added in chunk order: a fixed partition, so the result does
+/// not depend on the number of threads. Smaller sums run as one loop.
+constexpr int64_t kSumChunk = 16384;
+/// The chunks of reduce_sum node n when it sums a large x whole, else 0.
+int64_t sumChunks(const Node &n) {
+  const int64_t r = n.operands[0]->numel();
+  return n.numel() == 1 && r >= 2 * kSumChunk ? r / kSumChunk : 0;
+}
+
+/// The sum of all of x's elements in chunks (sumChunks(n) of them and the elements left):
+/// each chunk as four vector sums, added at the end, into a slot of scratch memory (one
+/// outermost loop, split across threads), then the slots in order and the rest (another).
+void lowerSumAll(KernelBuilder &k, const Node &n) {
+  const int64_t chunks = sumChunks(n), W = k.lanes(),
+                rest = n.operands[0]->numel() - chunks * kSumChunk;
+  auto sum = [&](Idx first, int64_t count) {
+    const int64_t steps = count / (4 * W), vecs = count / W;
+    std::vector<Val> acc(4, k.splat(k.constant(0)));
+    if (steps)
+      acc = k.loopCarry(steps, acc, [&](Idx i, const std::vector<Val> &a) {
+        std::vector<Val> next(a);
+        for (int64_t v = 0; v < 4; ++v)
+          next[v] = k.add(a[v], k.loadVector(0, k.add(first, k.add(k.mul(i, 4 * W), v * W))));
+        return next;
+      });
+    for (int64_t v = steps * 4; v < vecs; ++v)
+      acc[0] = k.add(acc[0], k.loadVector(0, k.add(first, v * W)));
+    if (count % W)
+      acc[1] = k.add(acc[1], k.loadPartial(0, k.add(first, vecs * W), count % W));
+    return k.sumLanes(k.add(k.add(acc[0], acc[1]), k.add(acc[2], acc[3])));
+  };
+  k.loop(chunks, [&](Idx c) { k.storeScratch(c, sum(k.mul(c, kSumChunk), kSumChunk)); });
+  k.loop(1, [&](Idx) {
+    Val total = k.loopReduce(chunks, k.constant(0),
+                             [&](Idx c, Val t) { return k.add(t, k.loadScratch(c)); });
+    k.store(k.index(0), rest ? k.add(total, sum(k.index(chunks * kSumChunk), rest)) : total);
+  });
+}
+
 // reduce_sum(x, [b, e)): out[p, q] = sum_r x[p, r, q];  dx = broadcast(g, x.shape, b, e)
 const OpInfo &opInfo_ReduceSum() {
   static const OpInfo info = withRange(OpInfo{
@@ -109,6 +149,10 @@ const OpInfo &opInfo_ReduceSum() {
       },
       nullptr,
       [](KernelBuilder &k, const Node &n) {
+        if (sumChunks(n)) {
+          lowerSumAll(k, n);
+          return;
+        }
         Split s = split(n.operands[0]->shape, n.attrs.ints[0], n.attrs.ints[1]);
         auto at = [&](Idx p, Idx r, Idx q) {
           return k.load(0, k.add(k.mul(k.add(k.mul(p, s.r), r), s.q), q));
@@ -150,7 +194,10 @@ const OpInfo &opInfo_ReduceSum() {
           });
         });
       },
-      0},
+      0,
+      {},
+      {},
+      sumChunks}, // a large whole sum's chunk slots
       // A sum of k values, each within the operand's range.
       [](const Node &n, const std::vector<Interval> &in) {
         double k = static_cast<double>(n.operands[0]->numel()) / static_cast<double>(std::max<int64_t>(n.numel(), 1));

@@ -128,7 +128,10 @@ std::vector<Instance> instances(OpKind op) {
     return {{"leading", {{3, 4}}, make({{0, 1}, 0, ""})},
             {"middle", {{2, 3, 4}}, make({{1, 2}, 0, ""})},
             {"trailing", {{2, 3, 4}}, make({{1, 3}, 0, ""})},
-            {"all", {{2, 3}}, make({{0, 2}, 0, ""})}};
+            {"all", {{2, 3}}, make({{0, 2}, 0, ""})},
+            // Large enough to be summed in chunks (ops/Shape.cpp, kSumChunk: 16384), with
+            // elements left after the last one that do not fill a vector.
+            {"all-chunked", {{5, 6563}}, make({{0, 2}, 0, ""}), false, false}};
   case OpKind::ReduceMax:
     return {{"leading", {{3, 4}}, make({{0, 1}, 0, ""})},
             {"middle", {{2, 3, 4}}, make({{1, 2}, 0, ""})},
