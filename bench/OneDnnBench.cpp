@@ -25,6 +25,7 @@
 #include "Threads.h"
 #include "codegen/Jit.h"
 #include "ir/Builder.h"
+#include "lower/Optimizers.h"
 
 #include <benchmark/benchmark.h>
 #include <oneapi/dnnl/dnnl.hpp>
@@ -154,25 +155,22 @@ void EpilogueGanc(benchmark::State &state) {
   if (kind == 1)
     c = b.unary(ir::OpKind::Sigmoid, c);
   if (kind == 2) {
-    ir::Node *mo = g.input("m", {m, n}), *v = g.input("v", {m, n}), *w = g.input("w", {m, n});
-    ir::Node *sq = b.mul(c, c);
-    ir::Node *m2 = b.add(b.mul(mo, 0.9), b.mul(c, 0.1)),
-             *v2 = b.add(b.mul(v, 0.999), b.mul(sq, 0.001));
-    ir::Node *step = b.div(b.mul(m2, g.input("lr", {})),
-                           b.add(b.unary(ir::OpKind::Sqrt, v2), g.input("eps", {})));
-    g.addOutput("m", m2);
-    g.addOutput("v", v2);
-    g.addOutput("sq", sq);
-    c = b.sub(w, step);
-    in["m"] = randomValues(m * n, 3);
-    in["w"] = randomValues(m * n, 4);
-    in["v"] = randomValues(m * n, 5);
-    for (float &x : in["v"])
-      x *= x;
-    in["lr"] = {1e-3f};
-    in["eps"] = {1e-8f};
+    // Adam as the training steps build it (lower/Optimizers.cpp), with the gradient's
+    // square stored for the norm.
+    std::vector<std::pair<std::string, ir::Shape>> adamState;
+    lower::addRawUpdate(b, sema::OptimizerSpec{}, "G", g.input("w", {m, n}), c, adamState);
+    g.addOutput("sq", b.mul(c, c));
+    in["w"] = randomValues(m * n, 3);
+    for (auto &[name, shape] : adamState) {
+      std::vector<float> &v = in[name] = randomValues(m * n, static_cast<unsigned>(in.size()));
+      for (float &x : v) // squared: v, a mean of squares, is never negative
+        x *= x;
+    }
+    in[lower::names::adamLr("G")] = {1e-3f};
+    in[lower::names::adamEps("G")] = {1e-8f};
+  } else {
+    g.addOutput("out", c);
   }
-  g.addOutput("out", c);
   std::string error;
   GancOp op(g, in, error);
   if (!op.ok()) {

@@ -49,6 +49,10 @@ inline std::map<std::string, std::vector<float>> floatLeaves(const ir::LeafValue
   return leaves;
 }
 
+/// The vector widths whose lowerings differ, as Jit::create's maxVectorBits: the host's
+/// widest (0), AVX2's 256 bits and SSE's 128, which an AVX-512 machine runs all of.
+inline constexpr int kVectorWidths[] = {0, 256, 128};
+
 /// Compiles `g` for the host (with vectors of at most maxVectorBits, when given), runs it
 /// once with `leaves` (by name, flat) and returns every output by name. Compile failures
 /// fail the test.

@@ -22,7 +22,8 @@ using namespace ganc;
 namespace {
 
 /// Runs op elementwise over `xs` in JIT-compiled code, with vectors of at most `bits`
-/// (0: the host's widest).
+/// (0: the host's widest; AVX-512's exp scales with vscalefps, the others build 2^n from
+/// integers).
 std::vector<float> runJit(ir::OpKind op, const std::vector<float> &xs, int bits) {
   ir::Graph g("math");
   ir::Builder b(g);
@@ -30,9 +31,6 @@ std::vector<float> runJit(ir::OpKind op, const std::vector<float> &xs, int bits)
   g.addOutput("y", b.unary(op, x));
   return test::runGraph(g, {{"x", xs}}, bits)["y"];
 }
-/// The widths whose code differs: AVX-512's exp scales with vscalefps, the others build
-/// 2^n from integers.
-const int kWidths[] = {0, 256, 128};
 
 /// Distance in units in the last place between two finite floats of one sign.
 int64_t ulps(float a, float b) {
@@ -68,7 +66,7 @@ TEST(JitMath, ExpMatchesTheCLibrary) {
     xs.push_back(x);
   for (float x : {-87.3f, -103.9f, -103.98f, -104.f, -104.01f, -1e30f, -big, inf, -inf, nan})
     xs.push_back(x);
-  for (int bits : kWidths) {
+  for (int bits : test::kVectorWidths) {
     SCOPED_TRACE(bits ? "vectors of " + std::to_string(bits) + " bits" : "the host's vectors");
     expectClose(
         xs, runJit(ir::OpKind::Exp, xs, bits), [](float x) { return std::exp(x); }, 3);
@@ -86,7 +84,7 @@ TEST(JitMath, LogMatchesTheCLibrary) {
                   std::numeric_limits<float>::min(), std::numeric_limits<float>::max(),
                   std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN()})
     xs.push_back(x);
-  for (int bits : kWidths) {
+  for (int bits : test::kVectorWidths) {
     SCOPED_TRACE(bits ? "vectors of " + std::to_string(bits) + " bits" : "the host's vectors");
     expectClose(
         xs, runJit(ir::OpKind::Log, xs, bits), [](float x) { return std::log(x); }, 3);

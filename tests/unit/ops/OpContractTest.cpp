@@ -8,12 +8,13 @@
 // `instances()` below: the test fails for an op it does not know how to instantiate.
 //
 //===----------------------------------------------------------------------===//
+#include "JitUtil.h"
+#include "Tensor.h"
 #include "autodiff/Autodiff.h"
 #include "codegen/Jit.h"
 #include "ir/Builder.h"
 #include "ir/Evaluate.h"
 #include "ir/OpInfo.h"
-#include "Tensor.h"
 
 #include <gtest/gtest.h>
 
@@ -313,7 +314,7 @@ void checkJitMatchesReference(codegen::Jit &jit, OpKind op) {
 TEST_P(OpContract, JitMatchesReference) {
   if (opInfo(GetParam()).isLeaf())
     GTEST_SKIP();
-  for (int bits : {0, 256, 128}) {
+  for (int bits : test::kVectorWidths) {
     std::string error;
     auto jit = codegen::Jit::create(error, bits);
     ASSERT_TRUE(jit) << error;

@@ -46,7 +46,7 @@ TEST(Reduce, LargeWholeSumMatchesAPlainSum) {
     double want = 0;
     for (float x : v)
       want += x;
-    for (int bits : {0, 256, 128})
+    for (int bits : test::kVectorWidths)
       EXPECT_NEAR(jitSum(v, s, bits), want, 1e-5 * want)
           << formatType(s) << ", vectors of at most " << bits << " bits";
   }

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iterator>
 #include <unistd.h>
+#include <vector>
 
 using namespace ganc::rt;
 namespace fs = std::filesystem;
@@ -41,20 +42,19 @@ size_t count(const std::string &text, const std::string &what) {
   return n;
 }
 
-TEST(Report, TwoPlayersGetTwoCurvesPerChart) {
-  std::string html = reportFor("D", "G");
-  EXPECT_EQ(count(html, "<polyline"), 4u);
-  EXPECT_EQ(count(html, ">D loss</text>"), 1u);
-  EXPECT_EQ(count(html, ">G loss</text>"), 1u);
-  EXPECT_EQ(count(html, ">G</text>"), 1u);
+/// Each player named in `players` has one loss curve and one gradient-norm curve, each
+/// labelled with its name, and there are no others.
+void expectCurvesOf(const std::string &html, const std::vector<std::string> &players) {
+  EXPECT_EQ(count(html, "<polyline"), 2 * players.size());
+  EXPECT_EQ(count(html, " loss</text>"), players.size());
+  for (const std::string &p : players) {
+    EXPECT_EQ(count(html, ">" + p + " loss</text>"), 1u) << p;
+    EXPECT_EQ(count(html, ">" + p + "</text>"), 1u) << p;
+  }
 }
 
-TEST(Report, OnePlayerGetsOneCurvePerChart) {
-  std::string html = reportFor("C", "");
-  EXPECT_EQ(count(html, "<polyline"), 2u);
-  EXPECT_EQ(count(html, ">C loss</text>"), 1u);
-  EXPECT_EQ(count(html, ">C</text>"), 1u);
-  EXPECT_EQ(count(html, " loss</text>"), 1u);
-}
+TEST(Report, TwoPlayersGetTwoCurvesPerChart) { expectCurvesOf(reportFor("D", "G"), {"D", "G"}); }
+
+TEST(Report, OnePlayerGetsOneCurvePerChart) { expectCurvesOf(reportFor("C", ""), {"C"}); }
 
 } // namespace
