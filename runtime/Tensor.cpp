@@ -3,6 +3,7 @@
 
 #include "FloatMode.h"
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 #include <stdexcept>
@@ -75,6 +76,12 @@ void Executable::run() {
   fn_.entry(slots_.data());
   for (Commit &c : commits_)
     *c.output = slots_[c.slot];
+}
+
+void Executable::fillWritten(float v) {
+  std::fill(arena_.data(), arena_.data() + arena_.size(), v);
+  for (Buffer &b : owned_)
+    std::fill(b.data(), b.data() + b.size(), v);
 }
 
 void Executable::commit() {

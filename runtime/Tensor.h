@@ -69,6 +69,10 @@ public:
   /// An output of the last run (after commit(), where the store now holds it).
   const float *output(const std::string &name) const;
   const StepFunction &function() const { return fn_; }
+  /// Fills every buffer the program writes (temporaries, scratch memory, outputs) with
+  /// `v`: a test's way to make a kernel that reads memory before writing it show, where
+  /// the zeros they start with would hide it.
+  void fillWritten(float v);
 
 private:
   struct Commit {
