@@ -143,9 +143,7 @@ public:
     Value *p = operand(k);
     if (auto *c = llvm::dyn_cast<llvm::Constant>(p))
       return val(constantLanes(c));
-    if (activeLanes_ < lanes_)
-      return val(b_.CreateMaskedLoad(vecTy(), gep(p, flat), llvm::Align(4), laneMask(), zeros()));
-    return val(b_.CreateAlignedLoad(vecTy(), gep(p, flat), llvm::Align(4)));
+    return val(loadLanes(gep(p, flat)));
   }
   Val loadPartial(unsigned k, Idx flat, int64_t count) override {
     checkLanes(count);
@@ -221,15 +219,9 @@ public:
     work_ += multiplier_ * activeLanes_;
     if (!x->getType()->isVectorTy())
       x = b_.CreateVectorSplat(lanes_, x);
+    if (laneStride == 1)
+      return storeLanes(x, p);
     const bool partial = activeLanes_ < lanes_;
-    if (laneStride == 1 && !partial) {
-      b_.CreateAlignedStore(x, p, llvm::Align(4));
-      return;
-    }
-    if (laneStride == 1) {
-      b_.CreateMaskedStore(x, p, llvm::Align(4), laneMask());
-      return;
-    }
     // llvm.masked.scatter: one instruction per vector with AVX-512, lane by lane elsewhere.
     b_.CreateMaskedScatter(x, b_.CreateInBoundsGEP(b_.getFloatTy(), p, laneOffsets(laneStride)), llvm::Align(4),
                            partial ? laneMask() : nullptr);
@@ -282,6 +274,16 @@ public:
     if (!x->getType()->isVectorTy())
       x = b_.CreateVectorSplat(lanes_, x);
     b_.CreateAlignedStore(x, gep(scratch(), flat), llvm::Align(4));
+  }
+  void storeScratchPartial(Idx flat, int64_t count, Val v) override {
+    checkLanes(count);
+    work_ += multiplier_ * count;
+    Value *x = fv(v);
+    if (!x->getType()->isVectorTy())
+      x = b_.CreateVectorSplat(lanes_, x);
+    activeLanes_ = static_cast<int>(count);
+    storeLanes(x, gep(scratch(), flat));
+    activeLanes_ = lanes_;
   }
   Val loadScratch(Idx flat) override {
     work_ += multiplier_;
@@ -354,6 +356,38 @@ private:
     return llvm::ConstantVector::get(on);
   }
   llvm::Constant *zeros() { return llvm::Constant::getNullValue(vecTy()); }
+  /// A partial access of 2, 4 or 8 lanes goes through a narrower vector (one plain
+  /// 8-, 16- or 32-byte load or store) instead of a masked one of the full width.
+  bool narrowAccess() const {
+    return activeLanes_ < lanes_ && activeLanes_ > 1 && (activeLanes_ & (activeLanes_ - 1)) == 0;
+  }
+  /// The active lanes at p as a vector, zeros in the others.
+  Value *loadLanes(Value *p) {
+    if (activeLanes_ == lanes_)
+      return b_.CreateAlignedLoad(vecTy(), p, llvm::Align(4));
+    if (!narrowAccess())
+      return b_.CreateMaskedLoad(vecTy(), p, llvm::Align(4), laneMask(), zeros());
+    auto *narrowTy =
+        llvm::FixedVectorType::get(b_.getFloatTy(), static_cast<unsigned>(activeLanes_));
+    std::vector<int> widen; // the loaded lanes, then lane 0 of a zero vector
+    for (int i = 0; i < lanes_; ++i)
+      widen.push_back(i < activeLanes_ ? i : activeLanes_);
+    return b_.CreateShuffleVector(b_.CreateAlignedLoad(narrowTy, p, llvm::Align(4)),
+                                  llvm::Constant::getNullValue(narrowTy), widen);
+  }
+  /// The active lanes of vector x at p; nothing past them is touched.
+  void storeLanes(Value *x, Value *p) {
+    if (activeLanes_ == lanes_) {
+      b_.CreateAlignedStore(x, p, llvm::Align(4));
+    } else if (narrowAccess()) {
+      std::vector<int> low;
+      for (int i = 0; i < activeLanes_; ++i)
+        low.push_back(i);
+      b_.CreateAlignedStore(b_.CreateShuffleVector(x, low), p, llvm::Align(4));
+    } else {
+      b_.CreateMaskedStore(x, p, llvm::Align(4), laneMask());
+    }
+  }
   /// A constant operand read as a vector: c in the active lanes, 0 in the others.
   llvm::Constant *constantLanes(llvm::Constant *c) {
     std::vector<llvm::Constant *> lanes;

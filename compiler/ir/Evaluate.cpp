@@ -62,6 +62,11 @@ public:
   void storeStrided(Idx flat, int64_t, Val v) override { store(flat, v); }
   void storeScratch(Idx flat, Val v) override { scratch_.at(flat.num) = v.num; }
   void storeScratchVector(Idx flat, Val v) override { storeScratch(flat, v); }
+  void storeScratchPartial(Idx flat, int64_t count, Val v) override {
+    if (count < 1)
+      internalError("evaluate", "a partial vector store of " + std::to_string(count) + " lanes");
+    storeScratch(flat, v);
+  }
   Val loadScratch(Idx flat) override { return f(scratch_.at(flat.num)); }
   Val loadScratchVector(Idx flat) override { return loadScratch(flat); }
   Val splat(Val s) override { return s; }

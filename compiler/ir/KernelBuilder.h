@@ -119,6 +119,9 @@ public:
   virtual void storeScratch(Idx flat, Val v) = 0;
   /// A vector at [flat, flat + lanes()) of the scratch memory.
   virtual void storeScratchVector(Idx flat, Val v) = 0;
+  /// Lanes [0, count) of v at [flat, flat + count) of the scratch memory,
+  /// 1 <= count <= lanes(); nothing past them is touched.
+  virtual void storeScratchPartial(Idx flat, int64_t count, Val v) = 0;
   /// Element `flat` of the scratch memory.
   virtual Val loadScratch(Idx flat) = 0;
   /// Elements [flat, flat + lanes()) of the scratch memory.

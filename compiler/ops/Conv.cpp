@@ -21,7 +21,9 @@
 // an input with few channels (the first layer of a discriminator), for conv2d and its
 // weight gradient: there each output sums so few products that a scattered store (or
 // packing the whole output gradient) would cost as much, so vectors run along output
-// columns, reading the input packed by stride phase (ColumnPacking).
+// columns, reading the input packed by stride phase (ColumnPacking), or, for the weight
+// gradient when they fill vectors better (a 4x4 kernel's 16 taps), along kernel taps,
+// reading each sample's input copied as one row of taps per output position.
 //
 //===----------------------------------------------------------------------===//
 #include "ops/Common.h"
@@ -29,6 +31,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 
 namespace ganc::ops {
 namespace {
@@ -680,6 +683,142 @@ void lowerFilterGradColumns(KernelBuilder &k, const Node &n) {
   });
 }
 
+/// conv2d_filter_grad on an input with few channels whose taps fill vectors at least as
+/// well as its output columns do (the DCGAN's first layer: 16 taps of a 4x4 kernel, 14
+/// columns): vectors along the taps, so that an accumulator holds lanes() weights of one
+/// filter and needs no sum of lanes at the end. Each sample's input is first copied
+/// into its chunk's scratch as one row of all taps (c, kh, kw) per output position (an
+/// im2col of 12.5 KB in that layer, which stays in L1); then for each group of filters
+/// a loop over the positions loads that row's vectors and multiplies them by one
+/// broadcast element of g per filter.
+///
+/// Chunks of samples with a slot of partial sums each, added in order at the end, as in
+/// FilterGradColumns: the sums do not depend on the thread count.
+struct FilterGradTaps {
+  int64_t B, C, KH, KW, O, Ho, Wo;
+  explicit FilterGradTaps(const Node &n) {
+    const Shape &xs = n.operands[0]->shape, &gs = n.operands[1]->shape;
+    B = xs[0], C = xs[1], KH = n.attrs.ints[2], KW = n.attrs.ints[3];
+    O = gs[1], Ho = gs[2], Wo = gs[3];
+  }
+  int64_t taps() const { return C * KH * KW; }
+  static int64_t whole(int64_t n, int64_t lanes) { return (n + lanes - 1) / lanes * lanes; }
+  /// The layout: rows of whole vectors of the widest kind, so that any narrower lanes fit.
+  int64_t row() const { return whole(taps(), kWidestVector); }
+  /// A chunk's scratch: the im2col of one sample, then the chunk's partial sums.
+  int64_t chunkSize() const { return (Ho * Wo + O) * row(); }
+  int64_t scratch() const { return FilterGradColumns::chunks(B) * chunkSize(); }
+  /// Vectors along taps when they fill lanes at least as well as output columns.
+  static bool suits(const Node &n) {
+    if (n.op != OpKind::Conv2dFilterGrad || !columnLanes(n))
+      return false;
+    const FilterGradTaps t(n);
+    return t.taps() * whole(t.Wo, kWidestVector) >= t.Wo * t.row();
+  }
+};
+
+void lowerFilterGradTaps(KernelBuilder &k, const Node &n) {
+  const FilterGradTaps d(n);
+  const Shape &xs = n.operands[0]->shape;
+  const int64_t L = k.lanes(), H = xs[2], W = xs[3], s = n.attrs.ints[0], p = n.attrs.ints[1];
+  const int64_t B = d.B, C = d.C, KH = d.KH, KW = d.KW, O = d.O, Ho = d.Ho, Wo = d.Wo;
+  const int64_t T = d.taps(), vectors = (T + L - 1) / L, row = d.row(), P = Ho * Wo;
+  auto chunkAt = [&](Idx q) { return k.mul(q, d.chunkSize()); };
+  auto slotAt = [&](Idx q, Idx o) { return k.add(chunkAt(q), k.mul(k.add(o, P), row)); };
+  // `count` elements from `from` (an operand-0 index, or none for zeros) to scratch `to`,
+  // in vectors of at most lanes().
+  auto copy = [&](Idx to, std::optional<Idx> from, int64_t count) {
+    for (int64_t at = 0; at < count; at += L) {
+      const int64_t m = std::min(L, count - at);
+      Val v = from ? k.loadPartial(0, k.add(*from, at), m) : k.splat(k.constant(0));
+      k.storeScratchPartial(k.add(to, at), m, v);
+    }
+  };
+  const std::vector<AxisRun> rows = axisRuns(Ho, H, KH, s, p, false),
+                             cols = axisRuns(Wo, W, KW, s, p, false);
+  // Sample b's taps into chunk q's rows: for each output position, kernel row kh of channel
+  // c is KW input elements side by side, zeros where padding cuts them.
+  auto im2col = [&](Idx q, Idx b) {
+    for (const AxisRun &R : rows)
+      k.loop(R.count, [&](Idx t) {
+        Idx i = k.add(k.mul(t, R.outStep), R.out0);
+        for (int64_t c = 0; c < C; ++c)
+          for (int64_t kh = 0; kh < KH; ++kh) {
+            const bool inside = kh >= R.k0 && kh < R.k0 + R.taps;
+            Idx ih = k.add(k.mul(t, R.inStep), R.in0 + (kh - R.k0) * R.inTap);
+            for (const AxisRun &U : cols)
+              k.loop(U.count, [&](Idx u) {
+                Idx j = k.add(k.mul(u, U.outStep), U.out0);
+                Idx to = k.add(k.add(chunkAt(q), k.mul(k.add(k.mul(i, Wo), j), row)),
+                               (c * KH + kh) * KW);
+                if (!inside || U.taps < KW)
+                  copy(to, std::nullopt, KW);
+                if (inside && U.taps > 0) {
+                  Idx from = k.add(k.mul(k.add(k.mul(k.add(k.mul(b, C), c), H), ih), W),
+                                   k.add(k.mul(u, U.inStep), U.in0));
+                  copy(k.add(to, U.k0), from, U.taps);
+                }
+              });
+          }
+      });
+  };
+  // Filters o0 .. o0 + F - 1 over sample b, added to the slot's sums (from zero if `first`).
+  // Lanes past the taps (a 3x3 kernel's 9 of 16) load whatever the scratch holds and sum
+  // it into lanes that are never stored.
+  auto tile = [&](Idx q, Idx b, bool first, Idx o0, int64_t F) {
+    std::vector<Val> acc;
+    for (int64_t f = 0; f < F; ++f)
+      for (int64_t v = 0; v < vectors; ++v)
+        acc.push_back(first ? k.splat(k.constant(0))
+                            : k.loadScratchVector(k.add(slotAt(q, k.add(o0, f)), v * L)));
+    acc = k.loopCarry(P, acc, [&](Idx pos, const std::vector<Val> &a) {
+      std::vector<Val> next(a), xv;
+      for (int64_t v = 0; v < vectors; ++v)
+        xv.push_back(k.loadScratchVector(k.add(k.add(chunkAt(q), k.mul(pos, row)), v * L)));
+      for (int64_t f = 0; f < F; ++f) {
+        Val gv = k.splat(k.load(1, k.add(k.mul(k.add(k.mul(b, O), k.add(o0, f)), P), pos)));
+        for (int64_t v = 0; v < vectors; ++v)
+          next[f * vectors + v] = k.fma(xv[v], gv, next[f * vectors + v]);
+      }
+      return next;
+    });
+    for (int64_t f = 0; f < F; ++f)
+      for (int64_t v = 0; v < vectors; ++v)
+        k.storeScratchVector(k.add(slotAt(q, k.add(o0, f)), v * L), acc[f * vectors + v]);
+  };
+  // Groups of as many filters as fill the tile, some one larger so that they share O.
+  const int64_t F = std::max<int64_t>(1, std::min(O, tileBudget(k) / vectors));
+  const int64_t groups = (O + F - 1) / F, small = O / groups, bigGroups = O % groups;
+  auto sample = [&](Idx q, Idx b, bool first) {
+    im2col(q, b);
+    if (bigGroups)
+      k.loop(bigGroups, [&](Idx g) { tile(q, b, first, k.mul(g, small + 1), small + 1); });
+    k.loop(groups - bigGroups, [&](Idx g) {
+      tile(q, b, first, k.add(k.mul(g, small), bigGroups * (small + 1)), small);
+    });
+  };
+  auto chunk = [&](Idx q, int64_t count) {
+    Idx b0 = k.mul(q, FilterGradColumns::kChunk);
+    sample(q, b0, true);
+    if (count > 1)
+      k.loop(count - 1, [&](Idx t) { sample(q, k.add(b0, k.add(t, 1)), false); });
+  };
+  const int64_t full = B / FilterGradColumns::kChunk, rest = B % FilterGradColumns::kChunk;
+  if (full)
+    k.loop(full, [&](Idx q) { chunk(q, FilterGradColumns::kChunk); });
+  if (rest)
+    k.loop(1, [&](Idx) { chunk(k.index(full), rest); });
+  // Every filter: its chunks' partial sums in order.
+  k.loop(O, [&](Idx o) {
+    for (int64_t v = 0; v < vectors; ++v) {
+      Val sum = k.loadScratchVector(k.add(slotAt(k.index(0), o), v * L));
+      for (int64_t q = 1; q < FilterGradColumns::chunks(B); ++q)
+        sum = k.add(sum, k.loadScratchVector(k.add(slotAt(k.index(q), o), v * L)));
+      k.storePartial(k.add(k.mul(o, T), v * L), std::min(L, T - v * L), sum);
+    }
+  });
+}
+
 /// Scratch of conv2d_filter_grad with vectors along filters: g packed by blocks of
 /// filters (at most g's size), then x's planes by channel, each rounded up to whole
 /// vectors so that the packing stores whole vectors.
@@ -700,6 +839,8 @@ struct FilterGradPacking {
 /// the lanes side by side; filters left over after the last block go one by one. x is
 /// packed too, channel by channel.
 void lowerFilterGrad(KernelBuilder &k, const Node &n) {
+  if (FilterGradTaps::suits(n))
+    return lowerFilterGradTaps(k, n);
   if (columnLanes(n))
     return lowerFilterGradColumns(k, n);
   const Shape &xs = n.operands[0]->shape, &gs = n.operands[1]->shape;
@@ -975,7 +1116,10 @@ const OpInfo &opInfo_Conv2dFilterGrad() {
       0,
       {"stride", "padding", "kernel_h", "kernel_w"},
       {},
-      [](const Node &n) { // x packed and the chunks' partial sums, or g and x packed
+      [](const Node &n) { // per chunk an im2col and partial sums; x packed and the chunks'
+                          // partial sums; or g and x packed
+        if (FilterGradTaps::suits(n))
+          return FilterGradTaps(n).scratch();
         return columnLanes(n) ? FilterGradColumns::scratch(n) : FilterGradPacking(n).size();
       }};
   return info;

@@ -59,8 +59,11 @@ const Case kCases[] = {
     {{1, 2, 7, 6}, 2, 3, 2, 2, 1},
     {{2, 1, 6, 5}, 3, 2, 3, 3, 2},
     // A grayscale first layer over more samples than the weight gradient's chunk of 8:
-    // chunks of 8 and 7, tiles of 4, 4 and 4, 3 samples.
+    // chunks of 8 and 7, the weight gradient's vectors along its 16 kernel taps.
     {{15, 1, 6, 6}, 3, 4, 4, 2, 1},
+    // The same with a 3x3 kernel over wide rows: vectors along output columns (tiles of
+    // 4, 4 and 4, 3 samples).
+    {{15, 1, 3, 20}, 3, 3, 3, 1, 1},
     // Channels enough for the lowerings that vectorize along filters (with lanes() = 1
     // here): the weight gradient packs x channel by channel.
     {{3, 5, 6, 5}, 3, 3, 3, 2, 1},
