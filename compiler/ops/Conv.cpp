@@ -20,10 +20,12 @@
 // layer with fewer filters than lanes puts samples in the lanes instead. The exception is
 // an input with few channels (the first layer of a discriminator), for conv2d and its
 // weight gradient: there each output sums so few products that a scattered store (or
-// packing the whole output gradient) would cost as much, so vectors run along output
-// columns, reading the input packed by stride phase (ColumnPacking), or, for the weight
-// gradient when they fill vectors better (a 4x4 kernel's 16 taps), along kernel taps,
-// reading each sample's input copied as one row of taps per output position.
+// packing the whole output gradient) would cost as much. conv2d's vectors run along the
+// output positions of a plane, reading a copy of each sample's input with one row per
+// kernel tap (ConvPositions); the weight gradient's along its kernel taps, reading a
+// copy with one row of taps per output position (FilterGradTaps), or, when output
+// columns fill vectors better, along those, reading the input packed by stride phase
+// (ColumnPacking).
 //
 //===----------------------------------------------------------------------===//
 #include "ops/Common.h"
@@ -31,6 +33,7 @@
 
 #include <algorithm>
 #include <map>
+#include <numeric>
 #include <optional>
 
 namespace ganc::ops {
@@ -225,13 +228,12 @@ void loop2(KernelBuilder &k, int64_t n1, int64_t n2, const std::function<void(Id
 /// on the host, so a packing whose rows round up to whole vectors is sized for these.
 constexpr int64_t kWidestVector = 16;
 
-/// conv2d with vectors along output columns: an image with few channels (a grayscale or
-/// RGB first layer) has so few multiply-adds per output that storing lanes of filters,
-/// one scatter per vector, would cost as much as computing them. Each input row is
-/// packed as its `stride` phases (columns ph, ph + stride, ...), every phase row with
+/// The input of conv2d or its weight gradient with few channels (a grayscale or RGB
+/// first layer), which has so few multiply-adds per output that storing lanes of
+/// filters, one scatter per vector, would cost as much as computing them. Each input row
+/// is packed as its `stride` phases (columns ph, ph + stride, ...), every phase row with
 /// zero columns around it, so that the input of output columns [j0, j0 + lanes) at a
-/// kernel column is one vector load, padding included. A register tile holds a group of
-/// filters for one run of columns; a vector store reaches the row's end partially.
+/// kernel column is one vector load, padding included.
 struct ColumnPacking {
   int64_t B, C, H, W, s, p, KW, Wo;
   int64_t before;                  // zero columns before a phase row's first
@@ -298,73 +300,175 @@ struct ColumnPacking {
   }
 };
 
-/// conv2d and its weight gradient on an input with few channels: vectors along columns.
-bool columnLanes(const Node &n) {
+/// conv2d and its weight gradient on an input with few channels: x packed by phase, and
+/// vectors along output positions or columns, or along kernel taps.
+bool fewChannels(const Node &n) {
   return (n.op == OpKind::Conv2d || n.op == OpKind::Conv2dFilterGrad) && n.operands[0]->shape[1] < kFewChannels;
 }
 
-/// Filters per register tile of at most `most` of O: a divisor of O if one fills at least
-/// half the tile, else equal groups and a smaller last one.
-int64_t filterGroup(int64_t O, int64_t most) {
-  int64_t F = std::max<int64_t>(1, std::min(O, most));
-  while (O % F && F > most / 2)
-    --F;
-  if (O % F) {
-    const int64_t groups = (O + most - 1) / most;
-    F = (O + groups - 1) / groups;
-  }
-  return F;
+/// The first layer's kernels split the batch into chunks of a few samples, each an
+/// iteration of the parallel loop with scratch memory of its own.
+constexpr int64_t kChunkSamples = 8;
+int64_t sampleChunks(int64_t B) { return (B + kChunkSamples - 1) / kChunkSamples; }
+/// chunk(q, count) for chunk q of `count` samples, from sample q kChunkSamples: whole
+/// chunks in one outermost loop, a last shorter one in another.
+void overChunks(KernelBuilder &k, int64_t B, const std::function<void(Idx, int64_t)> &chunk) {
+  const int64_t full = B / kChunkSamples, rest = B % kChunkSamples;
+  if (full)
+    k.loop(full, [&](Idx q) { chunk(q, kChunkSamples); });
+  if (rest)
+    k.loop(1, [&](Idx) { chunk(k.index(full), rest); });
 }
 
-void lowerConvColumns(KernelBuilder &k, const Node &n) {
+/// conv2d on an input with few channels, vectors along output positions (the rows of an
+/// output plane one after another, as they are stored): 196 lanes busy in 13 vectors of
+/// the DCGAN's 14x14 first layer, where vectors along its columns had 14 of 16. Per
+/// chunk of samples, each sample's input is first spread into the chunk's scratch as one
+/// row per kernel tap (c, kh, kw) holding that tap's input for every output position,
+/// read from x packed by stride phase (ColumnPacking); a register tile of F filters by V
+/// vectors of positions then loads, per tap, F broadcast weights and V vectors of that
+/// row: F + V loads for F V multiply-adds, each output summed over its taps in order.
+struct ConvPositions {
+  static constexpr int64_t kVectors = 4; // vectors of positions a tile
+  int64_t B, C, KH, KW, Ho, Wo, first;
+  explicit ConvPositions(const Node &n) {
+    const Shape &xs = n.operands[0]->shape, &ws = n.operands[1]->shape;
+    B = xs[0], C = xs[1], KH = ws[2], KW = ws[3], Ho = n.shape[2], Wo = n.shape[3];
+    first = ColumnPacking(n, kWidestVector).size();
+  }
+  int64_t taps() const { return C * KH * KW; }
+  /// One tap's row: the output positions and room for a vector started at the last of
+  /// them (a class's last vector starts up to 15 positions before the plane's end),
+  /// rounded up to whole vectors of any width.
+  int64_t row() const { return (Ho * Wo + 2 * kWidestVector - 2) / kWidestVector * kWidestVector; }
+  int64_t chunkSize() const { return taps() * row(); }
+  /// Scratch: x packed, then a chunk's rows of taps per chunk.
+  int64_t scratch() const { return first + sampleChunks(B) * chunkSize(); }
+};
+
+void lowerConvPositions(KernelBuilder &k, const Node &n) {
   const int64_t L = k.lanes();
   const ColumnPacking pk(n, L);
-  const int64_t B = pk.B, C = pk.C, H = pk.H, s = pk.s, KW = pk.KW, Wo = pk.Wo;
-  const int64_t O = n.shape[1], Ho = n.shape[2], KH = n.operands[1]->shape[2];
+  const ConvPositions d(n);
+  const int64_t B = d.B, C = d.C, KH = d.KH, KW = d.KW, Ho = d.Ho, Wo = d.Wo, H = pk.H;
+  const int64_t O = n.shape[1], T = d.taps(), P = Ho * Wo, row = d.row();
   pk.pack(k);
-  // A register tile: output row t of run R (rows with the same taps) times filters o0 ..
-  // o0 + F - 1 of sample b, for each run of lanes columns: each input vector serves F
-  // filters. (Tiles of 4 rows by 4 filters, each weight serving 4 rows, took 698-702 us
-  // instead of 574-597 for the DCGAN's first layer on one thread, 397-401 instead of
-  // 315-319 on two; 2 rows by 8 filters, 609-619 on one: least of short runs.)
-  auto tile = [&](Idx b, Idx o0, int64_t F, const AxisRun &R, Idx t) {
-    Idx i = k.add(k.mul(t, R.outStep), R.out0);
-    for (int64_t j0 = 0; j0 < Wo; j0 += L) {
-      std::vector<Val> acc(F, k.splat(k.constant(0)));
-      // The kernel rows are a loop LLVM keeps (rollNextLoop): unrolled, it hoisted the
-      // loads of every row out of the loop over filter groups around the tile and spilled
-      // them, so that each multiply-add waited on a reload from the stack.
-      acc = k.loopCarry(C, acc, [&](Idx c, const std::vector<Val> &a) {
-        k.rollNextLoop();
-        return k.loopCarry(R.taps, a, [&](Idx r, const std::vector<Val> &ar) {
-          std::vector<Val> next(ar);
-          Idx ih = k.add(k.add(k.mul(t, R.inStep), R.in0), k.mul(r, R.inTap));
-          for (int64_t kw = 0; kw < KW; ++kw) {
-            Val xv = pk.load(k, b, c, ih, kw, j0);
-            Idx tap = k.add(k.mul(k.add(k.mul(r, R.kStep), R.k0), KW), kw);
-            for (int64_t f = 0; f < F; ++f) {
-              Val wv = k.splat(k.load(1, k.add(k.mul(k.add(k.mul(k.add(o0, f), C), c), KH * KW), tap)));
-              next[f] = k.fma(xv, wv, next[f]);
+  auto tapRow = [&](Idx q, Idx tap) { return k.add(k.mul(k.add(k.mul(q, T), tap), row), d.first); };
+  // Sample b's input at every tap and output position into chunk q's rows.
+  auto spread = [&](Idx q, Idx b) {
+    for (const AxisRun &R : axisRuns(Ho, H, KH, pk.s, pk.p, false))
+      k.loop(R.count, [&](Idx t) {
+        Idx i = k.add(k.mul(t, R.outStep), R.out0);
+        for (int64_t c = 0; c < C; ++c)
+          for (int64_t kh = 0; kh < KH; ++kh) {
+            const bool inside = kh >= R.k0 && kh < R.k0 + R.taps;
+            Idx ih = k.add(k.mul(t, R.inStep), R.in0 + (kh - R.k0) * R.inTap);
+            for (int64_t kw = 0; kw < KW; ++kw) {
+              Idx to = k.add(tapRow(q, k.index((c * KH + kh) * KW + kw)), k.mul(i, Wo));
+              for (int64_t j0 = 0; j0 < Wo; j0 += L) {
+                Val v = inside ? pk.load(k, b, k.index(c), ih, kw, j0) : k.splat(k.constant(0));
+                k.storeScratchPartial(k.add(to, j0), std::min(L, Wo - j0), v);
+              }
             }
           }
-          return next;
-        });
       });
-      for (int64_t f = 0; f < F; ++f) {
-        Idx y = k.add(k.mul(k.add(k.mul(b, O), k.add(o0, f)), Ho * Wo), k.add(k.mul(i, Wo), j0));
-        k.storePartial(y, std::min(L, Wo - j0), acc[f]);
+  };
+  // Filters fall into m classes by where their planes start in a cache line (below).
+  constexpr int64_t kLine = 16; // floats in a 64-byte cache line
+  const bool aligned = O * P % kLine == 0;
+  const int64_t m = aligned ? kLine / std::gcd(P, kLine) : 1;
+  // A register tile: filters o0, o0 + m, ... (F of them) at vectors of positions of
+  // sample b, each vector a start and how many lanes it stores.
+  using Vec = std::pair<Idx, int64_t>;
+  auto tile = [&](Idx q, Idx b, Idx o0, int64_t F, const std::vector<Vec> &vecs) {
+    const size_t V = vecs.size();
+    std::vector<Val> acc(F * V, k.splat(k.constant(0)));
+    k.rollNextLoop();
+    acc = k.loopCarry(T, acc, [&](Idx tap, const std::vector<Val> &a) {
+      std::vector<Val> next(a), wv;
+      for (int64_t f = 0; f < F; ++f)
+        wv.push_back(k.splat(k.load(1, k.add(k.mul(k.add(o0, f * m), T), tap))));
+      for (size_t v = 0; v < V; ++v) {
+        Val xv = k.loadScratchVector(k.add(tapRow(q, tap), vecs[v].first));
+        for (int64_t f = 0; f < F; ++f)
+          next[f * V + v] = k.fma(xv, wv[f], next[f * V + v]);
       }
+      return next;
+    });
+    for (int64_t f = 0; f < F; ++f)
+      for (size_t v = 0; v < V; ++v) {
+        Idx at = k.add(k.mul(k.add(k.mul(b, O), k.add(o0, f * m)), P), vecs[v].first);
+        if (vecs[v].second < L)
+          k.storePartial(at, vecs[v].second, acc[f * V + v]);
+        else
+          k.storeVector(at, acc[f * V + v]);
+      }
+  };
+  // Groups of balanced sizes: `big` groups of size + 1, then groups of size.
+  struct Groups {
+    int64_t size, big, count;
+    Groups(int64_t n, int64_t most) {
+      count = (n + most - 1) / most;
+      size = count ? n / count : 0;
+      big = count ? n % count : 0;
     }
   };
-  auto group = [&](Idx b, Idx o0, int64_t F) {
-    for (const AxisRun &R : axisRuns(Ho, H, KH, s, pk.p, false))
-      k.loop(R.count, [&](Idx t) { tile(b, o0, F, R, t); });
+  // body(o0, F) for groups of the filters of class c (c, c + m, ...), as many in a
+  // group as fit in a tile beside V vectors of positions.
+  auto filters = [&](int64_t c, int64_t V, const std::function<void(Idx, int64_t)> &body) {
+    const Groups fg((O - c + m - 1) / m, std::max<int64_t>(1, tileBudget(k) / V));
+    if (fg.big)
+      k.loop(fg.big, [&](Idx g) { body(k.add(k.mul(g, (fg.size + 1) * m), c), fg.size + 1); });
+    if (fg.count > fg.big)
+      k.loop(fg.count - fg.big, [&](Idx g) {
+        body(k.add(k.mul(g, fg.size * m), c + fg.big * (fg.size + 1) * m), fg.size);
+      });
   };
-  // Each outermost iteration: one sample, a group of filters as large as a tile.
-  const int64_t F = filterGroup(O, tileBudget(k));
-  loop2(k, O / F, B, [&](Idx g, Idx b) { group(b, k.mul(g, F), F); });
-  if (O % F)
-    k.loop(B, [&](Idx b) { group(b, k.index(O / F * F), O % F); });
+  // A tile's stores of whole vectors start on cache lines when the planes' offsets allow
+  // (every buffer starts on one): the plane of filter o starts o P floats into a sample
+  // of O P, so with O P a multiple of kLine, filters o and o + m start at the same offset
+  // within a line, and the vectors of class c start `head` positions into its planes.
+  // (Stores split across two lines cost the DCGAN's first layer a fifth of its time.)
+  auto sample = [&](Idx q, Idx b) {
+    spread(q, b);
+    for (int64_t c = 0; c < std::min(m, O); ++c) {
+      const int64_t head = aligned ? std::min(P, (kLine - c * P % kLine) % kLine) : 0;
+      const int64_t whole = (P - head) / L, tail = (P - head) % L;
+      // The partial vectors: the head's and the tail's, a tile per kVectors of them.
+      std::vector<std::pair<int64_t, int64_t>> edge;
+      for (int64_t at = 0; at < head; at += L)
+        edge.push_back({at, std::min(L, head - at)});
+      if (tail)
+        edge.push_back({P - tail, tail});
+      for (size_t e = 0; e < edge.size(); e += ConvPositions::kVectors) {
+        const size_t V = std::min<size_t>(ConvPositions::kVectors, edge.size() - e);
+        filters(c, V, [&](Idx o0, int64_t F) {
+          std::vector<Vec> vecs;
+          for (size_t v = e; v < e + V; ++v)
+            vecs.push_back({k.index(edge[v].first), edge[v].second});
+          tile(q, b, o0, F, vecs);
+        });
+      }
+      // The whole vectors, in groups of at most kVectors.
+      const Groups vg(whole, ConvPositions::kVectors);
+      auto wholeGroups = [&](int64_t count, int64_t V, int64_t from) {
+        if (count)
+          k.loop(count, [&](Idx g) {
+            filters(c, V, [&](Idx o0, int64_t F) {
+              std::vector<Vec> vecs;
+              for (int64_t v = 0; v < V; ++v)
+                vecs.push_back({k.add(k.mul(g, V * L), from + head + v * L), L});
+              tile(q, b, o0, F, vecs);
+            });
+          });
+      };
+      wholeGroups(vg.big, vg.size + 1, 0);
+      wholeGroups(vg.count - vg.big, vg.size, vg.big * (vg.size + 1) * L);
+    }
+  };
+  overChunks(k, B, [&](Idx q, int64_t count) {
+    k.loop(count, [&](Idx t) { sample(q, k.add(k.mul(q, kChunkSamples), t)); });
+  });
 }
 
 /// conv2d(x, w) and conv_transpose2d(x, w), gathering: each output position sums its
@@ -381,8 +485,8 @@ void lowerConv(KernelBuilder &k, const Node &n, bool transposed) {
   const int64_t O = n.shape[1], Ho = n.shape[2], Wo = n.shape[3], KH = ws[2], KW = ws[3];
   const int64_t s = n.attrs.ints[0], p = n.attrs.ints[1], budget = tileBudget(k);
   const int64_t L = k.lanes(), taps = KH * KW;
-  if (columnLanes(n))
-    return lowerConvColumns(k, n);
+  if (fewChannels(n))
+    return lowerConvPositions(k, n);
   enum class Lanes { Filters, Samples, One };
   const Lanes wide = O >= L || B < L ? Lanes::Filters : Lanes::Samples;
   const int64_t blocks = wide == Lanes::Filters ? O / L : B / L;
@@ -535,8 +639,8 @@ void lowerConv(KernelBuilder &k, const Node &n, bool transposed) {
 /// Scratch of conv2d and conv_transpose2d: their weights or their input, packed (the
 /// input by stride phase with column lanes).
 int64_t packedOperand(const Node &n) {
-  if (columnLanes(n))
-    return ColumnPacking(n, kWidestVector).size();
+  if (fewChannels(n))
+    return ConvPositions(n).scratch();
   return std::max(n.operands[0]->numel(), n.operands[1]->numel());
 }
 
@@ -562,14 +666,12 @@ int64_t packedOperand(const Node &n) {
 /// (DCGAN's first layer, least of short runs, one and two threads: 762 and 424 us with
 /// tiles of 8 samples, 688 and 424 with 1, 656 and 392 with 2, 641 and 351 with 4.)
 struct FilterGradColumns {
-  static constexpr int64_t kChunk = 8;   // samples
   static constexpr int64_t kSamples = 4; // samples a tile
-  static int64_t chunks(int64_t B) { return (B + kChunk - 1) / kChunk; }
   /// Scratch: the packed x, then from firstSlot a slot of every weight's vector of
   /// partial sums per chunk.
   static int64_t firstSlot(const Node &n) { return ColumnPacking(n, kWidestVector).size(); }
   static int64_t scratch(const Node &n) {
-    return firstSlot(n) + chunks(n.operands[0]->shape[0]) * n.numel() * kWidestVector;
+    return firstSlot(n) + sampleChunks(n.operands[0]->shape[0]) * n.numel() * kWidestVector;
   }
 };
 
@@ -662,22 +764,18 @@ void lowerFilterGradColumns(KernelBuilder &k, const Node &n) {
   auto chunk = [&](Idx q, int64_t count) {
     const int64_t T = FilterGradColumns::kSamples, first = std::min(T, count);
     const int64_t tiles = (count - first) / T, rest = (count - first) % T;
-    Idx b0 = k.mul(q, FilterGradColumns::kChunk);
+    Idx b0 = k.mul(q, kChunkSamples);
     samples(q, b0, first, true);
     if (tiles)
       k.loop(tiles, [&](Idx t) { samples(q, k.add(k.mul(t, T), k.add(b0, first)), T, false); });
     if (rest)
       samples(q, k.add(b0, first + tiles * T), rest, false);
   };
-  const int64_t full = B / FilterGradColumns::kChunk, rest = B % FilterGradColumns::kChunk;
-  if (full)
-    k.loop(full, [&](Idx q) { chunk(q, FilterGradColumns::kChunk); });
-  if (rest)
-    k.loop(1, [&](Idx) { chunk(k.index(full), rest); });
+  overChunks(k, B, chunk);
   // Every weight: its chunks' partial sums in order, then their lanes.
   k.loop(n.numel(), [&](Idx w) {
     Val sum = k.loadScratchVector(slot(k.index(0), w));
-    for (int64_t q = 1; q < FilterGradColumns::chunks(B); ++q)
+    for (int64_t q = 1; q < sampleChunks(B); ++q)
       sum = k.add(sum, k.loadScratchVector(slot(k.index(q), w)));
     k.store(w, k.sumLanes(sum));
   });
@@ -707,10 +805,10 @@ struct FilterGradTaps {
   int64_t row() const { return whole(taps(), kWidestVector); }
   /// A chunk's scratch: the im2col of one sample, then the chunk's partial sums.
   int64_t chunkSize() const { return (Ho * Wo + O) * row(); }
-  int64_t scratch() const { return FilterGradColumns::chunks(B) * chunkSize(); }
+  int64_t scratch() const { return sampleChunks(B) * chunkSize(); }
   /// Vectors along taps when they fill lanes at least as well as output columns.
   static bool suits(const Node &n) {
-    if (n.op != OpKind::Conv2dFilterGrad || !columnLanes(n))
+    if (n.op != OpKind::Conv2dFilterGrad || !fewChannels(n))
       return false;
     const FilterGradTaps t(n);
     return t.taps() * whole(t.Wo, kWidestVector) >= t.Wo * t.row();
@@ -798,21 +896,17 @@ void lowerFilterGradTaps(KernelBuilder &k, const Node &n) {
     });
   };
   auto chunk = [&](Idx q, int64_t count) {
-    Idx b0 = k.mul(q, FilterGradColumns::kChunk);
+    Idx b0 = k.mul(q, kChunkSamples);
     sample(q, b0, true);
     if (count > 1)
       k.loop(count - 1, [&](Idx t) { sample(q, k.add(b0, k.add(t, 1)), false); });
   };
-  const int64_t full = B / FilterGradColumns::kChunk, rest = B % FilterGradColumns::kChunk;
-  if (full)
-    k.loop(full, [&](Idx q) { chunk(q, FilterGradColumns::kChunk); });
-  if (rest)
-    k.loop(1, [&](Idx) { chunk(k.index(full), rest); });
+  overChunks(k, B, chunk);
   // Every filter: its chunks' partial sums in order.
   k.loop(O, [&](Idx o) {
     for (int64_t v = 0; v < vectors; ++v) {
       Val sum = k.loadScratchVector(k.add(slotAt(k.index(0), o), v * L));
-      for (int64_t q = 1; q < FilterGradColumns::chunks(B); ++q)
+      for (int64_t q = 1; q < sampleChunks(B); ++q)
         sum = k.add(sum, k.loadScratchVector(k.add(slotAt(k.index(q), o), v * L)));
       k.storePartial(k.add(k.mul(o, T), v * L), std::min(L, T - v * L), sum);
     }
@@ -841,7 +935,7 @@ struct FilterGradPacking {
 void lowerFilterGrad(KernelBuilder &k, const Node &n) {
   if (FilterGradTaps::suits(n))
     return lowerFilterGradTaps(k, n);
-  if (columnLanes(n))
+  if (fewChannels(n))
     return lowerFilterGradColumns(k, n);
   const Shape &xs = n.operands[0]->shape, &gs = n.operands[1]->shape;
   const int64_t B = xs[0], C = xs[1], H = xs[2], W = xs[3], O = gs[1], Ho = gs[2], Wo = gs[3];
@@ -977,44 +1071,46 @@ using namespace ganc::ops;
 const OpInfo &opInfo_Conv2d() {
   // With vectors along output columns (an input with few channels), the stores are
   // contiguous: an epilogue may read and store other tensors of the result's shape.
-  static const OpInfo info = withContiguousStoresOf(OpInfo{
-      "conv2d",
-      2,
-      kStoresOnce,
-      [](const std::vector<const Node *> &in, const Attrs &a,
-         std::string &err) -> std::optional<Shape> {
-        const Shape &x = in[0]->shape, &w = in[1]->shape;
-        if (!validStridePadding("conv2d", a, 2, err) ||
-            !bothRank4("conv2d", x, w,
+  static const OpInfo info = withContiguousStoresOf(
+      OpInfo{"conv2d",
+             2,
+             kStoresOnce,
+             [](const std::vector<const Node *> &in, const Attrs &a,
+                std::string &err) -> std::optional<Shape> {
+               const Shape &x = in[0]->shape, &w = in[1]->shape;
+               if (!validStridePadding("conv2d", a, 2, err) ||
+                   !bothRank4(
+                       "conv2d", x, w,
                        "x [batch, channels, height, width] and w [filters, channels, kh, kw]", err))
-          return std::nullopt;
-        const int64_t s = a.ints[0], p = a.ints[1];
-        if (x[1] != w[1]) {
-          err = "'conv2d' expects " + std::to_string(w[1]) + " input channels (w is " +
-                formatType(w) + "), got " + std::to_string(x[1]);
-          return std::nullopt;
-        }
-        int64_t ho = convOut(x[2], w[2], s, p), wo = convOut(x[3], w[3], s, p);
-        if (!ho || !wo) {
-          err = "'conv2d' kernel " + dims(w[2], w[3]) + " does not fit the input " +
-                dims(x[2], x[3]) + " with padding " + std::to_string(p);
-          return std::nullopt;
-        }
-        return Shape{x[0], w[0], ho, wo};
-      },
-      [](Builder &b, const Node &n, Node *g) {
-        Node *x = n.operands[0], *w = n.operands[1];
-        const int64_t s = n.attrs.ints[0], p = n.attrs.ints[1];
-        return Grads{convTranspose2d(b, g, w, s, p, x->shape[2], x->shape[3]),
-                     filterGrad(b, x, g, s, p, w->shape[2], w->shape[3])};
-      },
-      nullptr,
-      [](KernelBuilder &k, const Node &n) { lowerConv(k, n, false); },
-      0,
-      {"stride", "padding"},
-      {},
-      packedOperand,
-      /*batchedOperands=*/1}, columnLanes);
+                 return std::nullopt;
+               const int64_t s = a.ints[0], p = a.ints[1];
+               if (x[1] != w[1]) {
+                 err = "'conv2d' expects " + std::to_string(w[1]) + " input channels (w is " +
+                       formatType(w) + "), got " + std::to_string(x[1]);
+                 return std::nullopt;
+               }
+               int64_t ho = convOut(x[2], w[2], s, p), wo = convOut(x[3], w[3], s, p);
+               if (!ho || !wo) {
+                 err = "'conv2d' kernel " + dims(w[2], w[3]) + " does not fit the input " +
+                       dims(x[2], x[3]) + " with padding " + std::to_string(p);
+                 return std::nullopt;
+               }
+               return Shape{x[0], w[0], ho, wo};
+             },
+             [](Builder &b, const Node &n, Node *g) {
+               Node *x = n.operands[0], *w = n.operands[1];
+               const int64_t s = n.attrs.ints[0], p = n.attrs.ints[1];
+               return Grads{convTranspose2d(b, g, w, s, p, x->shape[2], x->shape[3]),
+                            filterGrad(b, x, g, s, p, w->shape[2], w->shape[3])};
+             },
+             nullptr,
+             [](KernelBuilder &k, const Node &n) { lowerConv(k, n, false); },
+             0,
+             {"stride", "padding"},
+             {},
+             packedOperand,
+             /*batchedOperands=*/1},
+      fewChannels);
   return info;
 }
 
@@ -1120,7 +1216,7 @@ const OpInfo &opInfo_Conv2dFilterGrad() {
                           // partial sums; or g and x packed
         if (FilterGradTaps::suits(n))
           return FilterGradTaps(n).scratch();
-        return columnLanes(n) ? FilterGradColumns::scratch(n) : FilterGradPacking(n).size();
+        return fewChannels(n) ? FilterGradColumns::scratch(n) : FilterGradPacking(n).size();
       }};
   return info;
 }

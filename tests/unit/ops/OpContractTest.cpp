@@ -89,6 +89,13 @@ std::vector<Instance> instances(OpKind op) {
             {"samples", {{17, 2, 4, 4}, {2, 2, 3, 3}}, make({{1, 1}, 0, ""})},
             {"channels", {{1, 4, 3, 3}, {17, 4, 3, 3}}, make({{1, 1}, 0, ""})},
             {"first-layer", {{1, 1, 12, 12}, {17, 1, 4, 4}}, make({{2, 1}, 0, ""})},
+            // 20 planes of 36 outputs, starting 0, 4, 8 and 12 floats into a cache line:
+            // tiles of the four classes of filters store whole vectors from 0, 12, 8 and
+            // 4 outputs into their planes, the positions before and after partially.
+            {"first-layer-aligned", {{2, 1, 12, 12}, {20, 1, 4, 4}}, make({{2, 1}, 0, ""})},
+            // Planes of 4 x 11 = 44: class 1 stores its last 8 positions from a vector that
+            // reads its row of taps up to position 52.
+            {"first-layer-overrun", {{1, 1, 8, 22}, {4, 1, 4, 4}}, make({{2, 1}, 0, ""})},
             {"stride-5", {{1, 1, 12, 13}, {3, 1, 2, 3}}, make({{5, 1}, 0, ""})},
             {"vector-channels", {{1, 4, 9, 7}, {17, 4, 3, 3}}, make({{2, 1}, 0, ""})},
             {"samples-channels", {{17, 4, 4, 4}, {2, 4, 3, 3}}, make({{1, 1}, 0, ""})},
