@@ -320,6 +320,30 @@ void overChunks(KernelBuilder &k, int64_t B, const std::function<void(Idx, int64
     k.loop(1, [&](Idx) { chunk(k.index(full), rest); });
 }
 
+/// n things in groups of at most `most`, their sizes as even as can be: `big` groups of
+/// size + 1, then groups of size.
+struct Groups {
+  int64_t size, big, count;
+  Groups(int64_t n, int64_t most) {
+    count = (n + most - 1) / most;
+    size = count ? n / count : 0;
+    big = count ? n % count : 0;
+  }
+};
+
+/// body(o0, F) for each group of at most `most` of the filters c, c + m, c + 2m, ...
+/// below O: the group's filters are o0, o0 + m, ... (F of them).
+void overFilterClass(KernelBuilder &k, int64_t O, int64_t c, int64_t m, int64_t most,
+                     const std::function<void(Idx, int64_t)> &body) {
+  const Groups fg((O - c + m - 1) / m, most);
+  if (fg.big)
+    k.loop(fg.big, [&](Idx g) { body(k.add(k.mul(g, (fg.size + 1) * m), c), fg.size + 1); });
+  if (fg.count > fg.big)
+    k.loop(fg.count - fg.big, [&](Idx g) {
+      body(k.add(k.mul(g, fg.size * m), c + fg.big * (fg.size + 1) * m), fg.size);
+    });
+}
+
 /// conv2d on an input with few channels, vectors along output positions (the rows of an
 /// output plane one after another, as they are stored): 196 lanes busy in 13 vectors of
 /// the DCGAN's 14x14 first layer, where vectors along its columns had 14 of 16. Per
@@ -404,25 +428,10 @@ void lowerConvPositions(KernelBuilder &k, const Node &n) {
           k.storeVector(at, acc[f * V + v]);
       }
   };
-  // Groups of balanced sizes: `big` groups of size + 1, then groups of size.
-  struct Groups {
-    int64_t size, big, count;
-    Groups(int64_t n, int64_t most) {
-      count = (n + most - 1) / most;
-      size = count ? n / count : 0;
-      big = count ? n % count : 0;
-    }
-  };
   // body(o0, F) for groups of the filters of class c (c, c + m, ...), as many in a
   // group as fit in a tile beside V vectors of positions.
   auto filters = [&](int64_t c, int64_t V, const std::function<void(Idx, int64_t)> &body) {
-    const Groups fg((O - c + m - 1) / m, std::max<int64_t>(1, tileBudget(k) / V));
-    if (fg.big)
-      k.loop(fg.big, [&](Idx g) { body(k.add(k.mul(g, (fg.size + 1) * m), c), fg.size + 1); });
-    if (fg.count > fg.big)
-      k.loop(fg.count - fg.big, [&](Idx g) {
-        body(k.add(k.mul(g, fg.size * m), c + fg.big * (fg.size + 1) * m), fg.size);
-      });
+    overFilterClass(k, O, c, m, std::max<int64_t>(1, tileBudget(k) / V), body);
   };
   // A tile's stores of whole vectors start on cache lines when the planes' offsets allow
   // (every buffer starts on one): the plane of filter o starts o P floats into a sample
@@ -860,21 +869,29 @@ void lowerFilterGradTaps(KernelBuilder &k, const Node &n) {
           }
       });
   };
-  // Filters o0 .. o0 + F - 1 over sample b, added to the slot's sums (from zero if `first`).
-  // Lanes past the taps (a 3x3 kernel's 9 of 16) load whatever the scratch holds and sum
-  // it into lanes that are never stored.
+  // A tile's filters are m apart, so that their planes of g lie about a page apart: the
+  // hardware prefetchers follow one stream a page, and with a tile's planes side by side
+  // (the DCGAN's 21 planes of 784 bytes in 4 pages) the loads waited on memory (least of
+  // short runs of that layer, one thread: filters 1 apart 425-436 us, 3 apart 396-399,
+  // 5 or 6 apart 382-391, 8 apart 410). Fewer than half a tile of them would not pay.
+  const int64_t most = std::max<int64_t>(1, std::min(O, tileBudget(k) / vectors));
+  constexpr int64_t kPage = 1024; // floats in a 4 KB page
+  const int64_t m = std::max<int64_t>(1, std::min((kPage + P - 1) / P, O / ((most + 1) / 2)));
+  // Filters o0, o0 + m, ... (F of them) over sample b, added to the slot's sums (from zero
+  // if `first`). Lanes past the taps (a 3x3 kernel's 9 of 16) load whatever the scratch
+  // holds and sum it into lanes that are never stored.
   auto tile = [&](Idx q, Idx b, bool first, Idx o0, int64_t F) {
     std::vector<Val> acc;
     for (int64_t f = 0; f < F; ++f)
       for (int64_t v = 0; v < vectors; ++v)
         acc.push_back(first ? k.splat(k.constant(0))
-                            : k.loadScratchVector(k.add(slotAt(q, k.add(o0, f)), v * L)));
+                            : k.loadScratchVector(k.add(slotAt(q, k.add(o0, f * m)), v * L)));
     acc = k.loopCarry(P, acc, [&](Idx pos, const std::vector<Val> &a) {
       std::vector<Val> next(a), xv;
       for (int64_t v = 0; v < vectors; ++v)
         xv.push_back(k.loadScratchVector(k.add(k.add(chunkAt(q), k.mul(pos, row)), v * L)));
       for (int64_t f = 0; f < F; ++f) {
-        Val gv = k.splat(k.load(1, k.add(k.mul(k.add(k.mul(b, O), k.add(o0, f)), P), pos)));
+        Val gv = k.splat(k.load(1, k.add(k.mul(k.add(k.mul(b, O), k.add(o0, f * m)), P), pos)));
         for (int64_t v = 0; v < vectors; ++v)
           next[f * vectors + v] = k.fma(xv[v], gv, next[f * vectors + v]);
       }
@@ -882,18 +899,12 @@ void lowerFilterGradTaps(KernelBuilder &k, const Node &n) {
     });
     for (int64_t f = 0; f < F; ++f)
       for (int64_t v = 0; v < vectors; ++v)
-        k.storeScratchVector(k.add(slotAt(q, k.add(o0, f)), v * L), acc[f * vectors + v]);
+        k.storeScratchVector(k.add(slotAt(q, k.add(o0, f * m)), v * L), acc[f * vectors + v]);
   };
-  // Groups of as many filters as fill the tile, some one larger so that they share O.
-  const int64_t F = std::max<int64_t>(1, std::min(O, tileBudget(k) / vectors));
-  const int64_t groups = (O + F - 1) / F, small = O / groups, bigGroups = O % groups;
   auto sample = [&](Idx q, Idx b, bool first) {
     im2col(q, b);
-    if (bigGroups)
-      k.loop(bigGroups, [&](Idx g) { tile(q, b, first, k.mul(g, small + 1), small + 1); });
-    k.loop(groups - bigGroups, [&](Idx g) {
-      tile(q, b, first, k.add(k.mul(g, small), bigGroups * (small + 1)), small);
-    });
+    for (int64_t c = 0; c < m; ++c)
+      overFilterClass(k, O, c, m, most, [&](Idx o0, int64_t F) { tile(q, b, first, o0, F); });
   };
   auto chunk = [&](Idx q, int64_t count) {
     Idx b0 = k.mul(q, kChunkSamples);
@@ -1069,7 +1080,7 @@ using namespace ganc::ops;
 // Ho = (H + 2 padding - KH) / stride + 1 (rounded down).
 //   dx = conv_transpose2d(g, w) back to H x W;  dw = conv2d_filter_grad(x, g)
 const OpInfo &opInfo_Conv2d() {
-  // With vectors along output columns (an input with few channels), the stores are
+  // With vectors along output positions (an input with few channels), the stores are
   // contiguous: an epilogue may read and store other tensors of the result's shape.
   static const OpInfo info = withContiguousStoresOf(
       OpInfo{"conv2d",

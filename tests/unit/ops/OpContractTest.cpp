@@ -69,10 +69,9 @@ std::vector<Instance> instances(OpKind op) {
   // and runs longer than a register tile; "samples" has few filters and 17 samples, which
   // the JIT puts in vector lanes; "channels" has enough input channels for a loop over
   // them per kernel tap; "zero-taps" has outputs no tap reaches. A conv2d input (and
-  // conv2d_filter_grad's x) with fewer than 4 channels has vectors along output columns
-  // instead: "wide" fills a vector and part of another, the others part of one (the
-  // filter gradient's, but for "wide", along its kernel taps, which fill vectors better
-  // than its output columns there); the
+  // conv2d_filter_grad's x) with fewer than 4 channels has vectors along output
+  // positions instead (the filter gradient's along kernel taps, or, for "wide", output
+  // columns, one vector and part of another); the
   // "-channels" cases keep enough channels for the lanes of filters and of samples;
   // "stride-5" packs its input with a gather (short strides use a shuffle). The "pairs"
   // cases have three vectors of filters and one more: tiles of two vectors, of one and
@@ -120,6 +119,8 @@ std::vector<Instance> instances(OpKind op) {
             {"bands", {{1, 2, 7, 7}, {1, 17, 4, 5}}, make({{1, 1, 6, 5}, 0, ""})},
             {"wide", {{1, 1, 3, 20}, {1, 3, 3, 20}}, make({{1, 1, 3, 3}, 0, ""})},
             {"first-layer", {{1, 1, 12, 12}, {1, 17, 6, 6}}, make({{2, 1, 4, 4}, 0, ""})},
+            // 29 filters in two tiles of filters 2 apart, 15 and 14 of them (with AVX-512).
+            {"first-layer-classes", {{2, 1, 12, 12}, {2, 29, 6, 6}}, make({{2, 1, 4, 4}, 0, ""}), false, false},
             // A full chunk of samples and a shorter one, each summed into a slot of its own,
             // with vectors along kernel taps, then along columns (tiles of 4, 4 and 4, 3
             // samples).
