@@ -331,6 +331,22 @@ struct Groups {
   }
 };
 
+/// Floats in a 64-byte cache line and in a 4 KB page.
+constexpr int64_t kLineFloats = 16, kPageFloats = 1024;
+
+/// The distance m between the filters of a tile (c, c + m, ...; a multiple of `step`) at
+/// which their planes of `plane` floats lie a page apart, unless that leaves fewer than
+/// `least` of O filters a tile. The hardware prefetchers follow about one stream a page:
+/// a tile's planes side by side, several to a page, waited on memory (for loads, or for
+/// the reads before stores).
+int64_t pageApart(int64_t plane, int64_t step, int64_t O, int64_t least) {
+  const int64_t apart = (kPageFloats + plane - 1) / plane;
+  int64_t m = (apart + step - 1) / step * step;
+  while (m > step && O / m < least)
+    m -= step;
+  return m;
+}
+
 /// body(o0, F) for each group of at most `most` of the filters c, c + m, c + 2m, ...
 /// below O: the group's filters are o0, o0 + m, ... (F of them).
 void overFilterClass(KernelBuilder &k, int64_t O, int64_t c, int64_t m, int64_t most,
@@ -397,10 +413,13 @@ void lowerConvPositions(KernelBuilder &k, const Node &n) {
           }
       });
   };
-  // Filters fall into m classes by where their planes start in a cache line (below).
-  constexpr int64_t kLine = 16; // floats in a 64-byte cache line
-  const bool aligned = O * P % kLine == 0;
-  const int64_t m = aligned ? kLine / std::gcd(P, kLine) : 1;
+  // Filters fall into classes by where their planes start in a cache line (below), and a
+  // tile's filters, of one class, lie a page apart (least of short runs of the DCGAN's
+  // first layer, one thread: 4 filters apart 510-516 us, 8 apart 472-479, 16 apart
+  // 460-467).
+  const bool aligned = O * P % kLineFloats == 0;
+  const int64_t lineClasses = aligned ? kLineFloats / std::gcd(P, kLineFloats) : 1;
+  const int64_t m = pageApart(P, lineClasses, O, (tileBudget(k) / ConvPositions::kVectors + 1) / 2);
   // A register tile: filters o0, o0 + m, ... (F of them) at vectors of positions of
   // sample b, each vector a start and how many lanes it stores.
   using Vec = std::pair<Idx, int64_t>;
@@ -435,13 +454,15 @@ void lowerConvPositions(KernelBuilder &k, const Node &n) {
   };
   // A tile's stores of whole vectors start on cache lines when the planes' offsets allow
   // (every buffer starts on one): the plane of filter o starts o P floats into a sample
-  // of O P, so with O P a multiple of kLine, filters o and o + m start at the same offset
-  // within a line, and the vectors of class c start `head` positions into its planes.
+  // of O P, so with O P a multiple of a line, filters o and o + m start at the same
+  // offset within a line, and the vectors of class c start `head` positions into its
+  // planes.
   // (Stores split across two lines cost the DCGAN's first layer a fifth of its time.)
   auto sample = [&](Idx q, Idx b) {
     spread(q, b);
     for (int64_t c = 0; c < std::min(m, O); ++c) {
-      const int64_t head = aligned ? std::min(P, (kLine - c * P % kLine) % kLine) : 0;
+      const int64_t head =
+          aligned ? std::min(P, (kLineFloats - c * P % kLineFloats) % kLineFloats) : 0;
       const int64_t whole = (P - head) / L, tail = (P - head) % L;
       // The partial vectors: the head's and the tail's, a tile per kVectors of them.
       std::vector<std::pair<int64_t, int64_t>> edge;
@@ -869,14 +890,12 @@ void lowerFilterGradTaps(KernelBuilder &k, const Node &n) {
           }
       });
   };
-  // A tile's filters are m apart, so that their planes of g lie about a page apart: the
-  // hardware prefetchers follow one stream a page, and with a tile's planes side by side
-  // (the DCGAN's 21 planes of 784 bytes in 4 pages) the loads waited on memory (least of
-  // short runs of that layer, one thread: filters 1 apart 425-436 us, 3 apart 396-399,
-  // 5 or 6 apart 382-391, 8 apart 410). Fewer than half a tile of them would not pay.
+  // A tile's filters are m apart, so that their planes of g lie about a page apart (with
+  // them side by side, the DCGAN's 21 planes of 784 bytes in 4 pages, the loads waited
+  // on memory; least of short runs of that layer, one thread: filters 1 apart 425-436
+  // us, 3 apart 396-399, 5 or 6 apart 382-391, 8 apart 410).
   const int64_t most = std::max<int64_t>(1, std::min(O, tileBudget(k) / vectors));
-  constexpr int64_t kPage = 1024; // floats in a 4 KB page
-  const int64_t m = std::max<int64_t>(1, std::min((kPage + P - 1) / P, O / ((most + 1) / 2)));
+  const int64_t m = pageApart(P, 1, O, (most + 1) / 2);
   // Filters o0, o0 + m, ... (F of them) over sample b, added to the slot's sums (from zero
   // if `first`). Lanes past the taps (a 3x3 kernel's 9 of 16) load whatever the scratch
   // holds and sum it into lanes that are never stored.

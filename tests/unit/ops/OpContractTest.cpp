@@ -77,28 +77,31 @@ std::vector<Instance> instances(OpKind op) {
   // cases have three vectors of filters and one more: tiles of two vectors, of one and
   // the scalar tail (the filter gradient's with kernel rows in two bands of two).
   case OpKind::Conv2d:
-    return {{"s1p0", {{2, 3, 5, 5}, {4, 3, 3, 3}}, make({{1, 0}, 0, ""})},
-            {"s1p1", {{2, 3, 5, 5}, {4, 3, 3, 3}}, make({{1, 1}, 0, ""})},
-            {"s2p1-uneven", {{2, 3, 6, 5}, {4, 3, 3, 3}}, make({{2, 1}, 0, ""})},
-            {"k4s2p1", {{1, 2, 8, 8}, {3, 2, 4, 4}}, make({{2, 1}, 0, ""})},
-            {"zero-taps", {{1, 2, 3, 3}, {2, 2, 2, 2}}, make({{1, 2}, 0, ""})},
-            {"stride-3", {{1, 2, 7, 7}, {2, 2, 2, 2}}, make({{3, 0}, 0, ""})},
-            {"vector", {{1, 2, 9, 7}, {17, 2, 3, 3}}, make({{1, 1}, 0, ""})},
-            {"wide", {{1, 1, 3, 30}, {17, 1, 3, 3}}, make({{1, 1}, 0, ""})},
-            {"samples", {{17, 2, 4, 4}, {2, 2, 3, 3}}, make({{1, 1}, 0, ""})},
-            {"channels", {{1, 4, 3, 3}, {17, 4, 3, 3}}, make({{1, 1}, 0, ""})},
-            {"first-layer", {{1, 1, 12, 12}, {17, 1, 4, 4}}, make({{2, 1}, 0, ""})},
-            // 20 planes of 36 outputs, starting 0, 4, 8 and 12 floats into a cache line:
-            // tiles of the four classes of filters store whole vectors from 0, 12, 8 and
-            // 4 outputs into their planes, the positions before and after partially.
-            {"first-layer-aligned", {{2, 1, 12, 12}, {20, 1, 4, 4}}, make({{2, 1}, 0, ""})},
-            // Planes of 4 x 11 = 44: class 1 stores its last 8 positions from a vector that
-            // reads its row of taps up to position 52.
-            {"first-layer-overrun", {{1, 1, 8, 22}, {4, 1, 4, 4}}, make({{2, 1}, 0, ""})},
-            {"stride-5", {{1, 1, 12, 13}, {3, 1, 2, 3}}, make({{5, 1}, 0, ""})},
-            {"vector-channels", {{1, 4, 9, 7}, {17, 4, 3, 3}}, make({{2, 1}, 0, ""})},
-            {"samples-channels", {{17, 4, 4, 4}, {2, 4, 3, 3}}, make({{1, 1}, 0, ""})},
-            {"pairs", {{2, 4, 6, 6}, {49, 4, 3, 3}}, make({{1, 1}, 0, ""}), false, false}};
+    return {
+        {"s1p0", {{2, 3, 5, 5}, {4, 3, 3, 3}}, make({{1, 0}, 0, ""})},
+        {"s1p1", {{2, 3, 5, 5}, {4, 3, 3, 3}}, make({{1, 1}, 0, ""})},
+        {"s2p1-uneven", {{2, 3, 6, 5}, {4, 3, 3, 3}}, make({{2, 1}, 0, ""})},
+        {"k4s2p1", {{1, 2, 8, 8}, {3, 2, 4, 4}}, make({{2, 1}, 0, ""})},
+        {"zero-taps", {{1, 2, 3, 3}, {2, 2, 2, 2}}, make({{1, 2}, 0, ""})},
+        {"stride-3", {{1, 2, 7, 7}, {2, 2, 2, 2}}, make({{3, 0}, 0, ""})},
+        {"vector", {{1, 2, 9, 7}, {17, 2, 3, 3}}, make({{1, 1}, 0, ""})},
+        {"wide", {{1, 1, 3, 30}, {17, 1, 3, 3}}, make({{1, 1}, 0, ""})},
+        {"samples", {{17, 2, 4, 4}, {2, 2, 3, 3}}, make({{1, 1}, 0, ""})},
+        {"channels", {{1, 4, 3, 3}, {17, 4, 3, 3}}, make({{1, 1}, 0, ""})},
+        {"first-layer", {{1, 1, 12, 12}, {17, 1, 4, 4}}, make({{2, 1}, 0, ""})},
+        // 20 planes of 36 outputs, starting 0, 4, 8 and 12 floats into a cache line:
+        // tiles of the four classes of filters store whole vectors from 0, 12, 8 and
+        // 4 outputs into their planes, the positions before and after partially.
+        {"first-layer-aligned", {{2, 1, 12, 12}, {20, 1, 4, 4}}, make({{2, 1}, 0, ""})},
+        // Planes of 4 x 11 = 44: class 1 stores its last 8 positions from a vector that
+        // reads its row of taps up to position 52.
+        {"first-layer-overrun", {{1, 1, 8, 22}, {4, 1, 4, 4}}, make({{2, 1}, 0, ""})},
+        // 48 filters: tiles of filters 16 apart (with AVX-512), planes 2.3 KB apart.
+        {"first-layer-apart", {{1, 1, 12, 12}, {48, 1, 4, 4}}, make({{2, 1}, 0, ""}), false, false},
+        {"stride-5", {{1, 1, 12, 13}, {3, 1, 2, 3}}, make({{5, 1}, 0, ""})},
+        {"vector-channels", {{1, 4, 9, 7}, {17, 4, 3, 3}}, make({{2, 1}, 0, ""})},
+        {"samples-channels", {{17, 4, 4, 4}, {2, 4, 3, 3}}, make({{1, 1}, 0, ""})},
+        {"pairs", {{2, 4, 6, 6}, {49, 4, 3, 3}}, make({{1, 1}, 0, ""}), false, false}};
   case OpKind::ConvTranspose2d:
     return {{"s1p0", {{2, 3, 3, 3}, {3, 4, 3, 3}}, make({{1, 0, 0, 0}, 0, ""})},
             {"s1p1", {{2, 3, 3, 3}, {3, 4, 3, 3}}, make({{1, 1, 0, 0}, 0, ""})},
