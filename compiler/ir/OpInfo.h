@@ -102,7 +102,7 @@ struct OpInfo {
   /// elementwise users instead of materializing the result. Empty: not such an op.
   std::function<std::vector<int64_t>(const Node &)> operandStrides = {};
   /// For a kStoresOnce op without kContiguousStores: the nodes whose lowering stores
-  /// contiguous vectors all the same (a convolution with vectors along output columns).
+  /// contiguous vectors all the same (a convolution with vectors along output positions).
   /// Empty: none.
   std::function<bool(const Node &)> contiguousStoresOf = {};
 

@@ -354,7 +354,7 @@ TEST_F(Fusion, AValueIsNotRecomputedFromTensorsTheLoopDoesNotRead) {
 }
 
 TEST_F(Fusion, ALeakyReluJoinsTheFirstLayersConvolutionAndItsMasksAreRecomputed) {
-  // One input channel: vectors along output columns, contiguous stores, so the
+  // One input channel: vectors along output positions, contiguous stores, so the
   // LeakyReLU and its two masks join the convolution's epilogue. A later loop reads both
   // masks; it reads the pre-activation instead (one tensor, not two) and computes them.
   Node *x = leaf("x", {3, 1, 28, 28}), *w = leaf("w", {20, 1, 4, 4});

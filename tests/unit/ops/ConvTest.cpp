@@ -61,8 +61,8 @@ const Case kCases[] = {
     // A grayscale first layer over more samples than the weight gradient's chunk of 8:
     // chunks of 8 and 7, the weight gradient's vectors along its 16 kernel taps.
     {{15, 1, 6, 6}, 3, 4, 4, 2, 1},
-    // The same with a 3x3 kernel over wide rows: the weight gradient's vectors along output columns
-    // (tiles of 4, 4 and 4, 3 samples).
+    // The same with a 3x3 kernel over wide rows: the weight gradient's vectors along
+    // output columns (tiles of 4, 4 and 4, 3 samples).
     {{15, 1, 3, 20}, 3, 3, 3, 1, 1},
     // Planes of 36 outputs, 20 filters: conv2d's tiles by where planes start in a cache line.
     {{2, 1, 12, 12}, 20, 4, 4, 2, 1},
