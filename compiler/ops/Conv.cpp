@@ -857,9 +857,9 @@ void lowerFilterGradTaps(KernelBuilder &k, const Node &n) {
   // in vectors of at most lanes().
   auto copy = [&](Idx to, std::optional<Idx> from, int64_t count) {
     for (int64_t at = 0; at < count; at += L) {
-      const int64_t m = std::min(L, count - at);
-      Val v = from ? k.loadPartial(0, k.add(*from, at), m) : k.splat(k.constant(0));
-      k.storeScratchPartial(k.add(to, at), m, v);
+      const int64_t lanes = std::min(L, count - at);
+      Val v = from ? k.loadPartial(0, k.add(*from, at), lanes) : k.splat(k.constant(0));
+      k.storeScratchPartial(k.add(to, at), lanes, v);
     }
   };
   const std::vector<AxisRun> rows = axisRuns(Ho, H, KH, s, p, false),

@@ -92,10 +92,14 @@ std::vector<Instance> instances(OpKind op) {
         // 20 planes of 36 outputs, starting 0, 4, 8 and 12 floats into a cache line:
         // tiles of the four classes of filters store whole vectors from 0, 12, 8 and
         // 4 outputs into their planes, the positions before and after partially.
-        {"first-layer-aligned", {{2, 1, 12, 12}, {20, 1, 4, 4}}, make({{2, 1}, 0, ""})},
+        {"first-layer-aligned",
+         {{2, 1, 12, 12}, {20, 1, 4, 4}},
+         make({{2, 1}, 0, ""}),
+         false,
+         false},
         // Planes of 4 x 11 = 44: class 1 stores its last 8 positions from a vector that
         // reads its row of taps up to position 52.
-        {"first-layer-overrun", {{1, 1, 8, 22}, {4, 1, 4, 4}}, make({{2, 1}, 0, ""})},
+        {"first-layer-overrun", {{1, 1, 8, 22}, {4, 1, 4, 4}}, make({{2, 1}, 0, ""}), false, false},
         // 48 filters: tiles of filters 16 apart (with AVX-512), planes 2.3 KB apart.
         {"first-layer-apart", {{1, 1, 12, 12}, {48, 1, 4, 4}}, make({{2, 1}, 0, ""}), false, false},
         {"stride-5", {{1, 1, 12, 13}, {3, 1, 2, 3}}, make({{5, 1}, 0, ""})},
