@@ -306,6 +306,9 @@ bool fewChannels(const Node &n) {
   return (n.op == OpKind::Conv2d || n.op == OpKind::Conv2dFilterGrad) && n.operands[0]->shape[1] < kFewChannels;
 }
 
+/// n rounded up to a multiple of m.
+int64_t roundUp(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
+
 /// The first layer's kernels split the batch into chunks of a few samples, each an
 /// iteration of the parallel loop with scratch memory of its own.
 constexpr int64_t kChunkSamples = 8;
@@ -380,7 +383,7 @@ struct ConvPositions {
   /// One tap's row: the output positions and room for a vector started at the last of
   /// them (a class's last vector starts up to 15 positions before the plane's end),
   /// rounded up to whole vectors of any width.
-  int64_t row() const { return (Ho * Wo + 2 * kWidestVector - 2) / kWidestVector * kWidestVector; }
+  int64_t row() const { return roundUp(Ho * Wo + kWidestVector - 1, kWidestVector); }
   int64_t chunkSize() const { return taps() * row(); }
   /// Scratch: x packed, then a chunk's rows of taps per chunk.
   int64_t scratch() const { return first + sampleChunks(B) * chunkSize(); }
@@ -760,7 +763,6 @@ void lowerFilterGradColumns(KernelBuilder &k, const Node &n) {
   const int64_t most = std::max<int64_t>(1, budget / (2 * KW)), bands = (KH + most - 1) / most;
   const int64_t nh = (KH + bands - 1) / bands;
   const int64_t F = std::max<int64_t>(1, std::min(O, budget / (nh * KW)));
-  const int64_t groups = (O + F - 1) / F, small = O / groups, bigGroups = O % groups;
   // A tile: samples b .. b + count - 1 added to the sums of the chunk's samples before
   // them (none if `first`), kept in chunk q's slot.
   auto group = [&](Idx q, Idx b, int64_t count, bool first, Idx o0, int64_t filters, Idx c) {
@@ -782,12 +784,8 @@ void lowerFilterGradColumns(KernelBuilder &k, const Node &n) {
   };
   auto samples = [&](Idx q, Idx b, int64_t count, bool first) {
     k.loop(C, [&](Idx c) {
-      if (bigGroups)
-        k.loop(bigGroups,
-               [&](Idx g) { group(q, b, count, first, k.mul(g, small + 1), small + 1, c); });
-      k.loop(groups - bigGroups, [&](Idx g) {
-        group(q, b, count, first, k.add(k.mul(g, small), bigGroups * (small + 1)), small, c);
-      });
+      overFilterClass(k, O, 0, 1, F,
+                      [&](Idx o0, int64_t filters) { group(q, b, count, first, o0, filters, c); });
     });
   };
   // A chunk of `count` samples: tiles of kSamples, the first starting from zero.
@@ -830,9 +828,8 @@ struct FilterGradTaps {
     O = gs[1], Ho = gs[2], Wo = gs[3];
   }
   int64_t taps() const { return C * KH * KW; }
-  static int64_t whole(int64_t n, int64_t lanes) { return (n + lanes - 1) / lanes * lanes; }
   /// The layout: rows of whole vectors of the widest kind, so that any narrower lanes fit.
-  int64_t row() const { return whole(taps(), kWidestVector); }
+  int64_t row() const { return roundUp(taps(), kWidestVector); }
   /// A chunk's scratch: the im2col of one sample, then the chunk's partial sums.
   int64_t chunkSize() const { return (Ho * Wo + O) * row(); }
   int64_t scratch() const { return sampleChunks(B) * chunkSize(); }
@@ -841,7 +838,7 @@ struct FilterGradTaps {
     if (n.op != OpKind::Conv2dFilterGrad || !fewChannels(n))
       return false;
     const FilterGradTaps t(n);
-    return t.taps() * whole(t.Wo, kWidestVector) >= t.Wo * t.row();
+    return t.taps() * roundUp(t.Wo, kWidestVector) >= t.Wo * t.row();
   }
 };
 
@@ -1101,46 +1098,44 @@ using namespace ganc::ops;
 const OpInfo &opInfo_Conv2d() {
   // With vectors along output positions (an input with few channels), the stores are
   // contiguous: an epilogue may read and store other tensors of the result's shape.
-  static const OpInfo info = withContiguousStoresOf(
-      OpInfo{"conv2d",
-             2,
-             kStoresOnce,
-             [](const std::vector<const Node *> &in, const Attrs &a,
-                std::string &err) -> std::optional<Shape> {
-               const Shape &x = in[0]->shape, &w = in[1]->shape;
-               if (!validStridePadding("conv2d", a, 2, err) ||
-                   !bothRank4(
-                       "conv2d", x, w,
+  static const OpInfo info = withContiguousStoresOf(OpInfo{
+      "conv2d",
+      2,
+      kStoresOnce,
+      [](const std::vector<const Node *> &in, const Attrs &a,
+         std::string &err) -> std::optional<Shape> {
+        const Shape &x = in[0]->shape, &w = in[1]->shape;
+        if (!validStridePadding("conv2d", a, 2, err) ||
+            !bothRank4("conv2d", x, w,
                        "x [batch, channels, height, width] and w [filters, channels, kh, kw]", err))
-                 return std::nullopt;
-               const int64_t s = a.ints[0], p = a.ints[1];
-               if (x[1] != w[1]) {
-                 err = "'conv2d' expects " + std::to_string(w[1]) + " input channels (w is " +
-                       formatType(w) + "), got " + std::to_string(x[1]);
-                 return std::nullopt;
-               }
-               int64_t ho = convOut(x[2], w[2], s, p), wo = convOut(x[3], w[3], s, p);
-               if (!ho || !wo) {
-                 err = "'conv2d' kernel " + dims(w[2], w[3]) + " does not fit the input " +
-                       dims(x[2], x[3]) + " with padding " + std::to_string(p);
-                 return std::nullopt;
-               }
-               return Shape{x[0], w[0], ho, wo};
-             },
-             [](Builder &b, const Node &n, Node *g) {
-               Node *x = n.operands[0], *w = n.operands[1];
-               const int64_t s = n.attrs.ints[0], p = n.attrs.ints[1];
-               return Grads{convTranspose2d(b, g, w, s, p, x->shape[2], x->shape[3]),
-                            filterGrad(b, x, g, s, p, w->shape[2], w->shape[3])};
-             },
-             nullptr,
-             [](KernelBuilder &k, const Node &n) { lowerConv(k, n, false); },
-             0,
-             {"stride", "padding"},
-             {},
-             packedOperand,
-             /*batchedOperands=*/1},
-      fewChannels);
+          return std::nullopt;
+        const int64_t s = a.ints[0], p = a.ints[1];
+        if (x[1] != w[1]) {
+          err = "'conv2d' expects " + std::to_string(w[1]) + " input channels (w is " +
+                formatType(w) + "), got " + std::to_string(x[1]);
+          return std::nullopt;
+        }
+        int64_t ho = convOut(x[2], w[2], s, p), wo = convOut(x[3], w[3], s, p);
+        if (!ho || !wo) {
+          err = "'conv2d' kernel " + dims(w[2], w[3]) + " does not fit the input " +
+                dims(x[2], x[3]) + " with padding " + std::to_string(p);
+          return std::nullopt;
+        }
+        return Shape{x[0], w[0], ho, wo};
+      },
+      [](Builder &b, const Node &n, Node *g) {
+        Node *x = n.operands[0], *w = n.operands[1];
+        const int64_t s = n.attrs.ints[0], p = n.attrs.ints[1];
+        return Grads{convTranspose2d(b, g, w, s, p, x->shape[2], x->shape[3]),
+                     filterGrad(b, x, g, s, p, w->shape[2], w->shape[3])};
+      },
+      nullptr,
+      [](KernelBuilder &k, const Node &n) { lowerConv(k, n, false); },
+      0,
+      {"stride", "padding"},
+      {},
+      packedOperand,
+      /*batchedOperands=*/1}, fewChannels);
   return info;
 }
 
