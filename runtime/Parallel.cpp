@@ -4,14 +4,29 @@
 #include "FloatMode.h"
 #include "Profile.h"
 
+#include "Threads.h"
+
 #include <tbb/blocked_range.h>
+#include <tbb/global_control.h>
+#include <tbb/info.h>
 #include <tbb/parallel_for.h>
 #include <tbb/partitioner.h>
+#include <tbb/task_group.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <thread>
 #include <unordered_map>
+#include <vector>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define GANC_CPU_PAUSE() _mm_pause()
+#else
+#define GANC_CPU_PAUSE() std::this_thread::yield()
+#endif
 
 namespace ganc::rt {
 namespace {
@@ -101,6 +116,128 @@ extern "C" void ganc_rt_parallel_for(ganc_rt_kernel_fn kernel, void *ctx, int64_
 namespace ganc::rt {
 namespace {
 
+/// The team of a parallel region (ParallelRegion in Threads.h): the thread that opened it
+/// (the leader, member 0, which runs the step and posts each kernel's loop) and helper
+/// tasks on TBB's workers (members 1, 2, ...), which spin between loops. A loop's chunks
+/// of grain iterations are dealt out in contiguous blocks, one a member, the same block
+/// to the same member in every loop, as static partitioning would: consecutive kernels
+/// split their rows alike, so what a core wrote it mostly reads back itself (dealing the
+/// chunks round-robin instead made the tutorial's iteration 4% slower). Each member runs
+/// its block's chunks in order and then takes chunks left in the others' blocks, so a
+/// member that is late, slow or not started yet (a worker still waking up) holds nobody
+/// up: the leader never waits for a helper, only for chunks that were claimed.
+///
+/// A block's ticket packs the loop's generation with the block's next and end chunks, so a
+/// claim is one compare-and-swap that also checks that the loop is still the one its
+/// claimer read; the loop's kernel, context and sizes are read only after a successful
+/// claim, and the leader rewrites them only after every chunk of the loop has finished.
+class Team {
+public:
+  /// Chunks a loop may have (larger loops go to tbb::parallel_for).
+  static constexpr uint64_t kMaxChunks = (uint64_t{1} << 20) - 1;
+
+  Team() : blocks_(static_cast<size_t>(std::max(1, tbb::info::default_concurrency()))) {}
+
+  /// Starts helpers for a region of `threads` threads, the caller included (at most one a
+  /// core).
+  void open(int threads) {
+    members_ = std::min(threads, static_cast<int>(blocks_.size()));
+    closing_.store(false, std::memory_order_relaxed);
+    for (int i = 1; i < members_; ++i)
+      helpers_.run([this, i] { help(i); });
+    active_ = true;
+  }
+  /// Stops the helpers and waits for them to leave (a helper not started yet runs here and
+  /// leaves at once).
+  void close() {
+    closing_.store(true, std::memory_order_release);
+    helpers_.wait();
+    active_ = false;
+  }
+  bool active() const { return active_; }
+
+  /// Runs the loop with the helpers; false when it has too many chunks for the tickets.
+  bool run(ganc_rt_kernel_fn kernel, void *ctx, int64_t n, int64_t grain) {
+    const uint64_t chunks = static_cast<uint64_t>((n + grain - 1) / grain);
+    if (chunks > kMaxChunks)
+      return false;
+    kernel_ = kernel, ctx_ = ctx, n_ = n, grain_ = grain;
+    finished_.store(0, std::memory_order_relaxed);
+    generation_ = (generation_ + 1) & kMask24;
+    const uint64_t P = static_cast<uint64_t>(members_);
+    for (uint64_t i = 0; i < P; ++i)
+      blocks_[i].ticket.store(generation_ << 40 | (i * chunks / P) << 20 | (i + 1) * chunks / P,
+                              std::memory_order_release);
+    work(0);
+    while (finished_.load(std::memory_order_acquire) < chunks)
+      GANC_CPU_PAUSE();
+    return true;
+  }
+
+private:
+  static constexpr uint64_t kMask20 = kMaxChunks, kMask24 = (uint64_t{1} << 24) - 1;
+  static constexpr uint64_t kNextOne = uint64_t{1} << 20;
+  static bool open(uint64_t ticket) { return (ticket >> 20 & kMask20) < (ticket & kMask20); }
+
+  /// Claims and runs chunks of the open loop until none is left: member `me`'s own block
+  /// first, then the others'.
+  void work(int me) {
+    for (int j = 0; j < members_; ++j) {
+      std::atomic<uint64_t> &ticket = blocks_[static_cast<size_t>((me + j) % members_)].ticket;
+      uint64_t t = ticket.load(std::memory_order_acquire);
+      while (open(t)) {
+        if (!ticket.compare_exchange_weak(t, t + kNextOne, std::memory_order_acquire,
+                                          std::memory_order_acquire))
+          continue;
+        const int64_t begin = static_cast<int64_t>(t >> 20 & kMask20) * grain_;
+        kernel_(ctx_, begin, std::min(n_, begin + grain_));
+        finished_.fetch_add(1, std::memory_order_release);
+        t = ticket.load(std::memory_order_acquire);
+      }
+    }
+  }
+
+  /// Helper `me`: runs chunks of each loop the leader posts until the region closes. It
+  /// spins on the tickets (a loop starts within a fraction of a microsecond of its post,
+  /// where waking a sleeping TBB worker takes tens), and yields its core between looks
+  /// once it has waited long, so a busy machine is not kept from the leader.
+  void help(int me) {
+    FlushDenormals mode;         // see FloatMode.h
+    constexpr int kSpins = 4096; // of a pause each: some 50-150 us
+    int idle = 0;
+    while (!closing_.load(std::memory_order_acquire)) {
+      bool any = false;
+      for (int j = 0; j < members_ && !any; ++j)
+        any = open(blocks_[static_cast<size_t>(j)].ticket.load(std::memory_order_acquire));
+      if (any) {
+        work(me);
+        idle = 0;
+      } else if (++idle < kSpins) {
+        GANC_CPU_PAUSE();
+      } else {
+        std::this_thread::yield();
+      }
+    }
+  }
+
+  struct alignas(64) Block {
+    std::atomic<uint64_t> ticket{0}; ///< generation << 40 | next chunk << 20 | end chunk
+  };
+  std::vector<Block> blocks_;
+  alignas(64) std::atomic<uint64_t> finished_{0};  ///< chunks of the open loop finished
+  alignas(64) ganc_rt_kernel_fn kernel_ = nullptr; ///< the open loop, written by the leader
+  void *ctx_ = nullptr;
+  int64_t n_ = 0, grain_ = 1;
+  uint64_t generation_ = 0;
+  int members_ = 1;
+  std::atomic<bool> closing_{false};
+  bool active_ = false;
+  tbb::task_group helpers_;
+};
+
+/// The team of the region open on this thread, if any.
+thread_local Team team;
+
 void runKernel(ganc_rt_kernel_fn kernel, void *ctx, int64_t n, int64_t grain) {
   if (n <= 0)
     return;
@@ -111,6 +248,8 @@ void runKernel(ganc_rt_kernel_fn kernel, void *ctx, int64_t n, int64_t grain) {
     kernel(ctx, 0, n);
     return;
   }
+  if (team.active() && team.run(kernel, ctx, n, grain))
+    return;
   tbb::parallel_for(
       tbb::blocked_range<int64_t>(0, n, static_cast<size_t>(grain)),
       [&](const tbb::blocked_range<int64_t> &r) {
@@ -121,13 +260,23 @@ void runKernel(ganc_rt_kernel_fn kernel, void *ctx, int64_t n, int64_t grain) {
 }
 
 } // namespace
-} // namespace ganc::rt
 
-#include "Threads.h"
+ParallelRegion::ParallelRegion() {
+  if (team.active())
+    return; // inside another region of this thread: its team runs the loops
+  // More threads than cores would leave spinning helpers waiting for a core: TBB's own
+  // scheduling serves better there.
+  const int threads = activeThreads();
+  if (threads < 2 || threads > tbb::info::default_concurrency())
+    return;
+  team.open(threads);
+  opened_ = true;
+}
 
-#include <tbb/global_control.h>
-
-namespace ganc::rt {
+ParallelRegion::~ParallelRegion() {
+  if (opened_)
+    team.close();
+}
 
 struct ThreadLimit::Impl {
   std::unique_ptr<tbb::global_control> control;

@@ -2,6 +2,7 @@
 #include "Tensor.h"
 
 #include "FloatMode.h"
+#include "Threads.h"
 
 #include <algorithm>
 #include <cstring>
@@ -73,6 +74,7 @@ void Executable::run() {
   for (auto &[slot, t] : leaves_)
     slots_[slot] = t->data();
   FlushDenormals mode;
+  ParallelRegion region;
   fn_.entry(slots_.data());
   for (Commit &c : commits_)
     *c.output = slots_[c.slot];

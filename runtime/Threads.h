@@ -19,4 +19,21 @@ private:
 /// The number of threads the runtime would use now.
 int activeThreads();
 
+/// While alive, the parallel loops of compiled kernels called on this thread are shared
+/// with a team of helpers running as tasks on TBB's workers, which wait for the next loop
+/// spinning instead of asleep: an iteration of the tutorial's GAN runs some twenty
+/// parallel loops of 10-150 us, and each tbb::parallel_for spent 2-6 us starting and
+/// joining. Executable::run opens one around each step. Does nothing on one thread, inside
+/// another region, or with more threads than cores.
+class ParallelRegion {
+public:
+  ParallelRegion();
+  ~ParallelRegion();
+  ParallelRegion(const ParallelRegion &) = delete;
+  ParallelRegion &operator=(const ParallelRegion &) = delete;
+
+private:
+  bool opened_ = false;
+};
+
 } // namespace ganc::rt

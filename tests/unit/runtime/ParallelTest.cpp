@@ -1,0 +1,121 @@
+//===- ParallelTest.cpp - the parallel loops compiled kernels call ----------===//
+//
+// ganc_rt_parallel_for runs every iteration of [0, n) exactly once, in chunks of at most
+// `grain`, whether it goes to tbb::parallel_for or to the team of a ParallelRegion, and
+// for loops too large for the team's tickets; inside a region of two threads the
+// helpers take part.
+//
+//===----------------------------------------------------------------------===//
+#include "Threads.h"
+#include "ganc_rt.h"
+
+#include <gtest/gtest.h>
+#include <tbb/info.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <thread>
+#include <vector>
+
+using namespace ganc;
+
+namespace {
+
+/// What a loop's chunks did: how often each iteration ran, the largest chunk, and
+/// whether a chunk ran on a thread other than the caller's.
+struct Record {
+  explicit Record(int64_t n) : runs(new std::atomic<int>[static_cast<size_t>(n)]), n(n) {
+    for (int64_t i = 0; i < n; ++i)
+      runs[i] = 0;
+  }
+  std::unique_ptr<std::atomic<int>[]> runs;
+  int64_t n;
+  std::atomic<int64_t> largest{0};
+  std::atomic<bool> elsewhere{false};
+  std::thread::id caller = std::this_thread::get_id();
+  double spinMicros = 0;
+};
+
+void kernel(void *ctx, int64_t begin, int64_t end) {
+  Record &r = *static_cast<Record *>(ctx);
+  for (int64_t i = begin; i < end; ++i)
+    r.runs[i].fetch_add(1, std::memory_order_relaxed);
+  int64_t size = end - begin, seen = r.largest.load();
+  while (size > seen && !r.largest.compare_exchange_weak(seen, size)) {
+  }
+  if (std::this_thread::get_id() != r.caller)
+    r.elsewhere = true;
+  using Clock = std::chrono::steady_clock;
+  const auto until = Clock::now() + std::chrono::duration<double, std::micro>(r.spinMicros);
+  while (Clock::now() < until) {
+  }
+}
+
+/// Runs the loop and checks that every iteration ran once, in chunks of at most grain.
+void expectEachOnce(int64_t n, int64_t grain) {
+  Record r(n);
+  ganc_rt_parallel_for(kernel, &r, n, grain);
+  int64_t wrong = 0;
+  for (int64_t i = 0; i < n; ++i)
+    wrong += r.runs[i].load() != 1;
+  EXPECT_EQ(wrong, 0) << "n " << n << ", grain " << grain;
+  EXPECT_LE(r.largest.load(), std::max<int64_t>(grain, 1)) << "n " << n << ", grain " << grain;
+}
+
+/// Loops as (n, grain); the last has more chunks than a team's ticket holds.
+const std::vector<std::pair<int64_t, int64_t>> kLoops = {
+    {1, 1},      {7, 100},  {16, 1},    {98, 2}, {100, 7},
+    {128, 5462}, {1000, 3}, {4097, 64}, {33, 0}, {(int64_t{1} << 20) + 5, 1}};
+
+TEST(Parallel, EveryIterationRunsOnceOutsideARegion) {
+  rt::ThreadLimit limit(2);
+  for (auto [n, grain] : kLoops)
+    expectEachOnce(n, grain);
+}
+
+TEST(Parallel, EveryIterationRunsOnceInARegion) {
+  rt::ThreadLimit limit(2);
+  rt::ParallelRegion region;
+  // Many loops one after another, as a step runs them: each loop's tickets must not let
+  // a chunk of the previous one run again or be lost.
+  for (int round = 0; round < 200; ++round)
+    for (auto [n, grain] : kLoops)
+      if (n < 100000 || round == 0)
+        expectEachOnce(n, grain);
+}
+
+TEST(Parallel, NestedAndOneThreadRegionsRunEveryIteration) {
+  {
+    rt::ThreadLimit limit(1);
+    rt::ParallelRegion region;
+    expectEachOnce(1000, 3);
+  }
+  rt::ThreadLimit limit(2);
+  rt::ParallelRegion outer;
+  {
+    rt::ParallelRegion inner;
+    expectEachOnce(1000, 3);
+  }
+  expectEachOnce(1000, 3); // the outer region's team still runs loops after the inner one
+}
+
+TEST(Parallel, HelpersTakeChunksInARegion) {
+  if (tbb::info::default_concurrency() < 2)
+    GTEST_SKIP() << "one core: a region of one thread has no helpers";
+  rt::ThreadLimit limit(2);
+  rt::ParallelRegion region;
+  // Chunks of 50 us: within a second some chunk runs on a helper, however loaded the
+  // machine.
+  bool elsewhere = false;
+  auto t0 = std::chrono::steady_clock::now();
+  while (!elsewhere && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2)) {
+    Record r(32);
+    r.spinMicros = 50;
+    ganc_rt_parallel_for(kernel, &r, 32, 1);
+    elsewhere = r.elsewhere;
+  }
+  EXPECT_TRUE(elsewhere);
+}
+
+} // namespace
