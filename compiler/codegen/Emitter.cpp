@@ -186,6 +186,16 @@ public:
     return flop(b_.CreateFAddReduce(llvm::ConstantFP::get(b_.getFloatTy(), -0.0), x));
   }
   void storeVector(Idx flat, Val v) override { storeStrided(flat, 1, v); }
+  void prefetch(unsigned k, Idx flat) override {
+    Value *p = operand(k);
+    if (llvm::isa<llvm::Constant>(p))
+      return;
+    // Not inbounds: the address may lie past the buffer, which a prefetch never faults on.
+    Value *at = b_.CreateGEP(b_.getFloatTy(), p, iv(flat));
+    // llvm.prefetch(address, read, locality 3 (into L1: prefetcht0), data)
+    b_.CreateIntrinsic(llvm::Intrinsic::prefetch, {at->getType()},
+                       {at, b_.getInt32(0), b_.getInt32(3), b_.getInt32(1)});
+  }
   void storePartial(Idx flat, int64_t count, Val v) override {
     checkLanes(count);
     // While the store (and its epilogue) runs, vector loads and stores touch the first

@@ -101,6 +101,10 @@ public:
   /// The sum of v's lanes (v itself for a scalar), always added in the same order.
   virtual Val sumLanes(Val v) = 0;
   virtual void storeVector(Idx flat, Val v) = 0;
+  /// A hint that element `flat` of operand k is read soon: its cache line is fetched into
+  /// L1 now (a software prefetch). Changes no value; `flat` may lie past the operand's
+  /// end. The reference evaluator has nothing to fetch.
+  virtual void prefetch(unsigned operand, Idx flat) {}
   /// Lanes [0, count) of v at [flat, flat + count), 1 <= count <= lanes(): the last
   /// vector of a row whose length is not a multiple of lanes(). Nothing past it is
   /// touched, so the next row may belong to another iteration of a parallel loop.

@@ -26,6 +26,13 @@ int64_t tileRows(KernelBuilder &k) { return k.lanes() >= 16 ? 8 : 6; }
 /// B above this many bytes does not stay in one core's cache (half of a 1 MB L2, the
 /// rest being A's rows and C's tiles): it is swept in panels of about kPanelBytes.
 constexpr int64_t kCacheBytes = 512 * 1024, kPanelBytes = 256 * 1024;
+/// How many steps of K ahead a tile prefetches its B (and A^T): B is often a weight the
+/// other core has just updated (Adam's stores split it between the cores), or rows of
+/// a 25 KB-wide B the hardware prefetchers do not follow, and reading such a B waited
+/// on each line. The tutorial's iteration on two threads 1.35-1.40 -> 1.25-1.28 ms, the
+/// DCGAN's 100->6272 layer 1.04-1.06 -> 0.99-1.00 ms on one thread; 8 to 16 steps did about as
+/// well, 32 and 64 worse (least of 15 runs, alternated).
+constexpr int64_t kPrefetchSteps = 16;
 
 /// C[i, j] for rows [i0, i0 + rows) and one column j of C = A B (A not transposed): a
 /// dot product of A's row, contiguous along K, and B's column, one vector of K at a time
@@ -119,11 +126,17 @@ void lowerProduct(KernelBuilder &k, const Node &n, Idx a0, Idx b0, Idx c0) {
     lowerColumnVector(k, n, a0, b0, c0);
     return;
   }
-  // Rows [i0, i0 + rows) by `vecs` vectors of columns starting at j0.
+  // Rows [i0, i0 + rows) by `vecs` vectors of columns starting at j0. Each step of K
+  // prefetches the tile's B (and A^T's line) kPrefetchSteps steps ahead.
   auto tile = [&](Idx i0, int64_t rows, Idx j0, int64_t vecs) {
     std::vector<Val> zero(static_cast<size_t>(rows * vecs), k.splat(k.constant(0)));
     std::vector<Val> acc = k.loopCarry(K, zero, [&](Idx p, const std::vector<Val> &a) {
       Idx bRow = k.add(b0, k.add(k.mul(p, N), j0));
+      // One prefetch per 64-byte line of the tile's row of B.
+      for (int64_t v = 0; v < vecs; v += std::max<int64_t>(1, 16 / W))
+        k.prefetch(1, k.add(bRow, kPrefetchSteps * N + v * W));
+      if (ta)
+        k.prefetch(0, k.add(a0, k.add(k.mul(k.add(p, kPrefetchSteps), M), i0)));
       std::vector<Val> b;
       for (int64_t v = 0; v < vecs; ++v)
         b.push_back(k.loadVector(1, k.add(bRow, v * W)));
