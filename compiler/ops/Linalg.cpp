@@ -18,11 +18,16 @@
 namespace ganc::ops {
 namespace {
 
-/// Rows of C per register tile: with AVX2, 6 rows x 2 vectors = 12 accumulators, which
-/// with the two vectors of B and one broadcast of A fit its 16 vector registers; with
-/// AVX-512's 32, 8 rows (16 accumulators), which also split a batch of 128 rows into 16
-/// even bands.
+/// Rows and vectors of columns of C per register tile: with AVX2, 6 rows x 2 vectors =
+/// 12 accumulators, which with the two vectors of B and one broadcast of A fit its 16
+/// vector registers; with AVX-512's 32, 8 rows x 3 vectors (24 accumulators, 28
+/// registers in all). 8 rows split a batch of 128 rows into 16 even bands. A third
+/// vector made each step of K 11 loads for 24 multiply-adds instead of 10 for 16: the
+/// tutorial's iteration 2.00-2.17 -> 1.93-2.08 ms on one thread and 1.16-1.27 ->
+/// 1.14-1.22 on two (rocketlake, six rounds); 6 rows x 4 vectors (with the rows of a
+/// batch of 128 that are left over done one at a time) and 9 x 3 were slower.
 int64_t tileRows(KernelBuilder &k) { return k.lanes() >= 16 ? 8 : 6; }
+int64_t tileVectors(KernelBuilder &k) { return k.lanes() >= 16 ? 3 : 2; }
 /// B above this many bytes does not stay in one core's cache (half of a 1 MB L2, the
 /// rest being A's rows and C's tiles): it is swept in panels of about kPanelBytes.
 constexpr int64_t kCacheBytes = 512 * 1024, kPanelBytes = 256 * 1024;
@@ -152,12 +157,15 @@ void lowerProduct(KernelBuilder &k, const Node &n, Idx a0, Idx b0, Idx c0) {
       for (int64_t v = 0; v < vecs; ++v)
         k.storeVector(k.add(c0, k.add(k.add(k.mul(k.add(i0, r), N), j0), v * W)), acc[r * vecs + v]);
   };
-  const int64_t pairs = N / (2 * W), single = (N % (2 * W)) / W, rest = N % W;
+  // Columns: groups of V vectors, then the whole vectors left (fewer than V), then the
+  // columns that do not fill a vector.
+  const int64_t V = tileVectors(k), groups = N / (V * W), vecsLeft = (N % (V * W)) / W,
+                rest = N % W;
   const int64_t kTileRows = tileRows(k), bands = M / kTileRows, leftover = M % kTileRows;
-  // Pairs of vectors of columns [firstPair, firstPair + count) for every band of rows.
-  auto panel = [&](Idx firstPair, int64_t count) {
+  // Groups of vectors of columns [firstGroup, firstGroup + count) for every band of rows.
+  auto panel = [&](Idx firstGroup, int64_t count) {
     auto rowsOf = [&](Idx i0, int64_t rows) {
-      k.loop(count, [&](Idx jb) { tile(i0, rows, k.mul(k.add(firstPair, jb), 2 * W), 2); });
+      k.loop(count, [&](Idx jb) { tile(i0, rows, k.mul(k.add(firstGroup, jb), V * W), V); });
     };
     if (bands)
       k.loop(bands, [&](Idx ib) { rowsOf(k.mul(ib, kTileRows), kTileRows); });
@@ -167,31 +175,33 @@ void lowerProduct(KernelBuilder &k, const Node &n, Idx a0, Idx b0, Idx c0) {
   // A B too large for a core's cache is swept in panels of columns, each used by every
   // band of rows while it is cached; the panels are the outermost loop.
   int64_t panelled = 0;
-  if (K * N * 4 > kCacheBytes && pairs > 1) {
-    const int64_t panels = std::min(pairs, (K * pairs * 2 * W * 4 + kPanelBytes - 1) / kPanelBytes);
-    const int64_t perPanel = pairs / panels;
+  if (K * N * 4 > kCacheBytes && groups > 1) {
+    const int64_t panels =
+        std::min(groups, (K * groups * V * W * 4 + kPanelBytes - 1) / kPanelBytes);
+    const int64_t perPanel = groups / panels;
     panelled = panels * perPanel;
     k.loop(panels, [&](Idx pb) { panel(k.mul(pb, perPanel), perPanel); });
   }
-  // A band of rows: the pairs of vectors not in panels, then one vector, then single
-  // columns.
+  // A band of rows: the groups of vectors not in panels, then the vectors left, then
+  // single columns.
   auto band = [&](Idx i0, int64_t rows) {
-    if (pairs > panelled)
-      k.loop(pairs - panelled, [&](Idx jb) { tile(i0, rows, k.mul(k.add(jb, panelled), 2 * W), 2); });
-    if (single)
-      tile(i0, rows, k.index(pairs * 2 * W), 1);
+    if (groups > panelled)
+      k.loop(groups - panelled,
+             [&](Idx jb) { tile(i0, rows, k.mul(k.add(jb, panelled), V * W), V); });
+    if (vecsLeft)
+      tile(i0, rows, k.index(groups * V * W), vecsLeft);
     if (rest && ta)
       k.loop(rest, [&](Idx jr) {
-        Idx j = k.add(jr, (pairs * 2 + single) * W);
+        Idx j = k.add(jr, (groups * V + vecsLeft) * W);
         for (int64_t r = 0; r < rows; ++r)
           k.store(k.add(c0, k.add(k.mul(k.add(i0, r), N), j)), dot(k.add(i0, r), j));
       });
     else if (rest)
       k.loop(rest, [&](Idx jr) {
-        dotRows(k, n, a0, b0, c0, i0, rows, k.add(jr, (pairs * 2 + single) * W));
+        dotRows(k, n, a0, b0, c0, i0, rows, k.add(jr, (groups * V + vecsLeft) * W));
       });
   };
-  if (pairs == panelled && !single && !rest)
+  if (groups == panelled && !vecsLeft && !rest)
     return;
   if (bands)
     k.loop(bands, [&](Idx ib) { band(k.mul(ib, kTileRows), kTileRows); });

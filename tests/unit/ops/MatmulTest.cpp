@@ -1,10 +1,10 @@
 //===- MatmulTest.cpp - matmul, transpose and column sums at sizes with every edge ===//
 //
 // A B of more than 512 KB is swept in panels of columns (ops/Linalg.cpp); the columns
-// after the last full panel, the single vector and the narrow tail go through the band
-// loops; A^T B with one column has loops of its own. Column sums (a bias gradient)
-// run lanes() columns per vector and the rest one by one. Compared with the reference evaluator or
-// exact expectations.
+// after the last full panel, the vectors left after the tiles' groups of vectors and the
+// narrow tail go through the band loops; A^T B with one column has loops of its own.
+// Column sums (a bias gradient) run lanes() columns per vector and the rest one by one.
+// Compared with the reference evaluator or exact expectations.
 //
 //===----------------------------------------------------------------------===//
 #include "JitUtil.h"
@@ -46,9 +46,20 @@ void checkProduct(int64_t m, int64_t k, int64_t n, bool epilogue, bool ta = fals
         << m << "x" << k << "x" << n << (ta ? " (A transposed)" : "") << " element " << i;
 }
 
+// With AVX-512 a tile is 3 vectors (48 columns) wide, with AVX2 2 vectors (16 columns).
 TEST(Matmul, PanelsOfALargeBWithTails) {
-  checkProduct(13, 150, 1000, false); // 600 KB of B: panels, then pairs, and a tail of 8
-  checkProduct(7, 130, 1040, true);   // 541 KB, a single vector after the pairs, relu in the stores
+  // 600 KB of B: panels, then groups, 2 vectors and a tail of 8 (AVX2: 1 vector).
+  checkProduct(13, 150, 1000, false);
+  // 541 KB, 2 vectors after the groups (AVX2: none), relu in the stores.
+  checkProduct(7, 130, 1040, true);
+}
+
+// The tutorial's G output layer: 16 groups of 3 vectors and one vector left (AVX2: 49
+// groups of 2), a band of 8 rows and 5 rows of one; and with A transposed (its weight
+// gradient's shape).
+TEST(Matmul, OneVectorLeftAfterTheGroups) {
+  checkProduct(13, 128, 784, true);
+  checkProduct(13, 128, 784, false, /*ta=*/true);
 }
 
 TEST(Matmul, TheDcganDenseLayer) { checkProduct(128, 100, 6272, true); }
@@ -59,7 +70,7 @@ TEST(Matmul, TheDcganDenseLayer) { checkProduct(128, 100, 6272, true); }
 TEST(Matmul, MatrixVectorProducts) {
   checkProduct(13, 150, 1, true);
   checkProduct(13, 150, 3, false); // B's columns 3 apart
-  checkProduct(21, 7, 35, true);   // a pair of vectors, then 3 columns; K shorter than a vector
+  checkProduct(21, 7, 35, true);   // two vectors, then 3 columns; K shorter than a vector
 }
 
 // A^T B with one column (a weight gradient into one output): C as vectors of rows, in
