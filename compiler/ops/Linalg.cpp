@@ -34,9 +34,11 @@ constexpr int64_t kCacheBytes = 512 * 1024, kPanelBytes = 256 * 1024;
 /// How many steps of K ahead a tile prefetches its B (and A^T): B is often a weight the
 /// other core has just updated (Adam's stores split it between the cores), or rows of
 /// a 25 KB-wide B the hardware prefetchers do not follow, and reading such a B waited
-/// on each line. The tutorial's iteration on two threads 1.35-1.40 -> 1.25-1.28 ms, the
-/// DCGAN's 100->6272 layer 1.04-1.06 -> 0.99-1.00 ms on one thread; 8 to 16 steps did about as
-/// well, 32 and 64 worse (least of 15 runs, alternated).
+/// on each line. On the sapphirerapids machine the tutorial's iteration on two threads
+/// went 1.35-1.40 -> 1.25-1.28 ms and the DCGAN's 100->6272 layer 1.04-1.06 -> 0.99-1.00
+/// ms on one thread (8 to 16 steps did about as well, 32 and 64 worse); on the
+/// rocketlake machine the iteration without it was 12-15% slower on two threads (least
+/// of 15 runs, alternated; docs/performance.md).
 constexpr int64_t kPrefetchSteps = 16;
 
 /// C[i, j] for rows [i0, i0 + rows) and one column j of C = A B (A not transposed): a
