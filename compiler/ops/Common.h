@@ -13,6 +13,9 @@ using Idx = KernelBuilder::Idx;
 using Vals = std::vector<Val>;
 using Grads = std::vector<Node *>;
 
+/// Floats in a 64-byte cache line and in a 4 KB page.
+constexpr int64_t kLineFloats = 16, kPageFloats = 1024;
+
 /// Shape rule of elementwise ops: operands share one shape, except rank-0 operands,
 /// which broadcast.
 ShapeFn elementwiseShape(const char *mnemonic);

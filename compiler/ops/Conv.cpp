@@ -334,9 +334,6 @@ struct Groups {
   }
 };
 
-/// Floats in a 64-byte cache line and in a 4 KB page.
-constexpr int64_t kLineFloats = 16, kPageFloats = 1024;
-
 /// The distance m between the filters of a tile (c, c + m, ...; a multiple of `step`) at
 /// which their planes of `plane` floats lie a page apart, unless that leaves fewer than
 /// `least` of O filters a tile. The hardware prefetchers follow about one stream a page:

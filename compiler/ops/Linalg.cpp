@@ -26,8 +26,12 @@ namespace {
 /// tutorial's iteration 2.00-2.17 -> 1.93-2.08 ms on one thread and 1.16-1.27 ->
 /// 1.14-1.22 on two (rocketlake, six rounds); 6 rows x 4 vectors (with the rows of a
 /// batch of 128 that are left over done one at a time) and 9 x 3 were slower.
-int64_t tileRows(KernelBuilder &k) { return k.lanes() >= 16 ? 8 : 6; }
-int64_t tileVectors(KernelBuilder &k) { return k.lanes() >= 16 ? 3 : 2; }
+struct RegisterTile {
+  int64_t rows, vecs;
+};
+RegisterTile registerTile(KernelBuilder &k) {
+  return k.lanes() >= 16 ? RegisterTile{8, 3} : RegisterTile{6, 2};
+}
 /// B above this many bytes does not stay in one core's cache (half of a 1 MB L2, the
 /// rest being A's rows and C's tiles): it is swept in panels of about kPanelBytes.
 constexpr int64_t kCacheBytes = 512 * 1024, kPanelBytes = 256 * 1024;
@@ -139,8 +143,8 @@ void lowerProduct(KernelBuilder &k, const Node &n, Idx a0, Idx b0, Idx c0) {
     std::vector<Val> zero(static_cast<size_t>(rows * vecs), k.splat(k.constant(0)));
     std::vector<Val> acc = k.loopCarry(K, zero, [&](Idx p, const std::vector<Val> &a) {
       Idx bRow = k.add(b0, k.add(k.mul(p, N), j0));
-      // One prefetch per 64-byte line of the tile's row of B.
-      for (int64_t v = 0; v < vecs; v += std::max<int64_t>(1, 16 / W))
+      // One prefetch per cache line of the tile's row of B.
+      for (int64_t v = 0; v < vecs; v += std::max<int64_t>(1, kLineFloats / W))
         k.prefetch(1, k.add(bRow, kPrefetchSteps * N + v * W));
       if (ta)
         k.prefetch(0, k.add(a0, k.add(k.mul(k.add(p, kPrefetchSteps), M), i0)));
@@ -161,9 +165,9 @@ void lowerProduct(KernelBuilder &k, const Node &n, Idx a0, Idx b0, Idx c0) {
   };
   // Columns: groups of V vectors, then the whole vectors left (fewer than V), then the
   // columns that do not fill a vector.
-  const int64_t V = tileVectors(k), groups = N / (V * W), vecsLeft = (N % (V * W)) / W,
-                rest = N % W;
-  const int64_t kTileRows = tileRows(k), bands = M / kTileRows, leftover = M % kTileRows;
+  const RegisterTile shape = registerTile(k);
+  const int64_t V = shape.vecs, groups = N / (V * W), vecsLeft = (N % (V * W)) / W, rest = N % W;
+  const int64_t kTileRows = shape.rows, bands = M / kTileRows, leftover = M % kTileRows;
   // Groups of vectors of columns [firstGroup, firstGroup + count) for every band of rows.
   auto panel = [&](Idx firstGroup, int64_t count) {
     auto rowsOf = [&](Idx i0, int64_t rows) {
