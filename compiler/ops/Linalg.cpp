@@ -3,10 +3,11 @@
 // matmul(A, B) with optional transposes (attrs.ints = {transA, transB}) on 2-D operands,
 // or on 3-D operands as a batch of independent products ([b, m, k] x [b, k, n], the
 // per-sample matrices of self-attention); lowering flattens other leading axes of A. With B not
-// transposed (the simplifier makes that the common case), C is computed in register tiles of MR
-// rows by 1 or 2 vectors: each step of the K loop loads the tile's row of B once and updates every
-// accumulator with a fused multiply-add, so the loop runs at the FMA units' pace, not at the speed
-// of loads and stores. A B larger than a core's cache is swept in panels of columns, each reused by
+// transposed (the simplifier makes that the common case), C is computed in register tiles of a
+// band of rows by a few vectors (registerTile; the rows short of a band make one more band):
+// each step of the K loop loads the tile's row of B once and updates every accumulator with a
+// fused multiply-add, so the loop runs at the FMA units' pace, not at the speed of loads and
+// stores. A B larger than a core's cache is swept in panels of columns, each reused by
 // all rows while cached. Columns that do not fill a vector (a matrix-vector product) are dot
 // products of A's rows and B's column a vector of K at a time; A^T B with one column (a weight
 // gradient into one output) runs along A's contiguous axis, C as vectors of rows. With B
@@ -176,7 +177,7 @@ void lowerProduct(KernelBuilder &k, const Node &n, Idx a0, Idx b0, Idx c0) {
     if (bands)
       k.loop(bands, [&](Idx ib) { rowsOf(k.mul(ib, kTileRows), kTileRows); });
     if (leftover)
-      k.loop(leftover, [&](Idx ir) { rowsOf(k.add(ir, bands * kTileRows), 1); });
+      rowsOf(k.index(bands * kTileRows), leftover);
   };
   // A B too large for a core's cache is swept in panels of columns, each used by every
   // band of rows while it is cached; the panels are the outermost loop.
@@ -189,13 +190,20 @@ void lowerProduct(KernelBuilder &k, const Node &n, Idx a0, Idx b0, Idx c0) {
     k.loop(panels, [&](Idx pb) { panel(k.mul(pb, perPanel), perPanel); });
   }
   // A band of rows: the groups of vectors not in panels, then the vectors left, then
-  // single columns.
+  // single columns. One vector left after groups of three goes with the last group as
+  // two tiles of two vectors: a tile of one vector loads a broadcast of A for each
+  // multiply-add and waits on each accumulator's latency.
+  const bool pairUp = V == 3 && vecsLeft == 1 && groups > panelled;
   auto band = [&](Idx i0, int64_t rows) {
-    if (groups > panelled)
-      k.loop(groups - panelled,
+    if (groups > panelled + pairUp)
+      k.loop(groups - panelled - pairUp,
              [&](Idx jb) { tile(i0, rows, k.mul(k.add(jb, panelled), V * W), V); });
-    if (vecsLeft)
+    if (pairUp) {
+      tile(i0, rows, k.index((groups - 1) * V * W), 2);
+      tile(i0, rows, k.index(((groups - 1) * V + 2) * W), 2);
+    } else if (vecsLeft) {
       tile(i0, rows, k.index(groups * V * W), vecsLeft);
+    }
     if (rest && ta)
       k.loop(rest, [&](Idx jr) {
         Idx j = k.add(jr, (groups * V + vecsLeft) * W);
@@ -211,8 +219,8 @@ void lowerProduct(KernelBuilder &k, const Node &n, Idx a0, Idx b0, Idx c0) {
     return;
   if (bands)
     k.loop(bands, [&](Idx ib) { band(k.mul(ib, kTileRows), kTileRows); });
-  if (leftover)
-    k.loop(leftover, [&](Idx ir) { band(k.add(ir, bands * kTileRows), 1); });
+  if (leftover) // the rows short of a band, as one
+    k.loop(1, [&](Idx) { band(k.index(bands * kTileRows), leftover); });
 }
 
 void lowerMatMul(KernelBuilder &k, const Node &n) {

@@ -52,11 +52,15 @@ TEST(Matmul, PanelsOfALargeBWithTails) {
   checkProduct(13, 150, 1000, false);
   // 541 KB, 2 vectors after the groups (AVX2: none), relu in the stores.
   checkProduct(7, 130, 1040, true);
+  // 675 KB: 23 groups, 21 of them in panels, then one vector left, which goes with the
+  // last group as two tiles of two (AVX2: 70 groups, none left), a tail of 5, and a
+  // band of 8 rows and one row left.
+  checkProduct(9, 150, 1125, true);
 }
 
-// The tutorial's G output layer: 16 groups of 3 vectors and one vector left (AVX2: 49
-// groups of 2), a band of 8 rows and 5 rows of one; and with A transposed (its weight
-// gradient's shape).
+// The tutorial's G output layer: 16 groups of 3 vectors and one vector left, computed as
+// 15 groups and two tiles of two vectors (AVX2: 49 groups of 2), a band of 8 rows and a
+// tile of the 5 rows left; and with A transposed (its weight gradient's shape).
 TEST(Matmul, OneVectorLeftAfterTheGroups) {
   checkProduct(13, 128, 784, true);
   checkProduct(13, 128, 784, false, /*ta=*/true);
@@ -66,7 +70,7 @@ TEST(Matmul, TheDcganDenseLayer) { checkProduct(128, 100, 6272, true); }
 
 // Columns that do not fill a vector: dot products along K, A's row and B's column a vector
 // at a time (K = 150: 9 whole vectors of AVX-512 and a partial one; 13 rows: a band of 8
-// and 5 rows of one).
+// and one of the 5 rows left).
 TEST(Matmul, MatrixVectorProducts) {
   checkProduct(13, 150, 1, true);
   checkProduct(13, 150, 3, false); // B's columns 3 apart
