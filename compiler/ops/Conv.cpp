@@ -214,6 +214,14 @@ constexpr int64_t kFewChannels = 4;
 /// Accumulators per register tile: with the tap's vector and a broadcast they fill the 32
 /// vector registers of AVX-512, or the 16 of AVX2.
 int64_t tileBudget(KernelBuilder &k) { return k.lanes() >= 16 ? 24 : 12; }
+/// Output positions of a tile with two vectors of filters (conv2d, conv_transpose2d): with
+/// AVX-512, 28 accumulators, the two filter vectors and two broadcasts of x take 32
+/// registers, and 14 positions are two rows of a 7-wide plane (the DCGAN's 7x7 output, and
+/// each stride phase of its transposed convolution's 14x14), where the budget's 12 made
+/// tiles of one row (14 accumulators). The DCGAN's convT 128->64 went 11.4-12.1 -> 10.3-10.5
+/// ms on one thread and 5.3-5.7 -> 5.0-5.1 on two; conv 64->128 about the same (rocketlake,
+/// least of 15 runs, three alternated rounds). AVX2's 16 registers keep the budget.
+int64_t pairPositions(KernelBuilder &k) { return k.lanes() >= 16 ? 14 : tileBudget(k) / 2; }
 
 /// `for i < n1, j < n2: body(i, j)` with the longer loop outermost, so that there is work
 /// to split across threads whichever is 1.
@@ -555,7 +563,8 @@ void lowerConv(KernelBuilder &k, const Node &n, bool transposed) {
     });
 
   // Row and column slices of at most `positions` output positions a tile (a tile holds
-  // `budget` accumulators: positions times its vectors of filters).
+  // positions times its vectors of filters accumulators: `budget` of them, or with two
+  // vectors of filters pairPositions' two).
   struct Slices {
     std::vector<Slice> rows, cols;
   };
@@ -652,7 +661,7 @@ void lowerConv(KernelBuilder &k, const Node &n, bool transposed) {
   // more than Intel's two vector loads a cycle keep up with; two share each broadcast.
   if (wide == Lanes::Filters) {
     if (blocks >= 2) {
-      const Slices pairs = slicesFor(std::max<int64_t>(1, budget / 2));
+      const Slices pairs = slicesFor(pairPositions(k));
       loop2(k, blocks / 2, B, [&](Idx ob, Idx b) { plane(b, k.mul(ob, 2 * L), Lanes::Filters, 2, pairs); });
     }
     if (blocks % 2)
