@@ -192,18 +192,18 @@ void lowerProduct(KernelBuilder &k, const Node &n, Idx a0, Idx b0, Idx c0) {
   // A band of rows: the groups of vectors not in panels, then the vectors left, then
   // single columns. One vector left after groups of three goes with the last group as
   // two tiles of two vectors: a tile of one vector loads a broadcast of A for each
-  // multiply-add and waits on each accumulator's latency.
+  // multiply-add and waits on each accumulator's latency. Each part is a loop, so that
+  // the band of rows short of a band can be outermost: its loops split across threads
+  // by columns (a batch smaller than a band has no other band to split).
   const bool pairUp = V == 3 && vecsLeft == 1 && groups > panelled;
   auto band = [&](Idx i0, int64_t rows) {
     if (groups > panelled + pairUp)
       k.loop(groups - panelled - pairUp,
              [&](Idx jb) { tile(i0, rows, k.mul(k.add(jb, panelled), V * W), V); });
-    if (pairUp) {
-      tile(i0, rows, k.index((groups - 1) * V * W), 2);
-      tile(i0, rows, k.index(((groups - 1) * V + 2) * W), 2);
-    } else if (vecsLeft) {
-      tile(i0, rows, k.index(groups * V * W), vecsLeft);
-    }
+    if (pairUp)
+      k.loop(2, [&](Idx jt) { tile(i0, rows, k.add(k.mul(jt, 2 * W), (groups - 1) * V * W), 2); });
+    else if (vecsLeft)
+      k.loop(1, [&](Idx) { tile(i0, rows, k.index(groups * V * W), vecsLeft); });
     if (rest && ta)
       k.loop(rest, [&](Idx jr) {
         Idx j = k.add(jr, (groups * V + vecsLeft) * W);
@@ -220,7 +220,7 @@ void lowerProduct(KernelBuilder &k, const Node &n, Idx a0, Idx b0, Idx c0) {
   if (bands)
     k.loop(bands, [&](Idx ib) { band(k.mul(ib, kTileRows), kTileRows); });
   if (leftover) // the rows short of a band, as one
-    k.loop(1, [&](Idx) { band(k.index(bands * kTileRows), leftover); });
+    band(k.index(bands * kTileRows), leftover);
 }
 
 void lowerMatMul(KernelBuilder &k, const Node &n) {
