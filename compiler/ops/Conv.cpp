@@ -562,9 +562,9 @@ void lowerConv(KernelBuilder &k, const Node &n, bool transposed) {
       });
     });
 
-  // Row and column slices of at most `positions` output positions a tile (a tile holds
-  // positions times its vectors of filters accumulators: `budget` of them, or with two
-  // vectors of filters pairPositions' two).
+  // Row and column slices of at most `positions` output positions a tile (a tile holds an
+  // accumulator per position and vector of filters: `budget` positions with one vector,
+  // pairPositions with two).
   struct Slices {
     std::vector<Slice> rows, cols;
   };

@@ -60,7 +60,7 @@ TEST(Matmul, PanelsOfALargeBWithTails) {
 
 // The tutorial's G output layer: 16 groups of 3 vectors and one vector left, computed as
 // 15 groups and two tiles of two vectors (AVX2: 49 groups of 2), a band of 8 rows and a
-// tile of the 5 rows left; and with A transposed (its weight gradient's shape).
+// band of the 5 rows left; and with A transposed (its weight gradient's shape).
 TEST(Matmul, OneVectorLeftAfterTheGroups) {
   checkProduct(13, 128, 784, true);
   checkProduct(13, 128, 784, false, /*ta=*/true);
