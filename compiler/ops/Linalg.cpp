@@ -13,6 +13,11 @@
 // gradient into one output) runs along A's contiguous axis, C as vectors of rows. With B
 // transposed, each element is a dot product along K.
 //
+// matmul_sum(A1, B1, A2, B2) is op(A1) op(B1) + op(A2) op(B2), the transposes alike: the
+// simplifier makes one of a sum of two products used nowhere else (a weight gradient from
+// the real and the fake batch), and each register tile runs the K loops of both products
+// into its accumulators, so the first product is never stored and read back.
+//
 //===----------------------------------------------------------------------===//
 #include "ops/Common.h"
 
@@ -46,31 +51,53 @@ constexpr int64_t kCacheBytes = 512 * 1024, kPanelBytes = 256 * 1024;
 /// of 15 runs, alternated; docs/performance.md).
 constexpr int64_t kPrefetchSteps = 16;
 
+/// One product of a sum: A and B are the node's operands `a` and `b` (for a batch of
+/// products, starting at flat offsets a0 and b0), with K steps of the reduction.
+struct Term {
+  unsigned a, b;
+  Idx a0, b0;
+  int64_t K;
+};
+
+/// The terms of `n` (matmul: one; matmul_sum: two), with A and B at offsets a0 and b0.
+std::vector<Term> termsOf(const Node &n, Idx a0, Idx b0) {
+  std::vector<Term> terms;
+  const size_t r = n.operands[0]->shape.size() - 2;
+  for (unsigned t = 0; t + 1 < n.operands.size(); t += 2) {
+    const Shape &x = n.operands[t]->shape;
+    terms.push_back({t, t + 1, a0, b0, n.attrs.ints[0] ? x[r] : x[r + 1]});
+  }
+  return terms;
+}
+
 /// C[i, j] for rows [i0, i0 + rows) and one column j of C = A B (A not transposed): a
 /// dot product of A's row, contiguous along K, and B's column, one vector of K at a time
 /// shared by the rows; its lanes are added at the end. The columns that do not fill a
 /// vector, a matrix-vector product's only one.
-void dotRows(KernelBuilder &k, const Node &n, Idx a0, Idx b0, Idx c0, Idx i0, int64_t rows, Idx j) {
+void dotRows(KernelBuilder &k, const Node &n, const std::vector<Term> &terms, Idx c0, Idx i0,
+             int64_t rows, Idx j) {
   const int64_t W = k.lanes(), N = n.shape[n.shape.size() - 1];
-  const int64_t K = n.operands[0]->shape.back(), full = K / W, tail = K % W;
-  auto step = [&](Idx p, const std::vector<Val> &acc, int64_t count) {
-    Idx bAt = k.add(b0, k.add(k.mul(p, N), j));
-    Val b = N == 1 && count == W ? k.loadVector(1, bAt) : k.loadStrided(1, bAt, N, count);
-    std::vector<Val> next(acc);
-    for (int64_t r = 0; r < rows; ++r) {
-      Idx aAt = k.add(a0, k.add(k.mul(k.add(i0, r), K), p));
-      next[static_cast<size_t>(r)] =
-          k.fma(count == W ? k.loadVector(0, aAt) : k.loadPartial(0, aAt, count), b,
-                acc[static_cast<size_t>(r)]);
-    }
-    return next;
-  };
   std::vector<Val> acc(static_cast<size_t>(rows), k.splat(k.constant(0)));
-  if (full)
-    acc = k.loopCarry(full, acc,
-                      [&](Idx q, const std::vector<Val> &a) { return step(k.mul(q, W), a, W); });
-  if (tail)
-    acc = step(k.index(full * W), acc, tail);
+  for (const Term &t : terms) {
+    const int64_t K = t.K, full = K / W, tail = K % W;
+    auto step = [&](Idx p, const std::vector<Val> &acc, int64_t count) {
+      Idx bAt = k.add(t.b0, k.add(k.mul(p, N), j));
+      Val b = N == 1 && count == W ? k.loadVector(t.b, bAt) : k.loadStrided(t.b, bAt, N, count);
+      std::vector<Val> next(acc);
+      for (int64_t r = 0; r < rows; ++r) {
+        Idx aAt = k.add(t.a0, k.add(k.mul(k.add(i0, r), K), p));
+        next[static_cast<size_t>(r)] =
+            k.fma(count == W ? k.loadVector(t.a, aAt) : k.loadPartial(t.a, aAt, count), b,
+                  acc[static_cast<size_t>(r)]);
+      }
+      return next;
+    };
+    if (full)
+      acc = k.loopCarry(full, acc,
+                        [&](Idx q, const std::vector<Val> &a) { return step(k.mul(q, W), a, W); });
+    if (tail)
+      acc = step(k.index(full * W), acc, tail);
+  }
   for (int64_t r = 0; r < rows; ++r)
     k.store(k.add(c0, k.add(k.mul(k.add(i0, r), N), j)), k.sumLanes(acc[static_cast<size_t>(r)]));
 }
@@ -80,24 +107,25 @@ void dotRows(KernelBuilder &k, const Node &n, Idx a0, Idx b0, Idx c0, Idx i0, in
 /// kContiguousStores promises); groups of kGroup vectors per iteration of the parallel
 /// loop, each step of K loading kGroup vectors of A for one element of B, then the
 /// vectors left, the last one partial when vectors do not fill M.
-void lowerColumnVector(KernelBuilder &k, const Node &n, Idx a0, Idx b0, Idx c0) {
+void lowerColumnVector(KernelBuilder &k, const Node &n, const std::vector<Term> &terms, Idx c0) {
   constexpr int64_t kGroup = 8;
-  const int64_t W = k.lanes(), r = n.shape.size() - 2, M = n.shape[r];
-  const int64_t K = n.operands[0]->shape[r], vecs = (M + W - 1) / W, groups = M / W / kGroup;
+  const int64_t W = k.lanes(), M = n.shape[n.shape.size() - 2];
+  const int64_t vecs = (M + W - 1) / W, groups = M / W / kGroup;
   // Vectors [0, count) of rows from i0, the last one of `last` lanes.
   auto columns = [&](Idx i0, int64_t count, int64_t last) {
     auto lanes = [&](int64_t v) { return v == count - 1 ? last : W; };
-    std::vector<Val> zero(static_cast<size_t>(count), k.splat(k.constant(0)));
-    std::vector<Val> acc = k.loopCarry(K, zero, [&](Idx p, const std::vector<Val> &a) {
-      Val b = k.splat(k.load(1, k.add(b0, p)));
-      std::vector<Val> next(a);
-      for (int64_t v = 0; v < count; ++v) {
-        Idx at = k.add(a0, k.add(k.mul(p, M), k.add(i0, v * W)));
-        next[static_cast<size_t>(v)] =
-            k.fma(k.loadPartial(0, at, lanes(v)), b, a[static_cast<size_t>(v)]);
-      }
-      return next;
-    });
+    std::vector<Val> acc(static_cast<size_t>(count), k.splat(k.constant(0)));
+    for (const Term &t : terms)
+      acc = k.loopCarry(t.K, acc, [&](Idx p, const std::vector<Val> &a) {
+        Val b = k.splat(k.load(t.b, k.add(t.b0, p)));
+        std::vector<Val> next(a);
+        for (int64_t v = 0; v < count; ++v) {
+          Idx at = k.add(t.a0, k.add(k.mul(p, M), k.add(i0, v * W)));
+          next[static_cast<size_t>(v)] =
+              k.fma(k.loadPartial(t.a, at, lanes(v)), b, a[static_cast<size_t>(v)]);
+        }
+        return next;
+      });
     for (int64_t v = 0; v < count; ++v)
       k.storePartial(k.add(c0, k.add(i0, v * W)), lanes(v), acc[static_cast<size_t>(v)]);
   };
@@ -109,21 +137,26 @@ void lowerColumnVector(KernelBuilder &k, const Node &n, Idx a0, Idx b0, Idx c0) 
     });
 }
 
-/// One product of the batch: A, B and C start at flat offsets a0, b0, c0.
-void lowerProduct(KernelBuilder &k, const Node &n, Idx a0, Idx b0, Idx c0) {
+/// One product of the batch (or sum of products), C starting at flat offset c0.
+void lowerProduct(KernelBuilder &k, const Node &n, const std::vector<Term> &terms, Idx c0) {
   const bool ta = n.attrs.ints[0], tb = n.attrs.ints[1];
-  const Shape &x = n.operands[0]->shape;
-  const size_t r = x.size() - 2; // the batch axis, if any, comes first
-  const int64_t M = n.shape[r], N = n.shape[r + 1], K = ta ? x[r] : x[r + 1];
-  auto aAt = [&](Idx i, Idx p) {
-    return k.load(0, k.add(a0, ta ? k.add(k.mul(p, M), i) : k.add(k.mul(i, K), p)));
+  const size_t r = n.shape.size() - 2; // the batch axis, if any, comes first
+  const int64_t M = n.shape[r], N = n.shape[r + 1];
+  int64_t K = 0; // of all terms
+  for (const Term &t : terms)
+    K += t.K;
+  auto aAt = [&](const Term &t, Idx i, Idx p) {
+    return k.load(t.a, k.add(t.a0, ta ? k.add(k.mul(p, M), i) : k.add(k.mul(i, t.K), p)));
   };
-  auto bAt = [&](Idx p, Idx j) {
-    return k.load(1, k.add(b0, tb ? k.add(k.mul(j, K), p) : k.add(k.mul(p, N), j)));
+  auto bAt = [&](const Term &t, Idx p, Idx j) {
+    return k.load(t.b, k.add(t.b0, tb ? k.add(k.mul(j, t.K), p) : k.add(k.mul(p, N), j)));
   };
   auto dot = [&](Idx i, Idx j) {
-    return k.loopReduce(K, k.constant(0),
-                        [&](Idx p, Val s) { return k.add(s, k.mul(aAt(i, p), bAt(p, j))); });
+    Val s = k.constant(0);
+    for (const Term &t : terms)
+      s = k.loopReduce(t.K, s,
+                       [&](Idx p, Val s) { return k.add(s, k.mul(aAt(t, i, p), bAt(t, p, j))); });
+    return s;
   };
   if (tb) {
     // B^T: both operands run along p; a dot product per element.
@@ -135,31 +168,33 @@ void lowerProduct(KernelBuilder &k, const Node &n, Idx a0, Idx b0, Idx c0) {
 
   const int64_t W = k.lanes();
   if (ta && N == 1) {
-    lowerColumnVector(k, n, a0, b0, c0);
+    lowerColumnVector(k, n, terms, c0);
     return;
   }
-  // Rows [i0, i0 + rows) by `vecs` vectors of columns starting at j0. Each step of K
-  // prefetches the tile's B (and A^T's line) kPrefetchSteps steps ahead.
+  // Rows [i0, i0 + rows) by `vecs` vectors of columns starting at j0, through the K
+  // loop of each term. Each step of K prefetches the tile's B (and A^T's line)
+  // kPrefetchSteps steps ahead.
   auto tile = [&](Idx i0, int64_t rows, Idx j0, int64_t vecs) {
-    std::vector<Val> zero(static_cast<size_t>(rows * vecs), k.splat(k.constant(0)));
-    std::vector<Val> acc = k.loopCarry(K, zero, [&](Idx p, const std::vector<Val> &a) {
-      Idx bRow = k.add(b0, k.add(k.mul(p, N), j0));
-      // One prefetch per cache line of the tile's row of B.
-      for (int64_t v = 0; v < vecs; v += std::max<int64_t>(1, kLineFloats / W))
-        k.prefetch(1, k.add(bRow, kPrefetchSteps * N + v * W));
-      if (ta)
-        k.prefetch(0, k.add(a0, k.add(k.mul(k.add(p, kPrefetchSteps), M), i0)));
-      std::vector<Val> b;
-      for (int64_t v = 0; v < vecs; ++v)
-        b.push_back(k.loadVector(1, k.add(bRow, v * W)));
-      std::vector<Val> next(a);
-      for (int64_t r = 0; r < rows; ++r) {
-        Val ar = k.splat(aAt(k.add(i0, r), p));
+    std::vector<Val> acc(static_cast<size_t>(rows * vecs), k.splat(k.constant(0)));
+    for (const Term &t : terms)
+      acc = k.loopCarry(t.K, acc, [&](Idx p, const std::vector<Val> &a) {
+        Idx bRow = k.add(t.b0, k.add(k.mul(p, N), j0));
+        // One prefetch per cache line of the tile's row of B.
+        for (int64_t v = 0; v < vecs; v += std::max<int64_t>(1, kLineFloats / W))
+          k.prefetch(t.b, k.add(bRow, kPrefetchSteps * N + v * W));
+        if (ta)
+          k.prefetch(t.a, k.add(t.a0, k.add(k.mul(k.add(p, kPrefetchSteps), M), i0)));
+        std::vector<Val> b;
         for (int64_t v = 0; v < vecs; ++v)
-          next[r * vecs + v] = k.fma(ar, b[v], a[r * vecs + v]);
-      }
-      return next;
-    });
+          b.push_back(k.loadVector(t.b, k.add(bRow, v * W)));
+        std::vector<Val> next(a);
+        for (int64_t r = 0; r < rows; ++r) {
+          Val ar = k.splat(aAt(t, k.add(i0, r), p));
+          for (int64_t v = 0; v < vecs; ++v)
+            next[r * vecs + v] = k.fma(ar, b[v], a[r * vecs + v]);
+        }
+        return next;
+      });
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t v = 0; v < vecs; ++v)
         k.storeVector(k.add(c0, k.add(k.add(k.mul(k.add(i0, r), N), j0), v * W)), acc[r * vecs + v]);
@@ -212,7 +247,7 @@ void lowerProduct(KernelBuilder &k, const Node &n, Idx a0, Idx b0, Idx c0) {
       });
     else if (rest)
       k.loop(rest, [&](Idx jr) {
-        dotRows(k, n, a0, b0, c0, i0, rows, k.add(jr, (groups * V + vecsLeft) * W));
+        dotRows(k, n, terms, c0, i0, rows, k.add(jr, (groups * V + vecsLeft) * W));
       });
   };
   if (groups == panelled && !vecsLeft && !rest)
@@ -226,12 +261,13 @@ void lowerProduct(KernelBuilder &k, const Node &n, Idx a0, Idx b0, Idx c0) {
 void lowerMatMul(KernelBuilder &k, const Node &n) {
   const Shape &x = n.operands[0]->shape, &y = n.operands[1]->shape;
   if (x.size() == 2) {
-    lowerProduct(k, n, k.index(0), k.index(0), k.index(0));
+    lowerProduct(k, n, termsOf(n, k.index(0), k.index(0)), k.index(0));
     return;
   }
   // A batch: one outermost loop over the products, which split across threads.
   const int64_t sa = x[1] * x[2], sb = y[1] * y[2], sc = n.shape[1] * n.shape[2];
-  k.loop(n.shape[0], [&](Idx i) { lowerProduct(k, n, k.mul(i, sa), k.mul(i, sb), k.mul(i, sc)); });
+  k.loop(n.shape[0],
+         [&](Idx i) { lowerProduct(k, n, termsOf(n, k.mul(i, sa), k.mul(i, sb)), k.mul(i, sc)); });
 }
 
 } // namespace
@@ -240,47 +276,97 @@ void lowerMatMul(KernelBuilder &k, const Node &n) {
 namespace ganc::ir {
 using namespace ganc::ops;
 
-// C = op(A) op(B), op(X) = X or X^T.
-//   dA = g op(B)^T (transposed back when A was), dB = op(A)^T g (likewise)
+namespace {
+
+/// The shape of op(A) op(B) (a batch of them for 3-D operands), or nullopt with `err`.
+std::optional<Shape> productShape(const char *op, const Shape &x, const Shape &y, const Attrs &a,
+                                  std::string &err) {
+  const std::string name = std::string("'") + op + "'";
+  const bool batched = x.size() == 3 && y.size() == 3;
+  if (a.ints.size() != 2 || x.size() != y.size() || (x.size() != 2 && !batched)) {
+    err = name + " needs 2-D operands (or two batches of them), got " + formatType(x) + " and " +
+          formatType(y);
+    return std::nullopt;
+  }
+  if (batched && x[0] != y[0]) {
+    err = name + " of batches needs batches of one size, got " + formatType(x) + " and " +
+          formatType(y);
+    return std::nullopt;
+  }
+  const size_t r = batched ? 1 : 0;
+  bool ta = a.ints.at(0), tb = a.ints.at(1);
+  int64_t m = ta ? x[r + 1] : x[r], k1 = ta ? x[r] : x[r + 1];
+  int64_t k2 = tb ? y[r + 1] : y[r], n = tb ? y[r] : y[r + 1];
+  if (k1 != k2) {
+    err = "shape mismatch in " + name + ": lhs " + formatType(x) + " has " + std::to_string(k1) +
+          " columns but rhs " + formatType(y) + " has " + std::to_string(k2) + " rows";
+    return std::nullopt;
+  }
+  return batched ? Shape{x[0], m, n} : Shape{m, n};
+}
+
+/// The gradients of A and B in C = op(A) op(B), given C's gradient g:
+///   dA = g op(B)^T (transposed back when A was), dB = op(A)^T g (likewise).
+Grads productGrads(Builder &b, Node *A, Node *B, bool ta, bool tb, Node *g) {
+  if (!ta && !tb)
+    return Grads{b.matmul(g, B, false, true), b.matmul(A, g, true, false)};
+  if (ta && !tb)
+    return Grads{b.matmul(B, g, false, true), b.matmul(A, g, false, false)};
+  if (!ta && tb)
+    return Grads{b.matmul(g, B, false, false), b.matmul(g, A, true, false)};
+  return Grads{b.matmul(B, g, true, true), b.matmul(g, A, true, true)};
+}
+
+} // namespace
+
+// C = op(A) op(B), op(X) = X or X^T; attrs.ints = {transA, transB}.
 const OpInfo &opInfo_MatMul() {
   static const OpInfo info{
-      "matmul", 2, kStoresOnce | kContiguousStores,
-      [](const std::vector<const Node *> &in, const Attrs &a,
-         std::string &err) -> std::optional<Shape> {
-        const Shape &x = in[0]->shape, &y = in[1]->shape;
-        const bool batched = x.size() == 3 && y.size() == 3;
-        if (a.ints.size() != 2 || x.size() != y.size() || (x.size() != 2 && !batched)) {
-          err = "'matmul' needs 2-D operands (or two batches of them), got " + formatType(x) +
-                " and " + formatType(y);
-          return std::nullopt;
-        }
-        if (batched && x[0] != y[0]) {
-          err = "'matmul' of batches needs batches of one size, got " + formatType(x) + " and " +
-                formatType(y);
-          return std::nullopt;
-        }
-        const size_t r = batched ? 1 : 0;
-        bool ta = a.ints.at(0), tb = a.ints.at(1);
-        int64_t m = ta ? x[r + 1] : x[r], k1 = ta ? x[r] : x[r + 1];
-        int64_t k2 = tb ? y[r + 1] : y[r], n = tb ? y[r] : y[r + 1];
-        if (k1 != k2) {
-          err = "shape mismatch in 'matmul': lhs " + formatType(x) + " has " +
-                std::to_string(k1) + " columns but rhs " + formatType(y) + " has " +
-                std::to_string(k2) + " rows";
-          return std::nullopt;
-        }
-        return batched ? Shape{x[0], m, n} : Shape{m, n};
+      "matmul",
+      2,
+      kStoresOnce | kContiguousStores,
+      [](const std::vector<const Node *> &in, const Attrs &a, std::string &err) {
+        return productShape("matmul", in[0]->shape, in[1]->shape, a, err);
       },
       [](Builder &b, const Node &n, Node *g) {
-        Node *A = n.operands[0], *B = n.operands[1];
-        bool ta = n.attrs.ints[0], tb = n.attrs.ints[1];
-        if (!ta && !tb)
-          return Grads{b.matmul(g, B, false, true), b.matmul(A, g, true, false)};
-        if (ta && !tb)
-          return Grads{b.matmul(B, g, false, true), b.matmul(A, g, false, false)};
-        if (!ta && tb)
-          return Grads{b.matmul(g, B, false, false), b.matmul(g, A, true, false)};
-        return Grads{b.matmul(B, g, true, true), b.matmul(g, A, true, true)};
+        return productGrads(b, n.operands[0], n.operands[1], n.attrs.ints[0], n.attrs.ints[1], g);
+      },
+      nullptr,
+      lowerMatMul,
+      0};
+  return info;
+}
+
+// C = op(A1) op(B1) + op(A2) op(B2), 2-D operands, the transposes (attrs.ints) alike.
+// Made by the simplifier only; each pair's gradients are matmul's.
+const OpInfo &opInfo_MatMulSum() {
+  static const OpInfo info{
+      "matmul_sum",
+      4,
+      kStoresOnce | kContiguousStores,
+      [](const std::vector<const Node *> &in, const Attrs &a,
+         std::string &err) -> std::optional<Shape> {
+        for (const Node *o : in)
+          if (o->shape.size() != 2) {
+            err = "'matmul_sum' needs 2-D operands, got " + formatType(o->shape);
+            return std::nullopt;
+          }
+        auto first = productShape("matmul_sum", in[0]->shape, in[1]->shape, a, err);
+        auto second =
+            first ? productShape("matmul_sum", in[2]->shape, in[3]->shape, a, err) : first;
+        if (first && second && *first != *second) {
+          err = "'matmul_sum' needs products of one shape, got " + formatType(*first) + " and " +
+                formatType(*second);
+          return std::nullopt;
+        }
+        return second;
+      },
+      [](Builder &b, const Node &n, Node *g) {
+        const bool ta = n.attrs.ints[0], tb = n.attrs.ints[1];
+        Grads grads = productGrads(b, n.operands[0], n.operands[1], ta, tb, g);
+        for (Node *d : productGrads(b, n.operands[2], n.operands[3], ta, tb, g))
+          grads.push_back(d);
+        return grads;
       },
       nullptr,
       lowerMatMul,

@@ -251,9 +251,49 @@ bool rewrite(Graph &g, bool allRules) {
   return any;
 }
 
+/// add(matmul(a1, b1), matmul(a2, b2)) -> matmul_sum(a1, b1, a2, b2) for 2-D products of
+/// one shape and the same transposes that nothing else uses: the kernel runs both K loops
+/// into its accumulators instead of storing one product and reading it back (the
+/// discriminator's weight gradient sums a product over the real and one over the fake
+/// batch). Needs the use counts of the whole graph, so it runs as a pass of its own.
+bool sumProducts(Graph &g) {
+  const std::vector<Node *> live = g.live();
+  std::unordered_map<uint32_t, int> uses;
+  for (Node *n : live)
+    for (Node *o : n->operands)
+      ++uses[o->id];
+  for (auto &out : g.outputs())
+    ++uses[out.second->id];
+  auto alone = [&](const Node *m) {
+    return m->is(OpKind::MatMul) && m->shape.size() == 2 && uses[m->id] == 1;
+  };
+  bool changed = false;
+  std::unordered_map<uint32_t, Node *> memo;
+  for (Node *n : live) {
+    std::vector<Node *> ops;
+    for (Node *o : n->operands)
+      ops.push_back(memo.at(o->id));
+    Node *cur = ops == n->operands ? n : g.make(n->op, ops, n->attrs, n->loc);
+    if (n->is(OpKind::Add) && arg(n, 0) != arg(n, 1) && alone(arg(n, 0)) && alone(arg(n, 1)) &&
+        arg(n, 0)->shape == arg(n, 1)->shape && arg(n, 0)->attrs.ints == arg(n, 1)->attrs.ints) {
+      const Node *m1 = ops[0], *m2 = ops[1];
+      cur = g.make(OpKind::MatMulSum, {arg(m1, 0), arg(m1, 1), arg(m2, 0), arg(m2, 1)}, m1->attrs,
+                   m1->loc);
+    }
+    changed |= cur != n;
+    memo[n->id] = cur;
+  }
+  for (auto &out : g.outputs())
+    out.second = memo.at(out.second->id);
+  return changed;
+}
+
 } // namespace
 
 bool canonicalize(Graph &g) { return rewrite(g, false); }
-bool simplify(Graph &g) { return rewrite(g, true); }
+bool simplify(Graph &g) {
+  const bool rewritten = rewrite(g, true);
+  return sumProducts(g) || rewritten;
+}
 
 } // namespace ganc::opt

@@ -18,7 +18,8 @@ namespace ganc::opt {
 bool canonicalize(ir::Graph &g);
 
 /// canonicalize's rules and the ones that prepare for codegen (matmul with a transposed
-/// right operand becomes a transpose and a plain matmul). Returns whether anything changed.
+/// right operand becomes a transpose and a plain matmul), then a sum of two products that
+/// nothing else uses becomes one matmul_sum. Returns whether anything changed.
 bool simplify(ir::Graph &g);
 
 } // namespace ganc::opt

@@ -10,7 +10,9 @@ bool isCallableOp(const std::string &name) {
   if (!op)
     return false;
   // Leaves and the axis ops are built by lowering; users reach them through composites.
+  // matmul_sum is the simplifier's (a sum of two matmuls written out is made one).
   switch (*op) {
+  case ir::OpKind::MatMulSum:
   case ir::OpKind::Input:
   case ir::OpKind::Param:
   case ir::OpKind::Const:

@@ -64,6 +64,16 @@ std::vector<Instance> instances(OpKind op) {
             {"batch-nn", {{2, 7, 9}, {2, 9, 19}}, make({{0, 0}, 0, ""})},
             {"batch-nt", {{3, 4, 5}, {3, 6, 5}}, make({{0, 1}, 0, ""})},
             {"batch-tn", {{2, 5, 4}, {2, 5, 6}}, make({{1, 0}, 0, ""})}};
+  // The two products' K differ; the tiled cases take the register tiles' paths (row,
+  // vector and column tails; A^T with one column, C as vectors of rows).
+  case OpKind::MatMulSum:
+    return {{"nn", {{3, 4}, {4, 5}, {3, 2}, {2, 5}}, make({{0, 0}, 0, ""})},
+            {"tn", {{4, 3}, {4, 5}, {2, 3}, {2, 5}}, make({{1, 0}, 0, ""})},
+            {"nt", {{3, 4}, {5, 4}, {3, 2}, {5, 2}}, make({{0, 1}, 0, ""})},
+            {"tt", {{4, 3}, {5, 4}, {2, 3}, {5, 2}}, make({{1, 1}, 0, ""})},
+            {"tiled-nn", {{13, 9}, {9, 53}, {13, 5}, {5, 53}}, make({{0, 0}, 0, ""})},
+            {"tiled-tn", {{9, 13}, {9, 53}, {6, 13}, {6, 53}}, make({{1, 0}, 0, ""})},
+            {"column-tn", {{9, 37}, {9, 1}, {4, 37}, {4, 1}}, make({{1, 0}, 0, ""})}};
   // Convolutions: attrs {stride, padding} (+ output padding h, w; + kernel h, w). The
   // "vector" and "wide" cases have 17 filters, a full vector and a scalar tail in the JIT,
   // and runs longer than a register tile; "samples" has few filters and 17 samples, which
