@@ -866,10 +866,10 @@ private:
              [&](LlvmKernelBuilder &k) { loopNest(k, u); }, body, 0, u.members);
   }
 
-  /// Computes the members at one point from the anchor's value there (if any) and the
-  /// inputs' values, stores what leaves the unit (but the sums, stored once per row), and
-  /// returns the members' values.
-  std::vector<Val> computePoint(LlvmKernelBuilder &k, const Unit &u, std::optional<Val> anchor,
+  /// Computes the members at one point from the anchor's value there (null: the unit has
+  /// no anchor) and the inputs' values, stores what leaves the unit (but the sums, stored
+  /// once per row), and returns the members' values.
+  std::vector<Val> computePoint(LlvmKernelBuilder &k, const Unit &u, const Val *anchor,
                                 const std::vector<Val> &inputs, Idx flat, int64_t laneStride) {
     std::vector<Val> vals;
     for (size_t j = 0; j < u.members.size(); ++j) {
@@ -969,7 +969,7 @@ private:
         std::vector<Val> vals;
         for (size_t j = 0; j < in.size(); ++j)
           vals.push_back(k.load(static_cast<unsigned>(j), in[j]));
-        computePoint(k, u, std::nullopt, vals, out, 0);
+        computePoint(k, u, nullptr, vals, out, 0);
       });
     };
     nest(0, k.index(0), std::vector<Idx>(u.inputs.size(), k.index(0)));
@@ -996,7 +996,7 @@ private:
                                : k.loadStrided(static_cast<unsigned>(j), p, st, count));
       }
       k.setActiveLanes(count);
-      std::vector<Val> m = computePoint(k, u, std::nullopt, vals, o, ax.out);
+      std::vector<Val> m = computePoint(k, u, nullptr, vals, o, ax.out);
       for (size_t s = 0; s < acc.size(); ++s)
         acc[s] = k.add(acc[s], k.zeroInactiveLanes(m.at(summed[s])));
       k.setActiveLanes(L);
@@ -1069,7 +1069,7 @@ private:
                      : step == 1 ? k.loadVector(op, at)
                                  : k.gather(op, at, step));
     }
-    computePoint(k, u, v, vals, flat, laneStride);
+    computePoint(k, u, &v, vals, flat, laneStride);
   }
 
   /// What a unit computes, e.g. `relu(add(matmul(%4, %2), broadcast(%3)))`, or for a
