@@ -83,6 +83,7 @@ constexpr int64_t kWideBlocks = 64;
 // (_mm512_undefined_epi32; gcc.gnu.org/bugzilla/show_bug.cgi?id=105593).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 /// out[0, 4 kWideBlocks): the uniform numbers of blocks first .. first + 63, the same as
 /// fillUniform's element by element (the 32x32->64-bit multiplies on the even and the
 /// odd lanes with vpmuludq, the blocks' words transposed into place, converted with a
