@@ -60,6 +60,10 @@ struct KernelSite {
   std::vector<double> operandConsts;
   std::vector<size_t> outSlots; ///< the node's result first; a fused kernel stores several
   std::optional<size_t> scratchSlot; ///< OpInfo::scratch memory
+  /// Sums over all of what the kernels' stores compute (LlvmKernelBuilder::addToTotal):
+  /// how many, and the slot of their partial sums.
+  int totals = 0;
+  std::optional<size_t> totalsSlot;
 };
 
 /// Emits the loop nests of one node. Each outermost loop becomes a kernel function
@@ -259,6 +263,36 @@ public:
                                               : dib_->createLexicalBlockFile(sp, file);
     b_.SetCurrentDebugLocation(llvm::DILocation::get(ctx_, line, col, scope));
   }
+  /// Adds `v` (a vector's active lanes, or a scalar) to sum t of the site's totals: each
+  /// iteration of an outermost loop sums into vectors of its own in the totals slot,
+  /// zeroed as the iteration starts, so the sums do not depend on which thread runs it.
+  void addToTotal(int t, Val v) {
+    Value *x = fv(v);
+    x = x->getType()->isVectorTy() ? fv(zeroInactiveLanes(v))
+                                   : b_.CreateInsertElement(zeros(), x, uint64_t{0});
+    Value *p = totalAt(t);
+    work_ += multiplier_ * 2 * lanes_;
+    b_.CreateAlignedStore(b_.CreateFAdd(b_.CreateAlignedLoad(vecTy(), p, llvm::Align(4)), x), p,
+                          llvm::Align(4));
+  }
+  /// After the lowering's last loop: one more kernel adding each total's partial sums in
+  /// the order of the iterations that made them, into output slot outs[t].
+  void finishTotals(const std::vector<size_t> &outs) {
+    summing_ = false;
+    const int64_t parts = partBase_, T = site_.totals;
+    loop(1, [&](Idx) {
+      for (int t = 0; t < T; ++t) {
+        Val sum = loopReduce(parts, val(zeros()), [&](Idx q, Val acc) {
+          Value *at = gep(totals_, idx(b_.CreateAdd(b_.CreateMul(iv(q), b_.getInt64(T * lanes_)),
+                                                    b_.getInt64(t * lanes_))));
+          return val(b_.CreateFAdd(fv(acc), b_.CreateAlignedLoad(vecTy(), at, llvm::Align(4))));
+        });
+        storeAt(outs.at(static_cast<size_t>(t)), index(0), sumLanes(sum), 0);
+      }
+    });
+  }
+  /// Floats of the totals slot: a vector per total and iteration of an outermost loop.
+  int64_t totalsFloats() const { return partBase_ * site_.totals * lanes_; }
   /// Vector loads and stores touch the first `count` lanes only, until set back to lanes().
   void setActiveLanes(int64_t count) {
     checkLanes(count);
@@ -544,6 +578,8 @@ private:
     bases.insert(bases.end(), results_.begin(), results_.end());
     if (scratch_)
       bases.push_back(scratch_);
+    if (totals_) // so that a tile's additions to its sums stay in registers between stores
+      bases.push_back(totals_);
     if (bases.size() < 2)
       return;
     llvm::MDBuilder md(ctx_);
@@ -623,6 +659,7 @@ private:
     for (size_t out : site_.outSlots)
       results_.push_back(slotPtr(out));
     scratch_ = site_.scratchSlot ? slotPtr(*site_.scratchSlot) : nullptr;
+    totals_ = site_.totalsSlot ? slotPtr(*site_.totalsSlot) : nullptr;
     work_ = flops_ = 0;
   }
 
@@ -640,6 +677,8 @@ private:
     onKernel_(ki, fn_, extent, work_);
     fn_ = nullptr;
     ++kernels_;
+    if (totals_ && summing_)
+      partBase_ += extent;
   }
 
   /// `for (i = lo; i < hi; ++i) carried = body(i, carried)`; an outermost loop is a
@@ -669,6 +708,11 @@ private:
     }
     b_.CreateCondBr(b_.CreateICmpSLT(i, hi), bodyBB, exit);
     b_.SetInsertPoint(bodyBB);
+    if (top && totals_ && summing_) {
+      outer_ = i;
+      for (int t = 0; t < site_.totals; ++t)
+        b_.CreateAlignedStore(zeros(), totalAt(t), llvm::Align(4));
+    }
     ++depth_;
     double savedMul = multiplier_;
     multiplier_ *= top ? 1 : static_cast<double>(extent);
@@ -692,6 +736,14 @@ private:
     return carried;
   }
 
+  /// Sum t's vector for the running iteration of the outermost loop.
+  Value *totalAt(int t) {
+    const int64_t T = site_.totals;
+    Value *slot = b_.CreateAdd(outer_, b_.getInt64(partBase_));
+    return gep(totals_, idx(b_.CreateAdd(b_.CreateMul(slot, b_.getInt64(T * lanes_)),
+                                         b_.getInt64(t * lanes_))));
+  }
+
   llvm::Module &m_;
   llvm::LLVMContext &ctx_;
   llvm::IRBuilder<> b_;
@@ -706,6 +758,10 @@ private:
   Epilogue epilogue_;
   int activeLanes_ = lanes_; // lanes a vector access touches: fewer in loadPartial, storePartial
   Value *scratch_ = nullptr;
+  Value *totals_ = nullptr; // the totals slot (site_.totalsSlot), or null
+  Value *outer_ = nullptr;  // the running outermost loop's counter
+  int64_t partBase_ = 0;    // iterations of the outermost loops emitted before this one
+  bool summing_ = true;     // false once finishTotals runs
   int depth_ = 0;
   bool rolled_ = false; // the next loop gets llvm.loop.unroll.disable
   int kernels_ = 0;
@@ -851,15 +907,23 @@ private:
     const std::string body = describe(u);
     if (u.anchor) {
       const OpInfo &info = opInfo(u.anchor->op);
-      emitNode(eb, step, site, outs, info.mnemonic, ins,
-               [&](LlvmKernelBuilder &k) {
-                 if (!u.members.empty())
-                   k.setEpilogue([&](Idx flat, Val v, int64_t laneStride) {
-                     epilogue(k, u, firstInput, flat, v, laneStride);
-                   });
-                 info.lower(k, *u.anchor);
-               },
-               body, info.scratch ? info.scratch(*u.anchor) : 0, u.members);
+      emitNode(
+          eb, step, site, outs, info.mnemonic, ins,
+          [&](LlvmKernelBuilder &k) {
+            if (!u.members.empty())
+              k.setEpilogue([&](Idx flat, Val v, int64_t laneStride) {
+                epilogue(k, u, firstInput, flat, v, laneStride);
+              });
+            info.lower(k, *u.anchor);
+            if (!u.sums.empty()) {
+              std::vector<size_t> at; // the sums' output slots
+              for (const Node *s : u.sums)
+                at.push_back(std::find(u.stored.begin(), u.stored.end(), s) - u.stored.begin());
+              k.finishTotals(at);
+            }
+          },
+          body, info.scratch ? info.scratch(*u.anchor) : 0, u.members,
+          static_cast<int>(u.sums.size()));
       return;
     }
     emitNode(eb, step, site, outs, opInfo(site.op).mnemonic, ins,
@@ -894,6 +958,12 @@ private:
       else if (j < u.members.size())
         k.storeAt(out, flat, vals[j], laneStride);
     }
+    if (u.anchor) // its sums add up every member value they sum
+      for (size_t s = 0; s < u.sums.size(); ++s) {
+        const Node *o = u.sums[s]->operands[0];
+        k.addToTotal(static_cast<int>(s),
+                     vals[std::find(u.members.begin(), u.members.end(), o) - u.members.begin()]);
+      }
     return vals;
   }
 
@@ -1138,7 +1208,8 @@ private:
   void emitNode(llvm::IRBuilder<> &eb, StepFunction &step, const Node &n, std::vector<size_t> outs,
                 const std::string &label, const std::vector<const Node *> &ins,
                 const std::function<void(LlvmKernelBuilder &)> &lower, const std::string &body,
-                int64_t scratchFloats = 0, const std::vector<const Node *> &fused = {}) {
+                int64_t scratchFloats = 0, const std::vector<const Node *> &fused = {},
+                int totals = 0) {
     KernelSite site;
     site.baseName = name_ + "." + std::to_string(counter_++) + "." + label;
     site.body = body;
@@ -1168,6 +1239,12 @@ private:
       step.tempBytes += scratchFloats * 4;
       lifetime_.emplace(*site.scratchSlot, std::pair<int64_t, int64_t>{order_, order_});
     }
+    if (totals > 0) {
+      // Sized once the lowering has made its loops (LlvmKernelBuilder::totalsFloats).
+      site.totals = totals;
+      site.totalsSlot = addSlot(step, {"", Slot::Kind::Temp, {0}});
+      lifetime_.emplace(*site.totalsSlot, std::pair<int64_t, int64_t>{order_, order_});
+    }
     ++order_;
     LlvmKernelBuilder k(m_, kernelTy_, site, lanes_,
                         [&](KernelInfo ki, llvm::Function *fn, int64_t extent, double work) {
@@ -1180,6 +1257,10 @@ private:
                         },
                         dib_);
     lower(k);
+    if (site.totalsSlot) {
+      step.slots[*site.totalsSlot].shape = {k.totalsFloats()};
+      step.tempBytes += k.totalsFloats() * 4;
+    }
   }
 
   llvm::Module &m_;

@@ -284,7 +284,13 @@ private:
   /// Puts `n`, a reduce_sum over the trailing axes [b, rank) of a member of an elementwise
   /// loop, into that loop. Rows are summed whole inside one iteration of the outer axes
   /// [0, b), which threads split, so the sums do not depend on the thread count.
+  /// A reduce_sum over all axes of a member of a kernel's epilogue (a gradient's squares,
+  /// for its norm) joins that kernel: each iteration of its outermost loops sums what its
+  /// stores compute into a slot of its own, and the slots are added in order after the
+  /// last loop, so the sum does not depend on the thread count either.
   bool joinSum(const Node *n) {
+    if (joinTotal(n))
+      return true;
     if (!isRowSum(*n))
       return false;
     const Node *o = n->operands[0];
@@ -297,6 +303,21 @@ private:
       return false; // a sum of the unit's: read only when the loop is done
     if (!sums.empty() && sums[0]->attrs.ints[0] != begin)
       return false; // one row length per loop
+    plan_.units[u].sums.push_back(n);
+    unitOf_[n->id] = u;
+    return true;
+  }
+
+  /// joinSum's sum over all axes of an epilogue's member.
+  bool joinTotal(const Node *n) {
+    if (!n->is(OpKind::ReduceSum) || n->attrs.ints[0] != 0 ||
+        n->attrs.ints[1] != static_cast<int64_t>(n->operands[0]->shape.size()) ||
+        n->operands[0]->shape.empty())
+      return false;
+    const Node *o = n->operands[0];
+    const size_t u = unitOf(o);
+    if (u == kNoUnit || !plan_.units[u].anchor || picked_.count(o->id) || !isMember(o, u))
+      return false;
     plan_.units[u].sums.push_back(n);
     unitOf_[n->id] = u;
     return true;

@@ -11,7 +11,8 @@
 //    weights come out of one loop, or out of the matmul that computes their gradient;
 //  - a reduce_sum over trailing axes of such a loop's member joins the loop: it sums each
 //    row as the loop computes it, so a value only summed never reaches memory (batch
-//    norm's statistics and their gradients);
+//    norm's statistics and their gradients); a reduce_sum over all axes of an epilogue's
+//    member joins that kernel alike (a gradient's squares, summed for its norm);
 //  - every other node is a kernel of its own.
 // A loop that reads another unit's value which it can compute from what it reads anyway
 // with a few cheap ops (a ReLU's mask, from the pre-activation; or two values from one
@@ -54,8 +55,10 @@ struct Unit {
   std::vector<const ir::Node *> members;    ///< elementwise nodes, in graph order
   std::vector<std::vector<FusedOperand>> operands; ///< per member
   std::vector<FusedInput> inputs;           ///< what members read from buffers
-  /// reduce_sum nodes over axes [b, rank) of a member (b >= 1), in graph order; only in a
-  /// unit without an anchor. Each is stored, row by row, after the loop over its row.
+  /// reduce_sum nodes, in graph order. Without an anchor: over axes [b, rank) of a member
+  /// (b >= 1), each stored, row by row, after the loop over its row. With an anchor: over
+  /// all axes of a member, summed by each iteration of the outermost loops into a slot of
+  /// its own, the slots added in order after the last loop.
   std::vector<const ir::Node *> sums;
   /// Anchor, members and sums whose values leave the unit (outputs, or read by other
   /// units or through views), in graph order.

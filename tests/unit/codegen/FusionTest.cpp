@@ -52,9 +52,10 @@ protected:
     EXPECT_EQ(u->inputs[0].strides, (std::vector<int64_t>{0, 1, 0, 0}));
     check();
   }
-  /// Compiles and runs the graph, and compares every output with the evaluator's.
-  void check() {
-    auto got = test::runGraph(g, test::floatLeaves(values));
+  /// Compiles and runs the graph (with vectors of at most maxVectorBits, when given), and
+  /// compares every output with the evaluator's.
+  void check(int maxVectorBits = 0) {
+    auto got = test::runGraph(g, test::floatLeaves(values), maxVectorBits);
     std::vector<std::vector<double>> want = evaluate(g, values);
     ASSERT_EQ(got.size(), g.outputs().size());
     for (size_t o = 0; o < g.outputs().size(); ++o) {
@@ -91,7 +92,8 @@ protected:
   /// The unit computing `n`.
   const codegen::Unit *unitOf(const codegen::FusionPlan &p, const Node *n) const {
     for (const codegen::Unit &u : p.units)
-      if (u.anchor == n || std::find(u.members.begin(), u.members.end(), n) != u.members.end())
+      if (u.anchor == n || std::find(u.members.begin(), u.members.end(), n) != u.members.end() ||
+          std::find(u.sums.begin(), u.sums.end(), n) != u.sums.end())
         return &u;
     return nullptr;
   }
@@ -110,6 +112,55 @@ TEST_F(Fusion, MatmulEpilogueWithBiasAndTwoResults) {
   EXPECT_EQ(u->anchor, mm);
   EXPECT_EQ(u->members.size(), 3u); // add, relu, step
   EXPECT_EQ(u->stored.size(), 2u);  // relu and step; neither mm nor pre reach memory
+  check();
+}
+
+TEST_F(Fusion, AnEpilogueSumsAValueOverAllItsElements) {
+  // A weight update and its gradient's squared norm, as an optimizer and the logged norm
+  // make them: the squares are summed in the product's stores, never stored themselves.
+  // 13 rows (bands and rows left over), 53 columns (vectors, and five columns stored one
+  // at a time with AVX-512, four with AVX2 and one with SSE), at every vector width.
+  Node *x = leaf("x", {13, 37}), *y = leaf("y", {37, 53}), *w = leaf("w", {13, 53});
+  Node *grad = b.matmul(x, y);
+  Node *squares = b.mul(grad, grad);
+  Node *total = b.sumAll(squares);
+  g.addOutput("w", b.sub(w, b.mul(grad, 0.1)));
+  g.addOutput("norm", b.unary(OpKind::Sqrt, total));
+  codegen::FusionPlan p = plan();
+  const codegen::Unit *u = unitOf(p, grad);
+  ASSERT_TRUE(u);
+  EXPECT_EQ(unitOf(p, total), u);
+  EXPECT_EQ(u->sums, (std::vector<const Node *>{total}));
+  EXPECT_EQ(std::find(u->stored.begin(), u->stored.end(), squares), u->stored.end());
+  for (int bits : test::kVectorWidths)
+    check(bits);
+}
+
+TEST_F(Fusion, AConvolutionsEpilogueSumsAValueOverAllItsElements) {
+  // The same for a filter gradient, whose stores run along filters (lanes apart): its
+  // epilogue takes a chain of single-use values, here an L1 norm.
+  Node *x = leaf("x", {2, 3, 9, 9}), *dy = leaf("dy", {2, 17, 5, 5});
+  Node *grad = b.make(OpKind::Conv2dFilterGrad, {x, dy}, {{2, 1, 3, 3}, 0, ""});
+  Node *total = b.sumAll(b.unary(OpKind::Abs, grad));
+  g.addOutput("norm", b.mul(total, 0.5));
+  codegen::FusionPlan p = plan();
+  EXPECT_EQ(unitOf(p, total), unitOf(p, grad));
+  for (int bits : test::kVectorWidths)
+    check(bits);
+}
+
+TEST_F(Fusion, AnEpilogueDoesNotTakeInWhatReadsItsSum) {
+  // Clipping by the norm: the update reads the finished sum, so it runs in a loop of its
+  // own after the product, which stores the gradient for it.
+  Node *x = leaf("x", {13, 37}), *y = leaf("y", {37, 53}), *w = leaf("w", {13, 53});
+  Node *grad = b.matmul(x, y);
+  Node *total = b.sumAll(b.mul(grad, grad));
+  Node *scale = b.broadcast(b.unary(OpKind::Sqrt, total), grad->shape, 0, 2);
+  Node *update = b.sub(w, b.div(grad, scale));
+  g.addOutput("w", update);
+  codegen::FusionPlan p = plan();
+  EXPECT_EQ(unitOf(p, total), unitOf(p, grad));
+  EXPECT_NE(unitOf(p, update), unitOf(p, grad));
   check();
 }
 
@@ -368,7 +419,8 @@ TEST_F(Fusion, ALeakyReluJoinsTheFirstLayersConvolutionAndItsMasksAreRecomputed)
   ASSERT_TRUE(conv && last);
   EXPECT_EQ(conv->anchor, pre);
   EXPECT_EQ(unitOf(p, act), conv);
-  EXPECT_EQ(conv->stored, (std::vector<const Node *>{pre, act})); // not the masks
+  // Not the masks; act's total (which keeps the loops apart) is summed in the stores.
+  EXPECT_EQ(conv->stored, (std::vector<const Node *>{pre, act, b.sumAll(act)}));
   expectComputesFrom(last, {down, up}, pre);
   check();
 }
@@ -388,7 +440,8 @@ TEST_F(Fusion, MasksOfAnActivationAKernelReadsAreComputedFromIt) {
   const codegen::Unit *conv = unitOf(p, pre), *last = unitOf(p, out);
   ASSERT_TRUE(conv && last);
   EXPECT_EQ(unitOf(p, act), conv);
-  EXPECT_EQ(conv->stored, (std::vector<const Node *>{act})); // not pre, not the masks
+  // Not pre, not the masks; act's total is summed in the stores.
+  EXPECT_EQ(conv->stored, (std::vector<const Node *>{act, b.sumAll(act)}));
   expectComputesFrom(last, {down, up}, act);
   check();
 }

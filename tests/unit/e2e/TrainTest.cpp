@@ -468,6 +468,7 @@ TEST(Train, SameSeedGivesSameWeightsForAnyThreadCount) {
   makeBars(dir + "/data", 256);
   std::string model = barsModel(dir);
   std::vector<std::vector<float>> weights;
+  std::vector<std::string> metrics; // losses and gradient norms, without the times
   for (const char *threads : {"1", "2", "3"}) {
     std::string out = dir + "/out" + threads;
     CommandResult r = ganc({"train", model, "--steps", "40", "--out", out, "--threads", threads});
@@ -477,9 +478,19 @@ TEST(Train, SameSeedGivesSameWeightsForAnyThreadCount) {
     for (const rt::NamedTensor &t : ck.tensors)
       all.insert(all.end(), t.data.begin(), t.data.end());
     weights.push_back(all);
+    std::ifstream csv(out + "/metrics.csv");
+    std::string line, rows;
+    while (std::getline(csv, line)) {
+      const size_t time = line.find(','), end = line.find(',', time + 1);
+      rows += line.substr(0, time) + line.substr(end) + "\n";
+    }
+    metrics.push_back(rows);
   }
   EXPECT_EQ(weights[0], weights[1]);
   EXPECT_EQ(weights[0], weights[2]);
+  ASSERT_NE(metrics[0].find("d_grad_norm"), std::string::npos);
+  EXPECT_EQ(metrics[0], metrics[1]);
+  EXPECT_EQ(metrics[0], metrics[2]);
 }
 
 TEST(Train, MissingDataIsAClearErrorAtTheDataLine) {
