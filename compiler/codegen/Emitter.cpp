@@ -60,9 +60,9 @@ struct KernelSite {
   std::vector<double> operandConsts;
   std::vector<size_t> outSlots; ///< the node's result first; a fused kernel stores several
   std::optional<size_t> scratchSlot; ///< OpInfo::scratch memory
-  /// Sums over all of what the kernels' stores compute (LlvmKernelBuilder::addToTotal):
-  /// how many, and the slot of their partial sums.
-  int totals = 0;
+  /// Sums over leading axes of what the kernels' stores compute (addToTotal): each one's
+  /// size (1 for a sum of all elements), and the slot of their partial sums.
+  std::vector<int64_t> totals;
   std::optional<size_t> totalsSlot;
 };
 
@@ -263,36 +263,58 @@ public:
                                               : dib_->createLexicalBlockFile(sp, file);
     b_.SetCurrentDebugLocation(llvm::DILocation::get(ctx_, line, col, scope));
   }
-  /// Adds `v` (a vector's active lanes, or a scalar) to sum t of the site's totals: each
-  /// iteration of an outermost loop sums into vectors of its own in the totals slot,
-  /// zeroed as the iteration starts, so the sums do not depend on which thread runs it.
-  void addToTotal(int t, Val v) {
-    Value *x = fv(v);
-    x = x->getType()->isVectorTy() ? fv(zeroInactiveLanes(v))
-                                   : b_.CreateInsertElement(zeros(), x, uint64_t{0});
-    Value *p = totalAt(t);
-    work_ += multiplier_ * 2 * lanes_;
-    b_.CreateAlignedStore(b_.CreateFAdd(b_.CreateAlignedLoad(vecTy(), p, llvm::Align(4)), x), p,
-                          llvm::Align(4));
+  /// Adds `v`, stored at `flat` (a scalar, or a vector along the result's last axis), to
+  /// sum t of the site's totals. Each iteration of an outermost loop sums into a block of
+  /// its own in the totals slot, zeroed as the iteration starts, so the sums do not depend
+  /// on which thread runs it: for a sum of all elements, a vector whose lanes are partial
+  /// sums; for a sum over leading axes of R elements, R partial sums, the value at `flat`
+  /// going to flat mod R (a vector along the last axis stays inside one row).
+  void addToTotal(int t, Val v, Idx flat) {
+    const int64_t R = site_.totals[static_cast<size_t>(t)];
+    Value *x = fv(v), *p = totalAt(t);
+    const bool vector = x->getType()->isVectorTy();
+    work_ += multiplier_ * 2 * (vector ? activeLanes_ : 1);
+    if (R == 1) {
+      x = vector ? fv(zeroInactiveLanes(v)) : b_.CreateInsertElement(zeros(), x, uint64_t{0});
+      b_.CreateAlignedStore(b_.CreateFAdd(b_.CreateAlignedLoad(vecTy(), p, llvm::Align(4)), x), p,
+                            llvm::Align(4));
+      return;
+    }
+    p = gep(p, rem(flat, R));
+    if (!vector)
+      return (void)b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(b_.getFloatTy(), p), x), p);
+    storeLanes(b_.CreateFAdd(loadLanes(p), x), p);
   }
-  /// After the lowering's last loop: one more kernel adding each total's partial sums in
+  /// After the lowering's last loop: one more kernel adding each sum's partial sums in
   /// the order of the iterations that made them, into output slot outs[t].
   void finishTotals(const std::vector<size_t> &outs) {
     summing_ = false;
-    const int64_t parts = partBase_, T = site_.totals;
+    const int64_t parts = partBase_, block = totalsBlock();
     loop(1, [&](Idx) {
-      for (int t = 0; t < T; ++t) {
-        Val sum = loopReduce(parts, val(zeros()), [&](Idx q, Val acc) {
-          Value *at = gep(totals_, idx(b_.CreateAdd(b_.CreateMul(iv(q), b_.getInt64(T * lanes_)),
-                                                    b_.getInt64(t * lanes_))));
-          return val(b_.CreateFAdd(fv(acc), b_.CreateAlignedLoad(vecTy(), at, llvm::Align(4))));
-        });
-        storeAt(outs.at(static_cast<size_t>(t)), index(0), sumLanes(sum), 0);
+      for (size_t t = 0; t < site_.totals.size(); ++t) {
+        const int64_t R = site_.totals[t], start = totalsOffset(t);
+        // Partial sums [at, at + lanes) of every iteration, added in order.
+        auto across = [&](int64_t at) {
+          return loopReduce(parts, val(zeros()), [&](Idx q, Val acc) {
+            Value *from = gep(totals_, idx(b_.CreateAdd(b_.CreateMul(iv(q), b_.getInt64(block)),
+                                                        b_.getInt64(start + at))));
+            return val(b_.CreateFAdd(fv(acc), loadLanes(from)));
+          });
+        };
+        if (R == 1) {
+          storeAt(outs.at(t), index(0), sumLanes(across(0)), 0);
+          continue;
+        }
+        for (int64_t at = 0; at < R; at += lanes_) {
+          activeLanes_ = static_cast<int>(std::min<int64_t>(lanes_, R - at));
+          storeAt(outs.at(t), index(at), across(at), 1);
+          activeLanes_ = lanes_;
+        }
       }
     });
   }
-  /// Floats of the totals slot: a vector per total and iteration of an outermost loop.
-  int64_t totalsFloats() const { return partBase_ * site_.totals * lanes_; }
+  /// Floats of the totals slot: a block per iteration of an outermost loop.
+  int64_t totalsFloats() const { return partBase_ * totalsBlock(); }
   /// Vector loads and stores touch the first `count` lanes only, until set back to lanes().
   void setActiveLanes(int64_t count) {
     checkLanes(count);
@@ -710,8 +732,9 @@ private:
     b_.SetInsertPoint(bodyBB);
     if (top && totals_ && summing_) {
       outer_ = i;
-      for (int t = 0; t < site_.totals; ++t)
-        b_.CreateAlignedStore(zeros(), totalAt(t), llvm::Align(4));
+      Value *block = totalAt(0);
+      for (int64_t at = 0; at < totalsBlock(); at += lanes_)
+        b_.CreateAlignedStore(zeros(), gep(block, index(at)), llvm::Align(4));
     }
     ++depth_;
     double savedMul = multiplier_;
@@ -736,12 +759,20 @@ private:
     return carried;
   }
 
-  /// Sum t's vector for the running iteration of the outermost loop.
+  /// Floats of one iteration's partial sums: each sum's, rounded up to whole vectors.
+  int64_t totalsBlock() const { return totalsOffset(site_.totals.size()); }
+  /// Where sum t's partial sums start in an iteration's block.
+  int64_t totalsOffset(size_t t) const {
+    int64_t at = 0;
+    for (size_t i = 0; i < t; ++i)
+      at += (site_.totals[i] + lanes_ - 1) / lanes_ * lanes_;
+    return at;
+  }
+  /// Sum t's partial sums for the running iteration of the outermost loop.
   Value *totalAt(int t) {
-    const int64_t T = site_.totals;
     Value *slot = b_.CreateAdd(outer_, b_.getInt64(partBase_));
-    return gep(totals_, idx(b_.CreateAdd(b_.CreateMul(slot, b_.getInt64(T * lanes_)),
-                                         b_.getInt64(t * lanes_))));
+    return gep(totals_, idx(b_.CreateAdd(b_.CreateMul(slot, b_.getInt64(totalsBlock())),
+                                         b_.getInt64(totalsOffset(static_cast<size_t>(t))))));
   }
 
   llvm::Module &m_;
@@ -886,6 +917,15 @@ private:
     return it == plan_.viewOf.end() ? n : it->second;
   }
 
+  /// The sizes of the sums in an anchored unit's stores (addToTotal).
+  static std::vector<int64_t> sumSizes(const Unit &u) {
+    std::vector<int64_t> sizes;
+    if (u.anchor)
+      for (const Node *s : u.sums)
+        sizes.push_back(s->numel());
+    return sizes;
+  }
+
   /// The kernels of one fusion unit: its anchor's lowering (with the members in its
   /// stores), or one loop nest over the members' shape.
   void emitUnit(llvm::IRBuilder<> &eb, StepFunction &step, const Unit &u) {
@@ -922,8 +962,7 @@ private:
               k.finishTotals(at);
             }
           },
-          body, info.scratch ? info.scratch(*u.anchor) : 0, u.members,
-          static_cast<int>(u.sums.size()));
+          body, info.scratch ? info.scratch(*u.anchor) : 0, u.members, sumSizes(u));
       return;
     }
     emitNode(eb, step, site, outs, opInfo(site.op).mnemonic, ins,
@@ -962,7 +1001,8 @@ private:
       for (size_t s = 0; s < u.sums.size(); ++s) {
         const Node *o = u.sums[s]->operands[0];
         k.addToTotal(static_cast<int>(s),
-                     vals[std::find(u.members.begin(), u.members.end(), o) - u.members.begin()]);
+                     vals[std::find(u.members.begin(), u.members.end(), o) - u.members.begin()],
+                     flat);
       }
     return vals;
   }
@@ -1209,7 +1249,7 @@ private:
                 const std::string &label, const std::vector<const Node *> &ins,
                 const std::function<void(LlvmKernelBuilder &)> &lower, const std::string &body,
                 int64_t scratchFloats = 0, const std::vector<const Node *> &fused = {},
-                int totals = 0) {
+                const std::vector<int64_t> &totals = {}) {
     KernelSite site;
     site.baseName = name_ + "." + std::to_string(counter_++) + "." + label;
     site.body = body;
@@ -1239,7 +1279,7 @@ private:
       step.tempBytes += scratchFloats * 4;
       lifetime_.emplace(*site.scratchSlot, std::pair<int64_t, int64_t>{order_, order_});
     }
-    if (totals > 0) {
+    if (!totals.empty()) {
       // Sized once the lowering has made its loops (LlvmKernelBuilder::totalsFloats).
       site.totals = totals;
       site.totalsSlot = addSlot(step, {"", Slot::Kind::Temp, {0}});

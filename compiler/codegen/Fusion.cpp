@@ -284,10 +284,11 @@ private:
   /// Puts `n`, a reduce_sum over the trailing axes [b, rank) of a member of an elementwise
   /// loop, into that loop. Rows are summed whole inside one iteration of the outer axes
   /// [0, b), which threads split, so the sums do not depend on the thread count.
-  /// A reduce_sum over all axes of a member of a kernel's epilogue (a gradient's squares,
-  /// for its norm) joins that kernel: each iteration of its outermost loops sums what its
-  /// stores compute into a slot of its own, and the slots are added in order after the
-  /// last loop, so the sum does not depend on the thread count either.
+  /// A reduce_sum over leading axes [0, e) of a member of a kernel's epilogue (all axes: a
+  /// gradient's squares, for its norm; the batch: a bias's gradient) joins that kernel:
+  /// each iteration of its outermost loops sums what its stores compute into partial sums
+  /// of its own, added in order after the last loop, so the sum does not depend on the
+  /// thread count either.
   bool joinSum(const Node *n) {
     if (joinTotal(n))
       return true;
@@ -308,15 +309,19 @@ private:
     return true;
   }
 
-  /// joinSum's sum over all axes of an epilogue's member.
+  /// joinSum's sum over leading axes of an epilogue's member.
   bool joinTotal(const Node *n) {
-    if (!n->is(OpKind::ReduceSum) || n->attrs.ints[0] != 0 ||
-        n->attrs.ints[1] != static_cast<int64_t>(n->operands[0]->shape.size()) ||
-        n->operands[0]->shape.empty())
+    if (!n->is(OpKind::ReduceSum) || n->attrs.ints[0] != 0 || n->operands[0]->shape.empty())
       return false;
     const Node *o = n->operands[0];
     const size_t u = unitOf(o);
     if (u == kNoUnit || !plan_.units[u].anchor || picked_.count(o->id) || !isMember(o, u))
+      return false;
+    // Over leading axes only (a bias gradient's sum over the batch), each stored vector
+    // adds into the partial sums of its row: it must run along the last axis.
+    const Node *anchor = plan_.units[u].anchor;
+    if (n->attrs.ints[1] != static_cast<int64_t>(o->shape.size()) &&
+        !opInfo(anchor->op).contiguousStores(*anchor))
       return false;
     plan_.units[u].sums.push_back(n);
     unitOf_[n->id] = u;

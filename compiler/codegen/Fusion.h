@@ -11,8 +11,9 @@
 //    weights come out of one loop, or out of the matmul that computes their gradient;
 //  - a reduce_sum over trailing axes of such a loop's member joins the loop: it sums each
 //    row as the loop computes it, so a value only summed never reaches memory (batch
-//    norm's statistics and their gradients); a reduce_sum over all axes of an epilogue's
-//    member joins that kernel alike (a gradient's squares, summed for its norm);
+//    norm's statistics and their gradients); a reduce_sum over leading axes of an
+//    epilogue's member joins that kernel alike (a gradient's squares, summed for its
+//    norm; a bias's gradient, summed over the batch);
 //  - every other node is a kernel of its own.
 // A loop that reads another unit's value which it can compute from what it reads anyway
 // with a few cheap ops (a ReLU's mask, from the pre-activation; or two values from one
@@ -57,8 +58,9 @@ struct Unit {
   std::vector<FusedInput> inputs;           ///< what members read from buffers
   /// reduce_sum nodes, in graph order. Without an anchor: over axes [b, rank) of a member
   /// (b >= 1), each stored, row by row, after the loop over its row. With an anchor: over
-  /// all axes of a member, summed by each iteration of the outermost loops into a slot of
-  /// its own, the slots added in order after the last loop.
+  /// leading axes [0, e) of a member (all of them, or, with contiguous stores, fewer),
+  /// summed by each iteration of the outermost loops into partial sums of its own, added
+  /// in order after the last loop.
   std::vector<const ir::Node *> sums;
   /// Anchor, members and sums whose values leave the unit (outputs, or read by other
   /// units or through views), in graph order.

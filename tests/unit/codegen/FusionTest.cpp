@@ -136,6 +136,26 @@ TEST_F(Fusion, AnEpilogueSumsAValueOverAllItsElements) {
     check(bits);
 }
 
+TEST_F(Fusion, AnEpilogueSumsAValueOverLeadingAxes) {
+  // A bias's gradient, the output gradient summed over the batch, in the stores of the
+  // product that computes that gradient (13 rows, 53 columns: vectors, partial vectors
+  // and single columns), and a sum over the two leading axes of a batch of products.
+  Node *x = leaf("x", {13, 37}), *y = leaf("y", {37, 53}), *mask = leaf("mask", {13, 53});
+  Node *grad = b.mul(b.matmul(x, y), mask);
+  Node *bias = b.reduceSum(grad, 0, 1);
+  Node *p = leaf("p", {3, 7, 5}), *q = leaf("q", {3, 5, 18});
+  Node *batched = b.unary(OpKind::Tanh, b.matmul(p, q));
+  Node *lead = b.reduceSum(batched, 0, 2);
+  g.addOutput("grad", grad);
+  g.addOutput("bias", bias);
+  g.addOutput("lead", lead);
+  codegen::FusionPlan plan = this->plan();
+  EXPECT_EQ(unitOf(plan, bias), unitOf(plan, grad));
+  EXPECT_EQ(unitOf(plan, lead), unitOf(plan, batched));
+  for (int bits : test::kVectorWidths)
+    check(bits);
+}
+
 TEST_F(Fusion, AConvolutionsEpilogueSumsAValueOverAllItsElements) {
   // The same for a filter gradient, whose stores run along filters (lanes apart): its
   // epilogue takes a chain of single-use values, here an L1 norm.
