@@ -269,8 +269,11 @@ public:
   /// on which thread runs it: for a sum of all elements, a vector whose lanes are partial
   /// sums; for a sum over leading axes of R elements, R partial sums, the value at `flat`
   /// going to flat mod R (a vector along the last axis stays inside one row).
-  void addToTotal(int t, Val v, Idx flat) {
+  void addToTotal(int t, Val v, Idx flat, int64_t laneStride) {
     const int64_t R = site_.totals[static_cast<size_t>(t)];
+    if (R > 1 && laneStride > 1)
+      internalError("codegen", "'" + site_.baseName +
+                                   "' sums over leading axes what it stores with lanes apart");
     Value *x = fv(v), *p = totalAt(t);
     const bool vector = x->getType()->isVectorTy();
     work_ += multiplier_ * 2 * (vector ? activeLanes_ : 1);
@@ -1002,7 +1005,7 @@ private:
         const Node *o = u.sums[s]->operands[0];
         k.addToTotal(static_cast<int>(s),
                      vals[std::find(u.members.begin(), u.members.end(), o) - u.members.begin()],
-                     flat);
+                     flat, laneStride);
       }
     return vals;
   }

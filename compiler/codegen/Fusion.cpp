@@ -318,10 +318,14 @@ private:
     if (u == kNoUnit || !plan_.units[u].anchor || picked_.count(o->id) || !isMember(o, u))
       return false;
     // Over leading axes only (a bias gradient's sum over the batch), each stored vector
-    // adds into the partial sums of its row: it must run along the last axis.
+    // adds into the partial sums of its row: it must run along the last axis. And each
+    // outermost iteration keeps a row of partial sums: only for a matrix, whose kernels'
+    // outermost loops are bands of rows or strips of columns (16 and 10 for the DCGAN's
+    // 128x6272 dense layer), not for an image batch, whose loops may number thousands
+    // (3,584 for the DCGAN's first convolution, each with 12,544 partial sums).
     const Node *anchor = plan_.units[u].anchor;
     if (n->attrs.ints[1] != static_cast<int64_t>(o->shape.size()) &&
-        !opInfo(anchor->op).contiguousStores(*anchor))
+        (o->shape.size() != 2 || !opInfo(anchor->op).contiguousStores(*anchor)))
       return false;
     plan_.units[u].sums.push_back(n);
     unitOf_[n->id] = u;
