@@ -292,16 +292,14 @@ public:
   /// the order of the iterations that made them, into output slot outs[t].
   void finishTotals(const std::vector<size_t> &outs) {
     summing_ = false;
-    const int64_t parts = partBase_, block = totalsBlock();
+    const int64_t parts = partBase_;
     loop(1, [&](Idx) {
       for (size_t t = 0; t < site_.totals.size(); ++t) {
-        const int64_t R = site_.totals[t], start = totalsOffset(t);
+        const int64_t R = site_.totals[t];
         // Partial sums [at, at + lanes) of every iteration, added in order.
         auto across = [&](int64_t at) {
           return loopReduce(parts, val(zeros()), [&](Idx q, Val acc) {
-            Value *from = gep(totals_, idx(b_.CreateAdd(b_.CreateMul(iv(q), b_.getInt64(block)),
-                                                        b_.getInt64(start + at))));
-            return val(b_.CreateFAdd(fv(acc), loadLanes(from)));
+            return val(b_.CreateFAdd(fv(acc), loadLanes(gep(partialsOf(iv(q), t), index(at)))));
           });
         };
         if (R == 1) {
@@ -771,11 +769,15 @@ private:
       at += (site_.totals[i] + lanes_ - 1) / lanes_ * lanes_;
     return at;
   }
+  /// Sum t's partial sums made by outermost iteration `iteration` (of all the node's
+  /// outermost loops, numbered on).
+  Value *partialsOf(Value *iteration, size_t t) {
+    return gep(totals_, idx(b_.CreateAdd(b_.CreateMul(iteration, b_.getInt64(totalsBlock())),
+                                         b_.getInt64(totalsOffset(t)))));
+  }
   /// Sum t's partial sums for the running iteration of the outermost loop.
   Value *totalAt(int t) {
-    Value *slot = b_.CreateAdd(outer_, b_.getInt64(partBase_));
-    return gep(totals_, idx(b_.CreateAdd(b_.CreateMul(slot, b_.getInt64(totalsBlock())),
-                                         b_.getInt64(totalsOffset(static_cast<size_t>(t))))));
+    return partialsOf(b_.CreateAdd(outer_, b_.getInt64(partBase_)), static_cast<size_t>(t));
   }
 
   llvm::Module &m_;

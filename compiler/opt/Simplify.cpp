@@ -211,18 +211,27 @@ const std::vector<Rule> &rules() {
   return table;
 }
 
-bool simplifyOnce(Graph &g, bool allRules) {
+/// Rebuilds g's live nodes in order, each on its operands' replacements, and replaces
+/// each by replace(node as it was, node rebuilt); returns whether anything changed.
+bool rebuild(Graph &g, const std::function<Node *(Node *was, Node *cur)> &replace) {
   bool changed = false;
   std::unordered_map<uint32_t, Node *> memo;
   for (Node *n : g.live()) {
     std::vector<Node *> ops;
-    bool rebuilt = false;
-    for (Node *o : n->operands) {
-      Node *r = memo.at(o->id);
-      rebuilt |= r != o;
-      ops.push_back(r);
-    }
-    Node *cur = rebuilt ? g.make(n->op, ops, n->attrs, n->loc) : n;
+    for (Node *o : n->operands)
+      ops.push_back(memo.at(o->id));
+    Node *cur = ops == n->operands ? n : g.make(n->op, ops, n->attrs, n->loc);
+    cur = replace(n, cur);
+    changed |= cur != n;
+    memo[n->id] = cur;
+  }
+  for (auto &out : g.outputs())
+    out.second = memo.at(out.second->id);
+  return changed;
+}
+
+bool simplifyOnce(Graph &g, bool allRules) {
+  return rebuild(g, [&](Node *n, Node *cur) {
     Builder b(g, n->loc);
     for (bool fired = true; fired;) {
       fired = false;
@@ -231,17 +240,13 @@ bool simplifyOnce(Graph &g, bool allRules) {
           continue;
         if (Node *r = rule.apply(b, cur)) {
           cur = r;
-          fired = changed = true;
+          fired = true;
           break;
         }
       }
     }
-    changed |= rebuilt;
-    memo[n->id] = cur;
-  }
-  for (auto &out : g.outputs())
-    out.second = memo.at(out.second->id);
-  return changed;
+    return cur;
+  });
 }
 
 bool rewrite(Graph &g, bool allRules) {
@@ -257,9 +262,8 @@ bool rewrite(Graph &g, bool allRules) {
 /// discriminator's weight gradient sums a product over the real and one over the fake
 /// batch). Needs the use counts of the whole graph, so it runs as a pass of its own.
 bool sumProducts(Graph &g) {
-  const std::vector<Node *> live = g.live();
   std::unordered_map<uint32_t, int> uses;
-  for (Node *n : live)
+  for (Node *n : g.live())
     for (Node *o : n->operands)
       ++uses[o->id];
   for (auto &out : g.outputs())
@@ -267,25 +271,14 @@ bool sumProducts(Graph &g) {
   auto alone = [&](const Node *m) {
     return m->is(OpKind::MatMul) && m->shape.size() == 2 && uses[m->id] == 1;
   };
-  bool changed = false;
-  std::unordered_map<uint32_t, Node *> memo;
-  for (Node *n : live) {
-    std::vector<Node *> ops;
-    for (Node *o : n->operands)
-      ops.push_back(memo.at(o->id));
-    Node *cur = ops == n->operands ? n : g.make(n->op, ops, n->attrs, n->loc);
-    if (n->is(OpKind::Add) && arg(n, 0) != arg(n, 1) && alone(arg(n, 0)) && alone(arg(n, 1)) &&
-        arg(n, 0)->shape == arg(n, 1)->shape && arg(n, 0)->attrs.ints == arg(n, 1)->attrs.ints) {
-      const Node *m1 = ops[0], *m2 = ops[1];
-      cur = g.make(OpKind::MatMulSum, {arg(m1, 0), arg(m1, 1), arg(m2, 0), arg(m2, 1)}, m1->attrs,
-                   m1->loc);
-    }
-    changed |= cur != n;
-    memo[n->id] = cur;
-  }
-  for (auto &out : g.outputs())
-    out.second = memo.at(out.second->id);
-  return changed;
+  return rebuild(g, [&](Node *n, Node *cur) {
+    if (!n->is(OpKind::Add) || arg(n, 0) == arg(n, 1) || !alone(arg(n, 0)) || !alone(arg(n, 1)) ||
+        arg(n, 0)->shape != arg(n, 1)->shape || arg(n, 0)->attrs.ints != arg(n, 1)->attrs.ints)
+      return cur;
+    const Node *m1 = arg(cur, 0), *m2 = arg(cur, 1); // the products, rebuilt
+    return g.make(OpKind::MatMulSum, {arg(m1, 0), arg(m1, 1), arg(m2, 0), arg(m2, 1)}, m1->attrs,
+                  m1->loc);
+  });
 }
 
 } // namespace
