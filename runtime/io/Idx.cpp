@@ -272,13 +272,5 @@ void ganc::rt::writeIdxU8(const std::string &path,
   size_t HeaderSize = 4 + 4 * dims.size();
   bool Ok = std::fwrite(Header, 1, HeaderSize, File) == HeaderSize &&
             (Count == 0 || std::fwrite(data, 1, size_t(Count), File) == Count);
-  int SavedErrno = errno;
-  if (std::fclose(File) != 0 && Ok) {
-    Ok = false;
-    SavedErrno = errno;
-  }
-  if (Ok)
-    return;
-  std::remove(path.c_str());
-  throw IoError::fromErrno(path, "write failed", SavedErrno);
+  detail::closeWritten(File, path, Ok);
 }

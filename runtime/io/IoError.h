@@ -72,6 +72,20 @@ inline std::vector<uint8_t> readWholeFile(const std::string &path) {
   return Bytes;
 }
 
+/// Closes \p File, written to \p path; \p ok says whether every write succeeded. On any
+/// failure, the write's or the close's, removes the partial file and throws IoError.
+inline void closeWritten(std::FILE *File, const std::string &path, bool ok) {
+  int SavedErrno = errno;
+  if (std::fclose(File) != 0 && ok) {
+    ok = false;
+    SavedErrno = errno;
+  }
+  if (ok)
+    return;
+  std::remove(path.c_str());
+  throw IoError::fromErrno(path, "write failed", SavedErrno);
+}
+
 } // namespace detail
 
 } // namespace rt

@@ -207,15 +207,7 @@ void ganc::rt::writeNpyF32(const std::string &path, const float *data,
       Ok = std::fwrite(Le, 1, 4, File) == 4;
     }
   }
-  int SavedErrno = errno;
-  if (std::fclose(File) != 0 && Ok) {
-    Ok = false;
-    SavedErrno = errno;
-  }
-  if (Ok)
-    return;
-  std::remove(path.c_str());
-  throw IoError::fromErrno(path, "write failed", SavedErrno);
+  detail::closeWritten(File, path, Ok);
 }
 
 NpyArray ganc::rt::readNpyF32(const std::string &path) {
