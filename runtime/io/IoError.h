@@ -21,6 +21,8 @@
 #include <string>
 #include <vector>
 
+#include <sys/stat.h>
+
 namespace ganc {
 namespace rt {
 
@@ -72,6 +74,14 @@ inline std::vector<uint8_t> readWholeFile(const std::string &path) {
   return Bytes;
 }
 
+/// Removes what a failed write left at \p path, if it is a regular file: a path naming a
+/// device (/dev/full) or a pipe is left alone, where removing it would unlink the node.
+inline void removePartial(const std::string &path) {
+  struct stat St;
+  if (::stat(path.c_str(), &St) == 0 && S_ISREG(St.st_mode))
+    std::remove(path.c_str());
+}
+
 /// Closes \p File, written to \p path; \p ok says whether every write succeeded. On any
 /// failure, the write's or the close's, removes the partial file and throws IoError.
 inline void closeWritten(std::FILE *File, const std::string &path, bool ok) {
@@ -82,7 +92,7 @@ inline void closeWritten(std::FILE *File, const std::string &path, bool ok) {
   }
   if (ok)
     return;
-  std::remove(path.c_str());
+  removePartial(path);
   throw IoError::fromErrno(path, "write failed", SavedErrno);
 }
 

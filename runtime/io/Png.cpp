@@ -153,7 +153,7 @@ void ganc::rt::writeGrayGridPng(const std::string &path, const float *samples,
     SavedErrno = errno;
   if (Ok && Flushed && Closed)
     return;
-  std::remove(path.c_str());
+  detail::removePartial(path);
   if (!Ok)
     throw IoError(path, std::string("PNG encoding failed: ") + State.Message);
   throw IoError::fromErrno(path, "write failed", SavedErrno);

@@ -219,6 +219,16 @@ TEST(Idx, WriteErrors) {
   std::string Bad = Dir.file("nope/o.idx");
   EXPECT_IO_ERROR(writeIdxU8(Bad, {4}, D.data()), Bad,
                   "cannot open for writing");
+  // A device that refuses every byte: the write fails when the file is closed, and
+  // what failed is not removed (unlinking /dev/full would break the machine).
+  const std::string Full = "/dev/full";
+  if (std::filesystem::is_character_file(Full)) {
+    EXPECT_IO_ERROR(writeIdxU8(Full, {4}, D.data()), Full, "write failed");
+    EXPECT_IO_ERROR(writeNpyF32(Full, std::vector<float>(4).data(), {4}), Full, "write failed");
+    float V[4] = {0, 0, 0, 0};
+    EXPECT_IO_ERROR(writeGrayGridPng(Full, V, 1, 2, 2, 1, 1, 0, 1), Full, "write failed");
+    EXPECT_TRUE(std::filesystem::is_character_file(Full));
+  }
 }
 
 namespace {
