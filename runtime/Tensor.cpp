@@ -45,8 +45,10 @@ Tensor *Store::find(const std::string &name) {
   return it == tensors_.end() ? nullptr : &it->second;
 }
 
-Executable::Executable(const StepFunction &fn, Store &store)
-    : fn_(fn), arena_((fn.arenaBytes + 3) / 4) {
+Executable::Executable(const StepFunction &fn, Store &store, Buffer *arena)
+    : fn_(fn), ownArena_(arena ? 0 : (fn.arenaBytes + 3) / 4), arena_(arena ? arena : &ownArena_) {
+  if (arena_->size() * 4 < fn.arenaBytes)
+    throw std::invalid_argument("the arena given to '" + fn.name + "' is smaller than its plan");
   for (const Slot &s : fn.slots) {
     if (s.kind == Slot::Kind::Leaf) {
       Tensor &t = store.get(s.name, s.shape);
@@ -55,7 +57,7 @@ Executable::Executable(const StepFunction &fn, Store &store)
       continue;
     }
     if (s.kind == Slot::Kind::Temp && s.arenaOffset >= 0) {
-      slots_.push_back(arena_.data() + s.arenaOffset / 4);
+      slots_.push_back(arena_->data() + s.arenaOffset / 4);
       continue;
     }
     owned_.emplace_back(numElements(s.shape));
@@ -81,7 +83,7 @@ void Executable::run() {
 }
 
 void Executable::fillWritten(float v) {
-  std::fill(arena_.data(), arena_.data() + arena_.size(), v);
+  std::fill(arena_->data(), arena_->data() + arena_->size(), v);
   for (Buffer &b : owned_)
     std::fill(b.data(), b.data() + b.size(), v);
 }

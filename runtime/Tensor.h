@@ -60,7 +60,12 @@ private:
 /// happens once; run() does no lookups and no allocation.
 class Executable {
 public:
-  Executable(const StepFunction &fn, Store &store);
+  /// With `arena` (at least fn.arenaBytes), the temporaries live there instead of in an
+  /// arena of the program's own: they live only while run() runs, so programs that never
+  /// run at the same time (a trainer's D and G steps) can share one.
+  Executable(const StepFunction &fn, Store &store, Buffer *arena = nullptr);
+  Executable(const Executable &) = delete; // arena_ may point into the object
+  Executable &operator=(const Executable &) = delete;
   void run();
   /// Makes the outputs named like store tensors (updated parameters and state) the
   /// store's: each output buffer trades places with its tensor's, so no data is copied,
@@ -83,7 +88,8 @@ private:
   StepFunction fn_;
   std::vector<float *> slots_;
   std::vector<Buffer> owned_;
-  Buffer arena_;
+  Buffer ownArena_;
+  Buffer *arena_; ///< ownArena_, or one shared with other programs
   /// Leaf slots and their tensors, whose buffers commits (of this or another program
   /// on the same store) trade: re-read before every run.
   std::vector<std::pair<size_t, Tensor *>> leaves_;

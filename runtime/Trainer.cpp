@@ -62,9 +62,15 @@ Trainer::Trainer(const TrainSpec &spec, const StepFunction &dStep, const StepFun
     noise_.push_back(&store_.get(n.name, batched(spec.batch, n.shape)));
     noiseKeys_.push_back(purposeKey("noise:" + n.name));
   }
-  d_ = std::make_unique<Executable>(dStep, store_);
+  const bool evaluates = evaluator && data.heldOutSize() > 0;
+  int64_t arenaBytes = dStep.arenaBytes;
+  for (const StepFunction *f : {gStep, sampler, evaluates ? evaluator : nullptr})
+    if (f)
+      arenaBytes = std::max(arenaBytes, f->arenaBytes);
+  arena_ = Buffer((arenaBytes + 3) / 4);
+  d_ = std::make_unique<Executable>(dStep, store_, &arena_);
   if (gStep)
-    g_ = std::make_unique<Executable>(*gStep, store_);
+    g_ = std::make_unique<Executable>(*gStep, store_, &arena_);
   // What the step loop reads and writes besides the programs' own bindings, found once
   // here: no name is built or looked up per step.
   auto termOutputs = [](const Executable &e, size_t count) {
@@ -84,13 +90,13 @@ Trainer::Trainer(const TrainSpec &spec, const StepFunction &dStep, const StepFun
   }
   if (spec.ema > 0)
     emaWeight_ = &store_.get(emaWeight(spec.gPlayer), {});
-  if (evaluator && data.heldOutSize() > 0) {
+  if (evaluates) {
     store_.get(spec.data.name + "@eval", batched(data.heldOutSize(), spec.data.shape));
-    eval_ = std::make_unique<Executable>(*evaluator, store_);
+    eval_ = std::make_unique<Executable>(*evaluator, store_, &arena_);
   }
   // The grid sampler reads its own fixed noise, `<noise>@grid`, and the same parameters.
   if (sampler)
-    sample_ = std::make_unique<Executable>(*sampler, store_);
+    sample_ = std::make_unique<Executable>(*sampler, store_, &arena_);
 }
 
 void Trainer::initialize() {

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 #include <tbb/parallel_for.h>
 
+#include <algorithm>
 #include <cmath>
 
 using namespace ganc;
@@ -58,6 +59,77 @@ TEST(Executable, CommitHandsTheOutputsToTheStore) {
   r.run(); // the other program follows the store
   for (int i = 0; i < 5; ++i)
     EXPECT_EQ(r.output("twice")[i], 2.f * static_cast<float>(i + 2));
+}
+
+TEST(Executable, ProgramsThatRunInTurnShareOneArena) {
+  // Two programs with a temporary (the first product of x w w), bound to one arena and
+  // run in turn: each run writes its temporaries afresh, so neither is disturbed by
+  // what the other left there.
+  auto product = [](const std::string &name, int64_t n) {
+    auto g = std::make_unique<ir::Graph>(name);
+    ir::Builder b(*g);
+    ir::Node *x = g->input(name + ".x", {n, n}), *w = g->input(name + ".w", {n, n});
+    g->addOutput(name + ".out", b.matmul(b.matmul(x, w), w));
+    return g;
+  };
+  const int64_t n1 = 24, n2 = 40;
+  auto one = product("one", n1), two = product("two", n2);
+  std::string error;
+  auto jit = codegen::Jit::create(error);
+  ASSERT_TRUE(jit) << error;
+  std::vector<rt::StepFunction> fns;
+  ASSERT_TRUE(jit->compile({one.get(), two.get()}, {}, fns, error)) << error;
+  ASSERT_GT(fns[0].arenaBytes, 0);
+  ASSERT_GT(fns[1].arenaBytes, fns[0].arenaBytes);
+
+  rt::Store store;
+  auto fill = [&](const std::string &name, int64_t n, float scale) {
+    float *x = store.get(name + ".x", {n, n}).data(), *w = store.get(name + ".w", {n, n}).data();
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t k = 0; k < n; ++k) {
+        x[i * n + k] = scale * static_cast<float>((i == k) + i % 5);
+        w[i * n + k] = static_cast<float>(k - i);
+      }
+  };
+  // out = x w w, each element checked against sums in double.
+  auto check = [&](const rt::Executable &e, const std::string &name, int64_t n) {
+    const float *x = store.find(name + ".x")->data(), *w = store.find(name + ".w")->data();
+    const float *y = e.output(name + ".out");
+    std::vector<double> xw(static_cast<size_t>(n * n), 0.0);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t k = 0; k < n; ++k)
+        for (int64_t j = 0; j < n; ++j)
+          xw[i * n + j] += static_cast<double>(x[i * n + k]) * w[k * n + j];
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        double want = 0;
+        for (int64_t k = 0; k < n; ++k)
+          want += xw[i * n + k] * w[k * n + j];
+        ASSERT_NEAR(y[i * n + j], want, 1e-4 * (1 + std::fabs(want)))
+            << name << " " << i << " " << j;
+      }
+  };
+  fill("one", n1, 1);
+  fill("two", n2, 1);
+  rt::Buffer tooSmall(fns[0].arenaBytes / 4);
+  EXPECT_THROW(rt::Executable(fns[1], store, &tooSmall), std::invalid_argument);
+  rt::Buffer arena(fns[1].arenaBytes / 4);
+  rt::Executable a(fns[0], store, &arena), c(fns[1], store, &arena);
+  a.run(); // its temporary lands in the given arena
+  EXPECT_TRUE(
+      std::any_of(arena.data(), arena.data() + arena.size(), [](float v) { return v != 0; }));
+  for (float scale : {1.f, -2.f, 0.5f}) {
+    fill("one", n1, scale);
+    a.run();
+    c.run(); // overwrites the arena the first program used
+    check(a, "one", n1);
+    check(c, "two", n2);
+    fill("two", n2, scale);
+    c.run();
+    a.run();
+    check(c, "two", n2);
+    check(a, "one", n1);
+  }
 }
 
 TEST(Executable, CompiledCodeFlushesDenormalsAndLeavesTheCallerIeee) {
