@@ -467,6 +467,27 @@ TEST_F(Fusion, MasksOfAnActivationAKernelReadsAreComputedFromIt) {
   check();
 }
 
+TEST_F(Fusion, AnEpilogueComputesADerivativeFromAnActivationAKernelReads) {
+  // The tutorial's G output layer: y = sigmoid(h W), which the next product reads, and
+  // the gradient at its input, (g W3) * y (1 - y). The gradient product's epilogue reads
+  // y, stored anyway, and computes y (1 - y): y's kernel stores nothing else.
+  Node *pre = b.matmul(leaf("h", {8, 16}), leaf("w", {16, 40}));
+  Node *y = b.unary(OpKind::Sigmoid, pre);
+  Node *dy = b.mul(y, b.sub(b.scalar(1), y));
+  g.addOutput("next", b.matmul(y, leaf("w2", {40, 6})));
+  Node *grad = b.matmul(leaf("g", {8, 12}), leaf("w3", {12, 40}));
+  Node *out = b.mul(grad, dy);
+  g.addOutput("out", out);
+  codegen::FusionPlan p = plan();
+  const codegen::Unit *forward = unitOf(p, pre), *backward = unitOf(p, out);
+  ASSERT_TRUE(forward && backward);
+  ASSERT_NE(forward, backward);
+  EXPECT_EQ(backward->anchor, grad);
+  EXPECT_EQ(forward->stored, (std::vector<const Node *>{y}));
+  expectComputesFrom(backward, {dy}, y);
+  check();
+}
+
 TEST_F(Fusion, ACenteredValueIsComputedAgainFromATensorAKernelReads) {
   // Batch norm's shape: x - mean, summed squared in one loop, normalized in a later one
   // (which needs the sum). x is stored anyway (a kernel sums its columns for the mean),
