@@ -100,7 +100,7 @@ private:
   BatchSampler batches_;
   /// The temporaries of every program below: they run one at a time, so one arena as
   /// large as the largest plan serves them all (the DCGAN's D and G steps plan 43 and 45
-  /// MB). Declared first, destroyed last.
+  /// MB). Declared before them, so it outlives them.
   Buffer arena_;
   std::unique_ptr<Executable> d_, g_, sample_, eval_;
   const Dataset &data_;
