@@ -443,10 +443,8 @@ private:
   void finish() {
     dropEmptyUnits();
     kernelReads_ = anchorReads();
-    // An epilogue too, when its anchor stores contiguous vectors (loading what the
-    // recomputed values need costs a vector load, not a gather): G's output gradient
-    // recomputes the sigmoid's derivative y (1 - y) from y, which D's first layer reads
-    // anyway, so G's output layer stores 401 KB less a step.
+    // Loops, and epilogues whose anchor stores contiguous vectors (what the recomputed
+    // values need then costs a vector load, not a gather).
     for (size_t id = 0; id < plan_.units.size(); ++id) {
       const Node *a = plan_.units[id].anchor;
       if (!a || opInfo(a->op).contiguousStores(*a))
@@ -526,10 +524,12 @@ private:
     return strides == rm && b->shape == u.shape && !b->is(OpKind::Const) ? b : nullptr;
   }
 
-  /// A value a loop reads from another unit's buffer, but can compute from what it
-  /// reads anyway with a few cheap elementwise ops (a ReLU's or LeakyReLU's step mask,
-  /// from the pre-activation its backward loop also reads, or from the normalized value
-  /// and the batch-norm parameters), is computed in the loop instead: the nodes join it
+  /// A value a loop (or a contiguous epilogue) reads from another unit's buffer, but can
+  /// compute from what it reads anyway with a few cheap elementwise ops (a ReLU's or
+  /// LeakyReLU's step mask, from the pre-activation its backward loop also reads, or from
+  /// the normalized value and the batch-norm parameters; the tutorial's sigmoid
+  /// derivative y (1 - y), from y, which D's first layer reads), is computed in the loop
+  /// instead: the nodes join it
   /// as members (they stay members of their own unit too), so the loop reads one tensor
   /// less and the other unit need not store it. Broadcasts and rank-0 values the nodes
   /// read are cheap; tensors of the loop's shape must be read by the loop already, or,

@@ -15,9 +15,11 @@
 //    epilogue's member joins that kernel alike (a gradient's squares, summed for its
 //    norm; a bias's gradient, summed over the batch);
 //  - every other node is a kernel of its own.
-// A loop that reads another unit's value which it can compute from what it reads anyway
-// with a few cheap ops (a ReLU's mask, from the pre-activation; or two values from one
-// tensor it then reads instead) computes it instead: the
+// A loop, or the epilogue of a kernel whose stores are contiguous vectors, that reads
+// another unit's value which it can compute from what it reads anyway with a few cheap
+// ops (a ReLU's mask, from the pre-activation; a sigmoid's derivative, from the sigmoid
+// a kernel reads; or two values from one tensor it then reads instead) computes it
+// instead: the
 // nodes are members of both units, and only their own unit stores them, if anyone still
 // reads them. A unit left storing nothing is dropped.
 // A node joins a kernel only if the kernels stay acyclic: nothing the node reads from
