@@ -2,6 +2,7 @@
 #include "Tensor.h"
 
 #include "FloatMode.h"
+#include "Memory.h"
 #include "Threads.h"
 
 #include <algorithm>
@@ -18,14 +19,11 @@ int64_t numElements(const Shape &s) {
   return n;
 }
 
-Buffer::Buffer(int64_t n) : size_(n) {
-  size_t bytes = (static_cast<size_t>(n) * sizeof(float) + 63) / 64 * 64;
-  void *p = std::aligned_alloc(64, bytes == 0 ? 64 : bytes);
-  if (!p)
-    throw std::bad_alloc();
-  std::memset(p, 0, bytes == 0 ? 64 : bytes);
-  data_.reset(static_cast<float *>(p));
+Buffer::Buffer(int64_t n)
+    : data_(static_cast<float *>(allocateArray(static_cast<size_t>(n) * sizeof(float)))), size_(n) {
 }
+
+Buffer::~Buffer() { freeArray(data_, static_cast<size_t>(size_) * sizeof(float)); }
 
 Tensor &Store::get(const std::string &name, const Shape &shape) {
   auto it = tensors_.find(name);

@@ -13,25 +13,33 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 
 namespace ganc::rt {
 
 int64_t numElements(const Shape &s);
 
-/// A 64-byte-aligned array of floats.
+/// A 64-byte-aligned array of floats, zero-filled when made (see Memory.h for where it
+/// lives).
 class Buffer {
 public:
   Buffer() = default;
   explicit Buffer(int64_t n);
-  float *data() { return data_.get(); }
-  const float *data() const { return data_.get(); }
+  ~Buffer();
+  Buffer(Buffer &&o) noexcept : data_(o.data_), size_(o.size_) { o.data_ = nullptr, o.size_ = 0; }
+  Buffer &operator=(Buffer &&o) noexcept {
+    std::swap(data_, o.data_);
+    std::swap(size_, o.size_);
+    return *this;
+  }
+  Buffer(const Buffer &) = delete;
+  Buffer &operator=(const Buffer &) = delete;
+  float *data() { return data_; }
+  const float *data() const { return data_; }
   int64_t size() const { return size_; }
 
 private:
-  struct Free {
-    void operator()(float *p) const { std::free(p); }
-  };
-  std::unique_ptr<float, Free> data_;
+  float *data_ = nullptr;
   int64_t size_ = 0;
 };
 
