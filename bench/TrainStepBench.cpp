@@ -23,6 +23,19 @@ using namespace ganc;
 
 namespace {
 
+/// `samples` MNIST-sized samples (784 random pixels), held as pixels or as floats. The
+/// setup's MNIST (and the PyTorch side's data in bench/compare_pytorch.sh) has 10,000;
+/// the full training set, 60,000.
+rt::Dataset mnistSized(int64_t samples, bool pixels) {
+  std::mt19937 rng(1);
+  std::vector<uint8_t> bytes(static_cast<size_t>(samples) * 784);
+  for (uint8_t &v : bytes)
+    v = static_cast<uint8_t>(rng());
+  if (pixels)
+    return rt::Dataset(std::move(bytes), 784, 0.0, 1.0);
+  return rt::Dataset(std::vector<float>(bytes.begin(), bytes.end()), 784);
+}
+
 /// One iteration (D step + G step, as the trainer runs them) of `example` at a batch size
 /// and thread count, on synthetic images (the timing does not depend on their content).
 void iteration(benchmark::State &state, const std::string &example) {
@@ -42,12 +55,7 @@ void iteration(benchmark::State &state, const std::string &example) {
     state.SkipWithError(error.c_str());
     return;
   }
-  std::mt19937 rng(1);
-  std::uniform_real_distribution<float> u(0, 1);
-  std::vector<float> rows(2048 * 784);
-  for (float &v : rows)
-    v = u(rng);
-  rt::Dataset data(std::move(rows), 784);
+  rt::Dataset data = mnistSized(10000, true);
   rt::TrainSpec spec = s.trainSpec("");
   rt::Trainer trainer(spec, fns[0], &fns[1], nullptr, data);
   trainer.initialize();
@@ -67,6 +75,25 @@ void MnistIteration(benchmark::State &state) { iteration(state, "mnist.gan"); }
 /// transposed 4x4 convolutions, Adam 2e-4).
 void DcganIteration(benchmark::State &state) { iteration(state, "dcgan_mnist.gan"); }
 
+/// One batch of 128 MNIST-sized samples copied out of the training set (part of every
+/// D step), from pixels (as IDX data is held) or from floats.
+void BatchFill(benchmark::State &state) {
+  rt::ThreadLimit limit(static_cast<int>(state.range(2)));
+  rt::Dataset data = mnistSized(state.range(0), state.range(1) != 0);
+  rt::BatchSampler batches(data, 1);
+  std::vector<float> x(128 * 784);
+  int64_t index = 0;
+  for (auto _ : state) {
+    batches.fill(x.data(), 128, index++);
+    benchmark::DoNotOptimize(x.data());
+  }
+}
+
+BENCHMARK(BatchFill)
+    ->ArgNames({"samples", "pixels", "threads"})
+    ->ArgsProduct({{10000, 60000}, {0, 1}, {1, 2}})
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
 BENCHMARK(MnistIteration)
     ->ArgNames({"batch", "threads"})
     ->ArgsProduct({{32, 128, 512, 1024}, {1, 2}})

@@ -639,17 +639,47 @@ TEST(Labels, BatchesCarryTheirSamplesClassesOneHot) {
   // Over one epoch (a batch of all three samples), each row's one-hot label is the class
   // of the image in the same row.
   BatchSampler B(D, 7);
-  std::vector<float> X(12), Y(9);
+  std::vector<float> X(12), Y(9), Row(4);
   B.fill(X.data(), 3, 0, Y.data());
   for (int K = 0; K < 3; ++K) {
     int Sample = -1;
-    for (int I = 0; I < 3; ++I)
-      if (std::equal(X.begin() + K * 4, X.begin() + K * 4 + 4, D.row(I)))
+    for (int I = 0; I < 3; ++I) {
+      D.copyRow(I, Row.data());
+      if (std::equal(X.begin() + K * 4, X.begin() + K * 4 + 4, Row.begin()))
         Sample = I;
+    }
     ASSERT_GE(Sample, 0);
     for (int C = 0; C < 3; ++C)
       EXPECT_EQ(Y[K * 3 + C], C == D.label(Sample) ? 1.f : 0.f) << "row " << K;
   }
+}
+
+TEST(Labels, PixelRowsReadScaledInBatchesAndHeldOut) {
+  // Pixels stay bytes in memory; what a batch or the held-out set reads is the pixel
+  // scaled to [lo, hi], the same value either way: pixel I * 7 of the file here.
+  TempDir Dir;
+  DataSpec S = labelledFolder(Dir, withPayload(idxBytes(0x08, {3}, 3), {0, 2, 1}));
+  S.lo = -1;
+  S.hi = 1;
+  S.holdOut = 1;
+  Dataset D = Dataset::load(S);
+  ASSERT_EQ(D.size(), 2);
+  ASSERT_EQ(D.heldOutSize(), 1);
+  EXPECT_EQ(D.heldOutLabel(0), 1);
+  auto Scaled = [](int Pixel) { return -1.f + float(2 / 255.0) * float(Pixel); };
+  for (int J = 0; J < 4; ++J)
+    EXPECT_EQ(D.heldOutRow(0)[J], Scaled((8 + J) * 7)) << J;
+  BatchSampler B(D, 3);
+  std::vector<float> X(8);
+  B.fill(X.data(), 2, 0);
+  for (int K = 0; K < 2; ++K) {
+    const int Sample = X[K * 4] == Scaled(0) ? 0 : 1;
+    for (int J = 0; J < 4; ++J)
+      EXPECT_EQ(X[K * 4 + J], Scaled((Sample * 4 + J) * 7)) << K << " " << J;
+  }
+  EXPECT_NE(X[0], X[4]); // both samples, once each
+  EXPECT_FLOAT_EQ(Scaled(0), -1.f);
+  EXPECT_FLOAT_EQ(Scaled(255), 1.f);
 }
 
 TEST(Labels, MalformedInputs) {
@@ -686,9 +716,11 @@ TEST(Labels, NpyDataWithNpyLabels) {
   S.classes = 3;
   Dataset D = Dataset::load(S);
   ASSERT_EQ(D.size(), 3);
-  EXPECT_FLOAT_EQ(D.row(0)[0], -1.f);
-  EXPECT_FLOAT_EQ(D.row(0)[1], 1.f);
-  EXPECT_FLOAT_EQ(D.row(0)[2], -0.6f);
+  std::vector<float> Row(4);
+  D.copyRow(0, Row.data());
+  EXPECT_FLOAT_EQ(Row[0], -1.f);
+  EXPECT_FLOAT_EQ(Row[1], 1.f);
+  EXPECT_FLOAT_EQ(Row[2], -0.6f);
   EXPECT_EQ(D.label(0), 2);
   EXPECT_EQ(D.label(2), 1);
 
@@ -698,7 +730,8 @@ TEST(Labels, NpyDataWithNpyLabels) {
   EXPECT_IO_ERROR(Dataset::load(S), X, "used as stored; `scale` maps the 0..255 pixels");
   S.scaled = false;
   D = Dataset::load(S);
-  EXPECT_EQ(std::vector<float>(D.row(0), D.row(0) + 2), (std::vector<float>{0.5f, -0.5f}));
+  D.copyRow(0, Row.data());
+  EXPECT_EQ(std::vector<float>(Row.begin(), Row.begin() + 2), (std::vector<float>{0.5f, -0.5f}));
   // Labels that are not classes, and data that is not finite, name the file and sample.
   std::vector<float> Half = {0, 1.5f, 2};
   writeNpyF32(Y, Half.data(), {3});
