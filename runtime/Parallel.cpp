@@ -237,6 +237,8 @@ private:
 
 /// The team of the region open on this thread, if any.
 thread_local Team team;
+/// Whether a region of one thread is open on this thread.
+thread_local bool serialRegion = false;
 
 void runKernel(ganc_rt_kernel_fn kernel, void *ctx, int64_t n, int64_t grain) {
   if (n <= 0)
@@ -250,6 +252,10 @@ void runKernel(ganc_rt_kernel_fn kernel, void *ctx, int64_t n, int64_t grain) {
   }
   if (team.active() && team.run(kernel, ctx, n, grain))
     return;
+  if (serialRegion) {
+    kernel(ctx, 0, n);
+    return;
+  }
   tbb::parallel_for(
       tbb::blocked_range<int64_t>(0, n, static_cast<size_t>(grain)),
       [&](const tbb::blocked_range<int64_t> &r) {
@@ -262,18 +268,24 @@ void runKernel(ganc_rt_kernel_fn kernel, void *ctx, int64_t n, int64_t grain) {
 } // namespace
 
 ParallelRegion::ParallelRegion() {
-  if (team.active())
-    return; // inside another region of this thread: its team runs the loops
+  if (team.active() || serialRegion)
+    return; // inside another region of this thread: it runs the loops
   // More threads than cores would leave spinning helpers waiting for a core: TBB's own
   // scheduling serves better there.
   const int threads = activeThreads();
-  if (threads < 2 || threads > tbb::info::default_concurrency())
+  if (threads < 2) {
+    serialRegion = serial_ = true;
+    return;
+  }
+  if (threads > tbb::info::default_concurrency())
     return;
   team.open(threads);
   opened_ = true;
 }
 
 ParallelRegion::~ParallelRegion() {
+  if (serial_)
+    serialRegion = false;
   if (opened_)
     team.close();
 }

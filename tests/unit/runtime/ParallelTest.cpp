@@ -3,7 +3,7 @@
 // ganc_rt_parallel_for runs every iteration of [0, n) exactly once, in chunks of at most
 // `grain`, whether it goes to tbb::parallel_for or to the team of a ParallelRegion, and
 // for loops too large for the team's tickets; inside a region of two threads the
-// helpers take part.
+// helpers take part; inside a region of one thread a loop is one call.
 //
 //===----------------------------------------------------------------------===//
 #include "Threads.h"
@@ -15,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -87,8 +88,29 @@ TEST(Parallel, EveryIterationRunsOnceInARegion) {
 
 TEST(Parallel, NestedAndOneThreadRegionsRunEveryIteration) {
   {
+    // One thread: each loop is one call over all its iterations, also in a nested region.
     rt::ThreadLimit limit(1);
     rt::ParallelRegion region;
+    for (int nested = 0; nested < 2; ++nested) {
+      std::optional<rt::ParallelRegion> inner;
+      if (nested)
+        inner.emplace();
+      Record r(1000);
+      ganc_rt_parallel_for(kernel, &r, 1000, 3);
+      int64_t wrong = 0;
+      for (int64_t i = 0; i < 1000; ++i)
+        wrong += r.runs[i].load() != 1;
+      EXPECT_EQ(wrong, 0);
+      EXPECT_EQ(r.largest.load(), 1000);
+      EXPECT_FALSE(r.elsewhere);
+    }
+    Record r(1000); // after the inner region closed, still one call
+    ganc_rt_parallel_for(kernel, &r, 1000, 3);
+    EXPECT_EQ(r.largest.load(), 1000);
+  }
+  {
+    // Outside a region, one thread still runs chunks of at most grain.
+    rt::ThreadLimit limit(1);
     expectEachOnce(1000, 3);
   }
   rt::ThreadLimit limit(2);
