@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 #include <set>
+#include <sys/stat.h>
 #include <unistd.h>
 
 using namespace ganc::rt;
@@ -324,6 +325,12 @@ void ganc::rt::writeSafeTensors(
   Header += '}';
   Header.append((8 - Header.size() % 8) % 8, ' ');
 
+  // The file is written beside its path and renamed into place, so a reader never sees
+  // half of it; a path that names a device, a pipe or a directory would be replaced.
+  struct stat St;
+  if (::stat(path.c_str(), &St) == 0 && !S_ISREG(St.st_mode))
+    throw IoError(path, "is not a regular file (a safetensors file is written beside it and "
+                        "renamed over it, which would replace it)");
   const std::string Tmp = path + ".tmp";
   std::FILE *File = std::fopen(Tmp.c_str(), "wb");
   if (!File)
@@ -356,13 +363,13 @@ void ganc::rt::writeSafeTensors(
     SavedErrno = errno;
   }
   if (!Ok) {
-    std::remove(Tmp.c_str());
+    detail::removePartial(Tmp);
     throw IoError::fromErrno(path, "write failed (temporary file " + Tmp + ")",
                              SavedErrno);
   }
   if (std::rename(Tmp.c_str(), path.c_str()) != 0) {
     SavedErrno = errno;
-    std::remove(Tmp.c_str());
+    detail::removePartial(Tmp);
     throw IoError::fromErrno(path, "cannot rename " + Tmp + " into place",
                              SavedErrno);
   }

@@ -21,6 +21,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <sys/stat.h>
 #include <unistd.h>
 
 using namespace ganc::rt;
@@ -602,6 +603,15 @@ TEST(SafeTensors, WriteErrors) {
   EXPECT_IO_ERROR(writeSafeTensors(Bad, {}, {}), Bad,
                   "cannot open for writing");
   EXPECT_FALSE(fs::exists(P));
+  // A path that is not a regular file is refused, not replaced by the renamed file.
+  std::string Pipe = Dir.file("pipe"), Folder = Dir.file("folder");
+  ASSERT_EQ(::mkfifo(Pipe.c_str(), 0600), 0);
+  fs::create_directory(Folder);
+  EXPECT_IO_ERROR(writeSafeTensors(Pipe, {{"w", {1}, {1}}}, {}), Pipe, "is not a regular file");
+  EXPECT_IO_ERROR(writeSafeTensors(Folder, {{"w", {1}, {1}}}, {}), Folder, "is not a regular file");
+  EXPECT_TRUE(fs::is_fifo(Pipe));
+  EXPECT_TRUE(fs::is_directory(Folder));
+  EXPECT_FALSE(fs::exists(Pipe + ".tmp"));
 }
 
 namespace {
