@@ -123,9 +123,11 @@ namespace {
 /// to the same member in every loop, as static partitioning would: consecutive kernels
 /// split their rows alike, so what a core wrote it mostly reads back itself (dealing the
 /// chunks round-robin instead made the tutorial's iteration 4% slower). Each member runs
-/// its block's chunks in order and then takes chunks left in the others' blocks, so a
+/// its block's chunks in order, claiming half of what is left of it at a time and running
+/// those chunks as one call of the kernel (the tutorial's iteration 2-4% faster than a
+/// call a chunk), and then takes chunks left in the others' blocks one by one, so a
 /// member that is late, slow or not started yet (a worker still waking up) holds nobody
-/// up: the leader never waits for a helper, only for chunks that were claimed.
+/// up for long: the leader never waits for a helper, only for chunks that were claimed.
 ///
 /// A block's ticket packs the loop's generation with the block's next and end chunks, so a
 /// claim is one compare-and-swap that also checks that the loop is still the one its
@@ -186,12 +188,15 @@ private:
       std::atomic<uint64_t> &ticket = blocks_[static_cast<size_t>((me + j) % members_)].ticket;
       uint64_t t = ticket.load(std::memory_order_acquire);
       while (open(t)) {
-        if (!ticket.compare_exchange_weak(t, t + kNextOne, std::memory_order_acquire,
+        // Half of what is left of its own block (one call runs several chunks), one
+        // chunk at a time of another's.
+        const uint64_t take = j == 0 ? ((t & kMask20) - (t >> 20 & kMask20) + 1) / 2 : 1;
+        if (!ticket.compare_exchange_weak(t, t + take * kNextOne, std::memory_order_acquire,
                                           std::memory_order_acquire))
           continue;
         const int64_t begin = static_cast<int64_t>(t >> 20 & kMask20) * grain_;
-        kernel_(ctx_, begin, std::min(n_, begin + grain_));
-        finished_.fetch_add(1, std::memory_order_release);
+        kernel_(ctx_, begin, std::min(n_, begin + static_cast<int64_t>(take) * grain_));
+        finished_.fetch_add(take, std::memory_order_release);
         t = ticket.load(std::memory_order_acquire);
       }
     }

@@ -17,9 +17,10 @@ extern "C" {
 /* A kernel: computes iterations [begin, end) of its outermost loop. */
 typedef void (*ganc_rt_kernel_fn)(void *ctx, int64_t begin, int64_t end);
 
-/* Runs kernel(ctx, b, e) over a partition of [0, n) into chunks of at most `grain`
- * iterations, in parallel on the TBB arena; inside a region of one thread (Threads.h),
- * as one call over [0, n). Kernels make their iterations independent, so the result does
+/* Runs kernel(ctx, b, e) over a partition of [0, n), in parallel on the TBB arena:
+ * ranges of at most `grain` iterations through tbb::parallel_for; inside a region
+ * (Threads.h), of one or more whole chunks of `grain` for each call, or one call over
+ * [0, n) on one thread. Kernels make their iterations independent, so the result does
  * not depend on the partition or the number of threads. */
 void ganc_rt_parallel_for(ganc_rt_kernel_fn kernel, void *ctx, int64_t n, int64_t grain);
 
