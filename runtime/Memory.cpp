@@ -1,11 +1,13 @@
 //===- Memory.cpp - memory for the runtime's arrays -----------------------===//
 #include "Memory.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <new>
+#include <vector>
 
 #if defined(__linux__)
 #include <sys/mman.h>
@@ -32,14 +34,16 @@ size_t roundedSize(size_t bytes) {
 
 bool pooled(size_t bytes) { return kPool && roundedSize(bytes) <= kPooledMax; }
 
-/// A block aligned to `align`, advised as huge pages when that is at least one.
+/// A block of `size` bytes aligned to `align`. Aligned to a huge page, its whole huge
+/// pages are advised as such; a partial one at its end stays on small pages, which keeps
+/// the memory a block holds close to its size.
 void *alignedBlock(size_t align, size_t size) {
-  void *p = std::aligned_alloc(align, size);
-  if (!p)
+  void *p = nullptr;
+  if (posix_memalign(&p, align, size) != 0)
     throw std::bad_alloc();
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-  if (align >= kHugePage)
-    madvise(p, size, MADV_HUGEPAGE); // advice only: without huge pages, small ones serve
+  if (align >= kHugePage && size >= kHugePage)
+    madvise(p, size / kHugePage * kHugePage, MADV_HUGEPAGE); // advice only
 #endif
   return p;
 }
@@ -51,7 +55,7 @@ struct alignas(kLine) ChunkHeader {
 };
 
 std::mutex poolMutex;
-ChunkHeader *openChunk = nullptr; ///< where new arrays are carved (guarded by poolMutex)
+std::vector<ChunkHeader *> chunks; ///< the pool's chunks (guarded by poolMutex)
 
 ChunkHeader *chunkOf(void *p) {
   return reinterpret_cast<ChunkHeader *>(reinterpret_cast<uintptr_t>(p) & ~(uintptr_t{kChunk} - 1));
@@ -63,18 +67,23 @@ void *allocateArray(size_t bytes) {
   const size_t size = roundedSize(bytes);
   void *p;
   if (!pooled(bytes)) {
-    p = alignedBlock(size >= kHugePage ? kHugePage : kLine,
-                     size >= kHugePage ? (size + kHugePage - 1) / kHugePage * kHugePage : size);
+    p = alignedBlock(size >= kHugePage ? kHugePage : kLine, size);
   } else {
+    // The first chunk with room: a chunk's tail serves later, smaller arrays.
     std::lock_guard<std::mutex> lock(poolMutex);
-    if (!openChunk || openChunk->used + size > kChunk) {
-      if (openChunk && openChunk->live == 0)
-        std::free(openChunk);
-      openChunk = new (alignedBlock(kChunk, kChunk)) ChunkHeader{sizeof(ChunkHeader), 0};
+    ChunkHeader *c = nullptr;
+    for (ChunkHeader *k : chunks)
+      if (k->used + size <= kChunk) {
+        c = k;
+        break;
+      }
+    if (!c) {
+      c = new (alignedBlock(kChunk, kChunk)) ChunkHeader{sizeof(ChunkHeader), 0};
+      chunks.push_back(c);
     }
-    p = reinterpret_cast<char *>(openChunk) + openChunk->used;
-    openChunk->used += size;
-    openChunk->live++;
+    p = reinterpret_cast<char *>(c) + c->used;
+    c->used += size;
+    c->live++;
   }
   std::memset(p, 0, size);
   return p;
@@ -91,10 +100,11 @@ void freeArray(void *p, size_t bytes) {
   ChunkHeader *c = chunkOf(p);
   if (--c->live > 0)
     return;
-  if (c == openChunk)
-    c->used = sizeof(ChunkHeader); // empty: carve from its start again
-  else
+  c->used = sizeof(ChunkHeader); // empty: carved from its start again, or returned
+  if (chunks.size() > 1) {
+    chunks.erase(std::find(chunks.begin(), chunks.end(), c));
     std::free(c);
+  }
 }
 
 } // namespace ganc::rt

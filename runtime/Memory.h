@@ -4,10 +4,11 @@
 // system offers them (Linux's THP in "madvise" mode is enough): a training step touches
 // a few to a few hundred MB spread over dozens of arrays, and with 4 KB pages its TLB
 // misses cost most under virtualization, where each one walks two page tables. Arrays of
-// up to 2 MB are carved one after another from 8 MB pooled chunks (aligned to their size
-// and advised as huge pages), so the small tensors of a step share a few huge pages;
-// larger arrays get blocks of their own, huge-page aligned. A chunk is returned when the
-// last array in it is freed. The sanitizer build allocates every array on its own, so
+// up to 2 MB are carved from 8 MB pooled chunks (aligned to their size and advised as
+// huge pages; an array goes to the first chunk with room), so the small tensors of a step
+// share a few huge pages; larger arrays get blocks of their own, huge-page aligned, whose
+// whole huge pages are advised. A chunk is returned when the last array in it is freed
+// (one empty chunk is kept). The sanitizer build allocates every array on its own, so
 // AddressSanitizer still sees each one's bounds.
 //
 //===----------------------------------------------------------------------===//
