@@ -54,8 +54,16 @@ struct alignas(kLine) ChunkHeader {
   size_t live; ///< arrays not yet freed
 };
 
-std::mutex poolMutex;
-std::vector<ChunkHeader *> chunks; ///< the pool's chunks (guarded by poolMutex)
+/// The pool: its chunks, guarded by its mutex. Never destroyed, so arrays freed during
+/// static destruction, whatever the order, still find it.
+struct Pool {
+  std::mutex mutex;
+  std::vector<ChunkHeader *> chunks;
+};
+Pool &pool() {
+  static auto *p = new Pool;
+  return *p;
+}
 
 ChunkHeader *chunkOf(void *p) {
   return reinterpret_cast<ChunkHeader *>(reinterpret_cast<uintptr_t>(p) & ~(uintptr_t{kChunk} - 1));
@@ -70,7 +78,9 @@ void *allocateArray(size_t bytes) {
     p = alignedBlock(size >= kHugePage ? kHugePage : kLine, size);
   } else {
     // The first chunk with room: a chunk's tail serves later, smaller arrays.
-    std::lock_guard<std::mutex> lock(poolMutex);
+    Pool &pl = pool();
+    std::lock_guard<std::mutex> lock(pl.mutex);
+    std::vector<ChunkHeader *> &chunks = pl.chunks;
     ChunkHeader *c = nullptr;
     for (ChunkHeader *k : chunks)
       if (k->used + size <= kChunk) {
@@ -96,11 +106,13 @@ void freeArray(void *p, size_t bytes) {
     std::free(p);
     return;
   }
-  std::lock_guard<std::mutex> lock(poolMutex);
+  Pool &pl = pool();
+  std::lock_guard<std::mutex> lock(pl.mutex);
   ChunkHeader *c = chunkOf(p);
   if (--c->live > 0)
     return;
   c->used = sizeof(ChunkHeader); // empty: carved from its start again, or returned
+  std::vector<ChunkHeader *> &chunks = pl.chunks;
   if (chunks.size() > 1) {
     chunks.erase(std::find(chunks.begin(), chunks.end(), c));
     std::free(c);
