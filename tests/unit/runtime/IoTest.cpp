@@ -742,6 +742,14 @@ TEST(Labels, NpyDataWithNpyLabels) {
   D = Dataset::load(S);
   D.copyRow(0, Row.data());
   EXPECT_EQ(std::vector<float>(Row.begin(), Row.begin() + 2), (std::vector<float>{0.5f, -0.5f}));
+  // Float data holds out its last samples as they are stored.
+  S.holdOut = 1;
+  D = Dataset::load(S);
+  ASSERT_EQ(D.size(), 2);
+  EXPECT_EQ(std::vector<float>(D.heldOutRow(0), D.heldOutRow(0) + 2), (std::vector<float>{4, 5}));
+  D.copyRow(1, Row.data());
+  EXPECT_EQ(std::vector<float>(Row.begin(), Row.begin() + 2), (std::vector<float>{2, 3}));
+  S.holdOut = 0;
   // Labels that are not classes, and data that is not finite, name the file and sample.
   std::vector<float> Half = {0, 1.5f, 2};
   writeNpyF32(Y, Half.data(), {3});
