@@ -124,7 +124,7 @@ namespace {
 /// split their rows alike, so what a core wrote it mostly reads back itself (dealing the
 /// chunks round-robin instead made the tutorial's iteration 4% slower). Each member runs
 /// its block's chunks in order, claiming half of what is left of it at a time and running
-/// those chunks as one call of the kernel (the tutorial's iteration 2-4% faster than a
+/// those chunks as one call of the kernel (the tutorial's iteration 1-4% faster than a
 /// call a chunk), and then takes chunks left in the others' blocks one by one, so a
 /// member that is late, slow or not started yet (a worker still waking up) holds nobody
 /// up for long: the leader never waits for a helper, only for chunks that were claimed.
