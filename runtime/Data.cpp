@@ -15,7 +15,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <optional>
 
 namespace ganc::rt {
 
@@ -85,15 +84,15 @@ Dataset Dataset::load(const DataSpec &spec) {
                             spec.name + "' is declared with " + std::to_string(want));
   if (x.dims[0] < 1)
     throw IoError(path, "holds no samples");
-  std::optional<Dataset> loaded;
-  if (x.bytes) {
-    // The values are whole numbers 0..255 (readSamples' conversion of the bytes).
-    std::vector<uint8_t> pixels(x.values.size());
-    for (size_t i = 0; i < pixels.size(); ++i)
-      pixels[i] = static_cast<uint8_t>(x.values[i]);
-    std::vector<float>().swap(x.values);
-    loaded.emplace(std::move(pixels), per, spec.lo, spec.hi);
-  } else {
+  Dataset d = [&] {
+    if (x.bytes) {
+      // The values are whole numbers 0..255 (readSamples' conversion of the bytes).
+      std::vector<uint8_t> pixels(x.values.size());
+      for (size_t i = 0; i < pixels.size(); ++i)
+        pixels[i] = static_cast<uint8_t>(x.values[i]);
+      std::vector<float>().swap(x.values);
+      return Dataset(std::move(pixels), per, spec.lo, spec.hi);
+    }
     if (spec.scaled)
       throw IoError(path, "holds floating-point or integer values, which are used as stored; `scale` maps "
                           "the 0..255 pixels of uint8 data (remove it, or store the array as uint8)");
@@ -101,9 +100,8 @@ Dataset Dataset::load(const DataSpec &spec) {
       if (!std::isfinite(x.values[i]))
         throw IoError(path, "value " + std::to_string(i) + " (of sample " + std::to_string(static_cast<int64_t>(i) / per) +
                                 ") is not a finite number");
-    loaded.emplace(std::move(x.values), per);
-  }
-  Dataset &d = *loaded;
+    return Dataset(std::move(x.values), per);
+  }();
   if (spec.classes > 0) {
     std::string lpath = spec.labelsPath.empty() ? findIdxFile(spec.path, "train-labels-idx1-ubyte")
                                                 : spec.labelsPath;
@@ -130,7 +128,7 @@ Dataset Dataset::load(const DataSpec &spec) {
                               std::to_string(spec.holdOut) + " would leave none to train on");
     d.holdOut(spec.holdOut);
   }
-  return std::move(d);
+  return d;
 }
 
 void Dataset::holdOut(int64_t n) {

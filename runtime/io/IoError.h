@@ -82,9 +82,11 @@ inline void removePartial(const std::string &path) {
     std::remove(path.c_str());
 }
 
-/// Closes \p File, written to \p path; \p ok says whether every write succeeded. On any
-/// failure, the write's or the close's, removes the partial file and throws IoError.
-inline void closeWritten(std::FILE *File, const std::string &path, bool ok) {
+/// Closes \p File, written to \p path (or to \p temporary, to be renamed to it later);
+/// \p ok says whether every write succeeded. On any failure, the write's or the
+/// close's, removes the partial file and throws IoError naming \p path.
+inline void closeWritten(std::FILE *File, const std::string &path, bool ok,
+                         const std::string &temporary = {}) {
   int SavedErrno = errno;
   if (std::fclose(File) != 0 && ok) {
     ok = false;
@@ -92,8 +94,10 @@ inline void closeWritten(std::FILE *File, const std::string &path, bool ok) {
   }
   if (ok)
     return;
-  removePartial(path);
-  throw IoError::fromErrno(path, "write failed", SavedErrno);
+  removePartial(temporary.empty() ? path : temporary);
+  throw IoError::fromErrno(
+      path, temporary.empty() ? "write failed" : "write failed (temporary file " + temporary + ")",
+      SavedErrno);
 }
 
 } // namespace detail

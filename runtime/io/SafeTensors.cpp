@@ -357,18 +357,9 @@ void ganc::rt::writeSafeTensors(
     }
   }
   Ok = Ok && std::fflush(File) == 0 && ::fsync(fileno(File)) == 0;
-  int SavedErrno = errno;
-  if (std::fclose(File) != 0 && Ok) {
-    Ok = false;
-    SavedErrno = errno;
-  }
-  if (!Ok) {
-    detail::removePartial(Tmp);
-    throw IoError::fromErrno(path, "write failed (temporary file " + Tmp + ")",
-                             SavedErrno);
-  }
+  detail::closeWritten(File, path, Ok, Tmp);
   if (std::rename(Tmp.c_str(), path.c_str()) != 0) {
-    SavedErrno = errno;
+    const int SavedErrno = errno;
     detail::removePartial(Tmp);
     throw IoError::fromErrno(path, "cannot rename " + Tmp + " into place",
                              SavedErrno);
