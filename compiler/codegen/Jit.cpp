@@ -9,6 +9,7 @@
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/ExecutionEngine/Orc/ObjectLinkingLayer.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Verifier.h>
 #include <llvm/MC/MCSubtargetInfo.h>
@@ -57,6 +58,56 @@ std::string Jit::defaultCacheDir() {
   return "";
 }
 
+namespace {
+
+/// With GANC_PERF_MAP set (to anything but empty or 0), every function the JIT links is
+/// listed in /tmp/perf-<pid>.map, the file `perf report` reads to name samples in code it
+/// found no file for: the kernels show up by name (`d_step.0.conv2d.1.0`) instead of as
+/// addresses in anonymous memory.
+class PerfMapPlugin : public llvm::orc::ObjectLinkingLayer::Plugin {
+public:
+  ~PerfMapPlugin() override {
+    if (file_)
+      std::fclose(file_);
+  }
+  static bool wanted() {
+    const char *v = std::getenv("GANC_PERF_MAP");
+    return v && *v && std::string(v) != "0";
+  }
+  void modifyPassConfig(llvm::orc::MaterializationResponsibility &, llvm::jitlink::LinkGraph &,
+                        llvm::jitlink::PassConfiguration &config) override {
+    config.PostFixupPasses.push_back([this](llvm::jitlink::LinkGraph &g) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!file_)
+        file_ = std::fopen(("/tmp/perf-" + std::to_string(getpid()) + ".map").c_str(), "a");
+      if (file_) {
+        for (llvm::jitlink::Symbol *sym : g.defined_symbols())
+          if (sym->hasName() && sym->isCallable() && sym->getSize())
+            std::fprintf(file_, "%llx %llx %s\n",
+                         static_cast<unsigned long long>(sym->getAddress().getValue()),
+                         static_cast<unsigned long long>(sym->getSize()),
+                         sym->getName().str().c_str());
+        std::fflush(file_);
+      }
+      return llvm::Error::success();
+    });
+  }
+  llvm::Error notifyFailed(llvm::orc::MaterializationResponsibility &) override {
+    return llvm::Error::success();
+  }
+  llvm::Error notifyRemovingResources(llvm::orc::JITDylib &, llvm::orc::ResourceKey) override {
+    return llvm::Error::success();
+  }
+  void notifyTransferringResources(llvm::orc::JITDylib &, llvm::orc::ResourceKey,
+                                   llvm::orc::ResourceKey) override {}
+
+private:
+  std::mutex mutex_;
+  std::FILE *file_ = nullptr; ///< opened at the first link
+};
+
+} // namespace
+
 Jit::Jit() : impl_(std::make_unique<Impl>()) {}
 Jit::~Jit() = default;
 
@@ -104,6 +155,9 @@ std::unique_ptr<Jit> Jit::create(std::string &error, int maxVectorBits) {
   }
   j->impl_->jit = std::move(*lljit);
   llvm::orc::LLJIT &J = *j->impl_->jit;
+  if (PerfMapPlugin::wanted())
+    if (auto *layer = llvm::dyn_cast<llvm::orc::ObjectLinkingLayer>(&J.getObjLinkingLayer()))
+      layer->addPlugin(std::make_unique<PerfMapPlugin>());
   // The runtime ABI by address; libm (expf, logf, ...) from the process.
   llvm::orc::SymbolMap runtime;
   runtime[J.mangleAndIntern("ganc_rt_parallel_for")] = {
