@@ -14,6 +14,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <fcntl.h>
 #include <set>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -331,11 +332,31 @@ void ganc::rt::writeSafeTensors(
   if (::stat(path.c_str(), &St) == 0 && !S_ISREG(St.st_mode))
     throw IoError(path, "is not a regular file (a safetensors file is written beside it and "
                         "renamed over it, which would replace it)");
+  // The temporary file is opened without following a symbolic link (whose target would
+  // be overwritten while the link itself was renamed) and without waiting for a reader
+  // (a pipe would block the write forever): anything there but a regular file, left by
+  // an earlier run or not, is refused.
   const std::string Tmp = path + ".tmp";
-  std::FILE *File = std::fopen(Tmp.c_str(), "wb");
-  if (!File)
+  if (::lstat(Tmp.c_str(), &St) == 0 && !S_ISREG(St.st_mode))
+    throw IoError(path,
+                  "cannot write: its temporary file " + Tmp + " exists and is not a regular file");
+  const int Fd =
+      ::open(Tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0666);
+  if (Fd < 0)
     throw IoError::fromErrno(
         path, "cannot open for writing (temporary file " + Tmp + ")", errno);
+  if (::fstat(Fd, &St) != 0 || !S_ISREG(St.st_mode)) { // replaced since the lstat
+    ::close(Fd);
+    throw IoError(path, "cannot write: its temporary file " + Tmp + " is not a regular file");
+  }
+  std::FILE *File = ::fdopen(Fd, "wb");
+  if (!File) {
+    const int SavedErrno = errno;
+    ::close(Fd);
+    detail::removePartial(Tmp);
+    throw IoError::fromErrno(path, "cannot open for writing (temporary file " + Tmp + ")",
+                             SavedErrno);
+  }
   uint8_t Len[8];
   for (int I = 0; I < 8; ++I)
     Len[I] = uint8_t(uint64_t(Header.size()) >> (8 * I));

@@ -612,6 +612,25 @@ TEST(SafeTensors, WriteErrors) {
   EXPECT_TRUE(fs::is_fifo(Pipe));
   EXPECT_TRUE(fs::is_directory(Folder));
   EXPECT_FALSE(fs::exists(Pipe + ".tmp"));
+  // So is a temporary file that is not a regular one: a pipe there is not waited on, and
+  // a symbolic link's target is not written through.
+  std::string Other = Dir.file("other"), Ckpt = Dir.file("c.safetensors");
+  writeBytes(Other, {1, 2, 3});
+  fs::create_symlink(Other, Ckpt + ".tmp");
+  EXPECT_IO_ERROR(writeSafeTensors(Ckpt, {{"w", {1}, {1}}}, {}), Ckpt, "is not a regular file");
+  EXPECT_EQ(fs::file_size(Other), 3u);
+  EXPECT_FALSE(fs::exists(Ckpt));
+  fs::remove(Ckpt + ".tmp");
+  ASSERT_EQ(::mkfifo((Ckpt + ".tmp").c_str(), 0600), 0);
+  EXPECT_IO_ERROR(writeSafeTensors(Ckpt, {{"w", {1}, {1}}}, {}), Ckpt, "is not a regular file");
+  EXPECT_TRUE(fs::is_fifo(Ckpt + ".tmp"));
+  EXPECT_FALSE(fs::exists(Ckpt));
+  // A stale regular temporary file is overwritten.
+  fs::remove(Ckpt + ".tmp");
+  writeBytes(Ckpt + ".tmp", {9, 9});
+  writeSafeTensors(Ckpt, {{"w", {1}, {1}}}, {});
+  EXPECT_EQ(readSafeTensors(Ckpt).tensors.at(0).data, std::vector<float>{1});
+  EXPECT_FALSE(fs::exists(Ckpt + ".tmp"));
 }
 
 namespace {
