@@ -44,21 +44,24 @@ std::string formatLabel(float l) {
   return buf;
 }
 
-/// An array of samples read from an IDX or .npy file: its dimensions, its values, and
-/// whether they are bytes (pixels in 0..255, which `scale` maps), not stored floats.
+/// An array of samples read from an IDX or .npy file: its dimensions and its values,
+/// as the bytes stored (pixels in 0..255, which `scale` maps) or as floats.
 struct Samples {
   std::vector<int64_t> dims;
-  std::vector<float> values;
-  bool bytes = true;
+  std::vector<uint8_t> pixels; ///< IDX and uint8 .npy data
+  std::vector<float> values;   ///< any other .npy data
+  bool bytes() const { return values.empty(); }
+  size_t size() const { return bytes() ? pixels.size() : values.size(); }
+  float at(size_t i) const { return bytes() ? static_cast<float>(pixels[i]) : values[i]; }
 };
 
 Samples readSamples(const std::string &path) {
   if (path.size() > 4 && path.compare(path.size() - 4, 4, ".npy") == 0) {
-    NpyArray a = readNpyF32(path);
-    return {std::move(a.shape), std::move(a.data), a.dtype == "|u1"};
+    NpyArray a = readNpyF32(path, /*keepBytes=*/true);
+    return {std::move(a.shape), std::move(a.bytes), std::move(a.data)};
   }
   IdxArray idx = readIdxU8(path);
-  return {std::move(idx.dims), std::vector<float>(idx.data.begin(), idx.data.end()), true};
+  return {std::move(idx.dims), std::move(idx.data), {}};
 }
 } // namespace
 
@@ -85,14 +88,8 @@ Dataset Dataset::load(const DataSpec &spec) {
   if (x.dims[0] < 1)
     throw IoError(path, "holds no samples");
   Dataset d = [&] {
-    if (x.bytes) {
-      // The values are whole numbers 0..255 (readSamples' conversion of the bytes).
-      std::vector<uint8_t> pixels(x.values.size());
-      for (size_t i = 0; i < pixels.size(); ++i)
-        pixels[i] = static_cast<uint8_t>(x.values[i]);
-      std::vector<float>().swap(x.values);
-      return Dataset(std::move(pixels), per, spec.lo, spec.hi);
-    }
+    if (x.bytes())
+      return Dataset(std::move(x.pixels), per, spec.lo, spec.hi);
     if (spec.scaled)
       throw IoError(path, "holds floating-point or integer values, which are used as stored; `scale` maps "
                           "the 0..255 pixels of uint8 data (remove it, or store the array as uint8)");
@@ -113,9 +110,9 @@ Dataset Dataset::load(const DataSpec &spec) {
       throw IoError(lpath, "holds " + std::to_string(labels.dims[0]) + " labels for the " +
                                std::to_string(x.dims[0]) + " samples of " + path);
     d.classes_ = spec.classes;
-    d.labels_.resize(labels.values.size());
-    for (size_t i = 0; i < labels.values.size(); ++i) {
-      float l = labels.values[i];
+    d.labels_.resize(labels.size());
+    for (size_t i = 0; i < labels.size(); ++i) {
+      float l = labels.at(i);
       if (!(l >= 0 && l < static_cast<float>(spec.classes) && l == std::floor(l)))
         throw IoError(lpath, "label " + formatLabel(l) + " of sample " + std::to_string(i) + " is not a class of " +
                                  std::to_string(spec.classes) + " (0 to " + std::to_string(spec.classes - 1) + ")");

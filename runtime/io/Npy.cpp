@@ -210,7 +210,7 @@ void ganc::rt::writeNpyF32(const std::string &path, const float *data,
   detail::closeWritten(File, path, Ok);
 }
 
-NpyArray ganc::rt::readNpyF32(const std::string &path) {
+NpyArray ganc::rt::readNpyF32(const std::string &path, bool keepBytes) {
   std::vector<uint8_t> Bytes = detail::readWholeFile(path);
   if (Bytes.size() < NpyMagicSize + 2 ||
       std::memcmp(Bytes.data(), NpyMagic, NpyMagicSize) != 0)
@@ -279,8 +279,12 @@ NpyArray ganc::rt::readNpyF32(const std::string &path) {
   NpyArray Result;
   Result.shape = H.Shape;
   Result.dtype = IsU8 ? "|u1" : H.Descr; // '<u1', '>u1' and '|u1' are the same bytes
-  Result.data.resize(size_t(Count));
   const uint8_t *Src = Bytes.data() + HeaderStart + HeaderLen;
+  if (IsU8 && keepBytes) {
+    Result.bytes.assign(Src, Src + Count);
+    return Result;
+  }
+  Result.data.resize(size_t(Count));
   if (IsU8) {
     for (size_t I = 0; I < Count; ++I)
       Result.data[I] = float(Src[I]);

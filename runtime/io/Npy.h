@@ -23,8 +23,11 @@ namespace rt {
 struct NpyArray {
   /// Dimension sizes, outermost first; empty for a 0-d (scalar) array.
   std::vector<int64_t> shape;
-  /// Elements in C (row-major) order; size is the product of shape.
+  /// Elements in C (row-major) order; size is the product of shape (empty when they
+  /// are kept in `bytes`).
   std::vector<float> data;
+  /// A '|u1' array's elements as stored, when readNpyF32 was asked to keep them.
+  std::vector<uint8_t> bytes;
   /// The dtype the file stored ('<f4', '|u1', ...), before conversion to float.
   std::string dtype;
 };
@@ -37,8 +40,8 @@ void writeNpyF32(const std::string &path, const float *data,
 /// Reads a C-order .npy file (format 1.0 or 2.0) of dtype '<f4', or '<f8',
 /// '<i4', '<i8', '|u1' converted to float. Throws IoError for anything else
 /// (big-endian, other dtypes, fortran_order True, malformed header, truncated
-/// data).
-NpyArray readNpyF32(const std::string &path);
+/// data). With \p keepBytes, a '|u1' array's elements are kept as bytes, in `bytes`.
+NpyArray readNpyF32(const std::string &path, bool keepBytes = false);
 
 } // namespace rt
 } // namespace ganc

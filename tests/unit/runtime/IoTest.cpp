@@ -383,6 +383,12 @@ TEST(Npy, ReadsU8AndVersion2) {
   NpyArray A = readNpyF32(P);
   EXPECT_EQ(A.shape, (std::vector<int64_t>{2, 2}));
   EXPECT_EQ(A.data, (std::vector<float>{0, 1, 128, 255}));
+  EXPECT_TRUE(A.bytes.empty());
+  // Kept as bytes when asked (the data loader's pixels).
+  NpyArray Kept = readNpyF32(P, /*keepBytes=*/true);
+  EXPECT_EQ(Kept.bytes, (Bytes{0, 1, 128, 255}));
+  EXPECT_TRUE(Kept.data.empty());
+  EXPECT_EQ(Kept.dtype, "|u1");
   Bytes F32;
   for (float F : {1.5f, -2.f, 1e30f}) {
     uint32_t Bits;
