@@ -378,7 +378,7 @@ void overFilterClass(KernelBuilder &k, int64_t O, int64_t c, int64_t m, int64_t 
 /// filter's broadcast weight in turn with its V multiply-adds (as the matrix products'
 /// tiles do): F + V loads for F V multiply-adds, each output summed over its taps in
 /// order. (With the F broadcasts loaded first, all of them stayed live beside the tile:
-/// 409-427 us against 433-453 on one thread, 223-228 against 235-241 on two, least of
+/// 413-427 us against 433-453 on one thread, 223-228 against 235-241 on two, least of
 /// short runs of the DCGAN's first layer, alternated.)
 struct ConvPositions {
   static constexpr int64_t kVectors = 4; // vectors of positions a tile
