@@ -48,20 +48,20 @@ std::string formatLabel(float l) {
 /// as the bytes stored (pixels in 0..255, which `scale` maps) or as floats.
 struct Samples {
   std::vector<int64_t> dims;
-  std::vector<uint8_t> pixels; ///< IDX and uint8 .npy data
-  std::vector<float> values;   ///< any other .npy data
-  bool bytes() const { return values.empty(); }
-  size_t size() const { return bytes() ? pixels.size() : values.size(); }
-  float at(size_t i) const { return bytes() ? static_cast<float>(pixels[i]) : values[i]; }
+  bool bytes = true;
+  std::vector<uint8_t> pixels; ///< with `bytes`: IDX and uint8 .npy data
+  std::vector<float> values;   ///< without: any other .npy data
+  size_t size() const { return bytes ? pixels.size() : values.size(); }
+  float at(size_t i) const { return bytes ? static_cast<float>(pixels[i]) : values[i]; }
 };
 
 Samples readSamples(const std::string &path) {
   if (path.size() > 4 && path.compare(path.size() - 4, 4, ".npy") == 0) {
     NpyArray a = readNpyF32(path, /*keepBytes=*/true);
-    return {std::move(a.shape), std::move(a.bytes), std::move(a.data)};
+    return {std::move(a.shape), a.dtype == "|u1", std::move(a.bytes), std::move(a.data)};
   }
   IdxArray idx = readIdxU8(path);
-  return {std::move(idx.dims), std::move(idx.data), {}};
+  return {std::move(idx.dims), true, std::move(idx.data), {}};
 }
 } // namespace
 
@@ -88,7 +88,7 @@ Dataset Dataset::load(const DataSpec &spec) {
   if (x.dims[0] < 1)
     throw IoError(path, "holds no samples");
   Dataset d = [&] {
-    if (x.bytes())
+    if (x.bytes)
       return Dataset(std::move(x.pixels), per, spec.lo, spec.hi);
     if (spec.scaled)
       throw IoError(path, "holds floating-point or integer values, which are used as stored; `scale` maps "

@@ -337,9 +337,10 @@ void ganc::rt::writeSafeTensors(
   // (a pipe would block the write forever): anything there but a regular file, left by
   // an earlier run or not, is refused.
   const std::string Tmp = path + ".tmp";
+  const IoError NotRegular(path,
+                           "cannot write: its temporary file " + Tmp + " is not a regular file");
   if (::lstat(Tmp.c_str(), &St) == 0 && !S_ISREG(St.st_mode))
-    throw IoError(path,
-                  "cannot write: its temporary file " + Tmp + " exists and is not a regular file");
+    throw NotRegular;
   const int Fd =
       ::open(Tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0666);
   if (Fd < 0)
@@ -347,7 +348,7 @@ void ganc::rt::writeSafeTensors(
         path, "cannot open for writing (temporary file " + Tmp + ")", errno);
   if (::fstat(Fd, &St) != 0 || !S_ISREG(St.st_mode)) { // replaced since the lstat
     ::close(Fd);
-    throw IoError(path, "cannot write: its temporary file " + Tmp + " is not a regular file");
+    throw NotRegular;
   }
   std::FILE *File = ::fdopen(Fd, "wb");
   if (!File) {
