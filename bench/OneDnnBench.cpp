@@ -32,6 +32,7 @@
 #include <omp.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <random>
 #include <string>
 
@@ -56,7 +57,11 @@ public:
   GancOp(ir::Graph &g, const std::map<std::string, std::vector<float>> &inputs, std::string &error) {
     jit_ = codegen::Jit::create(error);
     std::vector<rt::StepFunction> fns;
-    if (!jit_ || !jit_->compile({&g}, {}, fns, error))
+    // No object cache unless GANC_CACHE_DIR names one (to objdump a kernel perf profiled).
+    codegen::JitOptions opts;
+    if (std::getenv("GANC_CACHE_DIR"))
+      opts.cacheDir = codegen::Jit::defaultCacheDir();
+    if (!jit_ || !jit_->compile({&g}, opts, fns, error))
       return;
     for (const rt::Slot &s : fns[0].slots)
       if (s.kind == rt::Slot::Kind::Leaf) {

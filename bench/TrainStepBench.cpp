@@ -16,6 +16,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <cstdlib>
 #include <random>
 #include <sstream>
 
@@ -51,7 +52,11 @@ void iteration(benchmark::State &state, const std::string &example) {
   }
   std::vector<rt::StepFunction> fns;
   std::string error;
-  if (!s.jit().compile({s.model().dStep.get(), s.model().gStep.get()}, {}, fns, error)) {
+  // No object cache unless GANC_CACHE_DIR names one (to objdump a kernel perf profiled).
+  codegen::JitOptions opts;
+  if (std::getenv("GANC_CACHE_DIR"))
+    opts.cacheDir = codegen::Jit::defaultCacheDir();
+  if (!s.jit().compile({s.model().dStep.get(), s.model().gStep.get()}, opts, fns, error)) {
     state.SkipWithError(error.c_str());
     return;
   }
