@@ -59,8 +59,8 @@ public:
     std::vector<rt::StepFunction> fns;
     // No object cache unless GANC_CACHE_DIR names one (to objdump a kernel perf profiled).
     codegen::JitOptions opts;
-    if (std::getenv("GANC_CACHE_DIR"))
-      opts.cacheDir = codegen::Jit::defaultCacheDir();
+    if (const char *dir = std::getenv("GANC_CACHE_DIR"))
+      opts.cacheDir = dir;
     if (!jit_ || !jit_->compile({&g}, opts, fns, error))
       return;
     for (const rt::Slot &s : fns[0].slots)

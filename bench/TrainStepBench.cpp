@@ -54,8 +54,8 @@ void iteration(benchmark::State &state, const std::string &example) {
   std::string error;
   // No object cache unless GANC_CACHE_DIR names one (to objdump a kernel perf profiled).
   codegen::JitOptions opts;
-  if (std::getenv("GANC_CACHE_DIR"))
-    opts.cacheDir = codegen::Jit::defaultCacheDir();
+  if (const char *dir = std::getenv("GANC_CACHE_DIR"))
+    opts.cacheDir = dir;
   if (!s.jit().compile({s.model().dStep.get(), s.model().gStep.get()}, opts, fns, error)) {
     state.SkipWithError(error.c_str());
     return;

@@ -26,6 +26,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -63,12 +64,13 @@ namespace {
 /// With GANC_PERF_MAP set (to anything but empty or 0), every function the JIT links is
 /// listed in /tmp/perf-<pid>.map, the file `perf report` reads to name samples in code it
 /// found no file for: the kernels show up by name (`d_step.0.conv2d.1.0`) instead of as
-/// addresses in anonymous memory.
+/// addresses in anonymous memory. Entries are never taken back: a process that drops a
+/// JIT and makes another may list two names at one address (profile one at a time).
 class PerfMapPlugin : public llvm::orc::ObjectLinkingLayer::Plugin {
 public:
   ~PerfMapPlugin() override {
-    if (file_)
-      std::fclose(file_);
+    if (fd_ >= 0)
+      ::close(fd_);
   }
   static bool wanted() {
     const char *v = std::getenv("GANC_PERF_MAP");
@@ -77,17 +79,24 @@ public:
   void modifyPassConfig(llvm::orc::MaterializationResponsibility &, llvm::jitlink::LinkGraph &,
                         llvm::jitlink::PassConfiguration &config) override {
     config.PostFixupPasses.push_back([this](llvm::jitlink::LinkGraph &g) {
+      std::string lines;
+      char line[64];
+      for (llvm::jitlink::Symbol *sym : g.defined_symbols())
+        if (sym->hasName() && sym->isCallable() && sym->getSize()) {
+          std::snprintf(line, sizeof line, "%llx %llx ",
+                        static_cast<unsigned long long>(sym->getAddress().getValue()),
+                        static_cast<unsigned long long>(sym->getSize()));
+          lines += line + sym->getName().str() + "\n";
+        }
+      // One appending write a graph, so that JITs linking at once do not mix their
+      // lines; never through a symbolic link planted at the well-known name.
       std::lock_guard<std::mutex> lock(mutex_);
-      if (!file_)
-        file_ = std::fopen(("/tmp/perf-" + std::to_string(getpid()) + ".map").c_str(), "a");
-      if (file_) {
-        for (llvm::jitlink::Symbol *sym : g.defined_symbols())
-          if (sym->hasName() && sym->isCallable() && sym->getSize())
-            std::fprintf(file_, "%llx %llx %s\n",
-                         static_cast<unsigned long long>(sym->getAddress().getValue()),
-                         static_cast<unsigned long long>(sym->getSize()),
-                         sym->getName().str().c_str());
-        std::fflush(file_);
+      if (fd_ < 0)
+        fd_ = ::open(("/tmp/perf-" + std::to_string(getpid()) + ".map").c_str(),
+                     O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+      if (fd_ >= 0 && !lines.empty()) {
+        const ssize_t written = ::write(fd_, lines.data(), lines.size());
+        (void)written; // a profiling aid: a map it cannot write leaves the JIT as it is
       }
       return llvm::Error::success();
     });
@@ -103,7 +112,7 @@ public:
 
 private:
   std::mutex mutex_;
-  std::FILE *file_ = nullptr; ///< opened at the first link
+  int fd_ = -1; ///< opened at the first link
 };
 
 } // namespace

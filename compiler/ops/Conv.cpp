@@ -214,6 +214,8 @@ constexpr int64_t kFewChannels = 4;
 /// Accumulators per register tile: with the tap's vector and a broadcast they fill the 32
 /// vector registers of AVX-512, or the 16 of AVX2.
 int64_t tileBudget(KernelBuilder &k) { return k.lanes() >= 16 ? 24 : 12; }
+/// The vector registers: AVX-512's 32, or AVX2's 16.
+int64_t vectorRegisters(KernelBuilder &k) { return k.lanes() >= 16 ? 32 : 16; }
 /// Output positions of a tile with two vectors of filters (conv2d, conv_transpose2d): with
 /// AVX-512, 28 accumulators, the two filter vectors and two broadcasts of x take 32
 /// registers, and 14 positions are two rows of a 7-wide plane (the DCGAN's 7x7 output, and
@@ -376,8 +378,9 @@ void overFilterClass(KernelBuilder &k, int64_t O, int64_t c, int64_t m, int64_t 
 /// read from x packed by stride phase (ColumnPacking); a register tile of F filters by V
 /// vectors of positions then loads, per tap, the V vectors of that row and then each
 /// filter's broadcast weight in turn with its V multiply-adds (as the matrix products'
-/// tiles do): F + V loads for F V multiply-adds, each output summed over its taps in
-/// order. (With the F broadcasts loaded first, all of them stayed live beside the tile:
+/// tiles do), or with too few registers for that the F broadcasts and then each vector:
+/// F + V loads for F V multiply-adds, each output summed over its taps in order. (With
+/// the F broadcasts loaded first on AVX-512, all of them stayed live beside the tile:
 /// 413-427 us against 433-453 on one thread, 223-228 against 235-241 on two, least of
 /// short runs of the DCGAN's first layer, alternated.)
 struct ConvPositions {
@@ -438,15 +441,38 @@ void lowerConvPositions(KernelBuilder &k, const Node &n) {
   auto tile = [&](Idx q, Idx b, Idx o0, int64_t F, const std::vector<Vec> &vecs) {
     const size_t V = vecs.size();
     std::vector<Val> acc(F * V, k.splat(k.constant(0)));
+    // The V vectors first when they fit beside the accumulators and one broadcast
+    // (AVX-512's 32 registers), else the F broadcasts (AVX2's 16 hold 3 x 4 accumulators,
+    // 3 broadcasts and a vector; vectors first there took 538-552 us against 537-538).
+    const int64_t live = F * static_cast<int64_t>(V) + static_cast<int64_t>(V) + 1;
+    const bool vectorsFirst = live <= vectorRegisters(k);
     k.rollNextLoop();
     acc = k.loopCarry(T, acc, [&](Idx tap, const std::vector<Val> &a) {
-      std::vector<Val> next(a), xv;
-      for (size_t v = 0; v < V; ++v)
-        xv.push_back(k.loadScratchVector(k.add(tapRow(q, tap), vecs[v].first)));
-      for (int64_t f = 0; f < F; ++f) {
-        Val wv = k.splat(k.load(1, k.add(k.mul(k.add(o0, f * m), T), tap)));
+      std::vector<Val> next(a);
+      auto weight = [&](int64_t f) {
+        return k.splat(k.load(1, k.add(k.mul(k.add(o0, f * m), T), tap)));
+      };
+      auto row = [&](size_t v) {
+        return k.loadScratchVector(k.add(tapRow(q, tap), vecs[v].first));
+      };
+      if (vectorsFirst) {
+        std::vector<Val> xv;
         for (size_t v = 0; v < V; ++v)
-          next[f * V + v] = k.fma(xv[v], wv, next[f * V + v]);
+          xv.push_back(row(v));
+        for (int64_t f = 0; f < F; ++f) {
+          Val wv = weight(f);
+          for (size_t v = 0; v < V; ++v)
+            next[f * V + v] = k.fma(xv[v], wv, next[f * V + v]);
+        }
+      } else {
+        std::vector<Val> wv;
+        for (int64_t f = 0; f < F; ++f)
+          wv.push_back(weight(f));
+        for (size_t v = 0; v < V; ++v) {
+          Val xv = row(v);
+          for (int64_t f = 0; f < F; ++f)
+            next[f * V + v] = k.fma(xv, wv[f], next[f * V + v]);
+        }
       }
       return next;
     });

@@ -332,24 +332,20 @@ void ganc::rt::writeSafeTensors(
   if (::stat(path.c_str(), &St) == 0 && !S_ISREG(St.st_mode))
     throw IoError(path, "is not a regular file (a safetensors file is written beside it and "
                         "renamed over it, which would replace it)");
-  // The temporary file is opened without following a symbolic link (whose target would
-  // be overwritten while the link itself was renamed) and without waiting for a reader
-  // (a pipe would block the write forever): anything there but a regular file, left by
-  // an earlier run or not, is refused.
+  // The temporary file is created anew (O_EXCL): a regular one left by an earlier run
+  // is removed first, so that neither a hard link (whose other names would see the file
+  // emptied) nor a symbolic link (whose target would be written) is written through, and
+  // anything else there (a pipe would block the write forever) is refused.
   const std::string Tmp = path + ".tmp";
-  const IoError NotRegular(path,
-                           "cannot write: its temporary file " + Tmp + " is not a regular file");
-  if (::lstat(Tmp.c_str(), &St) == 0 && !S_ISREG(St.st_mode))
-    throw NotRegular;
-  const int Fd =
-      ::open(Tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0666);
-  if (Fd < 0)
-    throw IoError::fromErrno(
-        path, "cannot open for writing (temporary file " + Tmp + ")", errno);
-  if (::fstat(Fd, &St) != 0 || !S_ISREG(St.st_mode)) { // replaced since the lstat
-    ::close(Fd);
-    throw NotRegular;
+  if (::lstat(Tmp.c_str(), &St) == 0) {
+    if (!S_ISREG(St.st_mode))
+      throw IoError(path, "cannot write: its temporary file " + Tmp + " is not a regular file");
+    if (::unlink(Tmp.c_str()) != 0)
+      throw IoError::fromErrno(path, "cannot remove the old temporary file " + Tmp, errno);
   }
+  const int Fd = ::open(Tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+  if (Fd < 0)
+    throw IoError::fromErrno(path, "cannot open for writing (temporary file " + Tmp + ")", errno);
   std::FILE *File = ::fdopen(Fd, "wb");
   if (!File) {
     const int SavedErrno = errno;

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <unistd.h>
 
@@ -13,11 +14,21 @@ using namespace ganc;
 
 namespace {
 
-/// Sets an environment variable for the life of the object, then removes it.
+/// Sets an environment variable for the life of the object, then puts back what it was.
 struct ScopedEnv {
   const char *name;
-  ScopedEnv(const char *n, const char *value) : name(n) { setenv(n, value, 1); }
-  ~ScopedEnv() { unsetenv(name); }
+  std::optional<std::string> before;
+  ScopedEnv(const char *n, const char *value) : name(n) {
+    if (const char *old = std::getenv(n))
+      before = old;
+    setenv(n, value, 1);
+  }
+  ~ScopedEnv() {
+    if (before)
+      setenv(name, before->c_str(), 1);
+    else
+      unsetenv(name);
+  }
 };
 
 /// The perf map's lines "address size name" that name `name`, with `address` and `size`
@@ -59,12 +70,11 @@ TEST(PerfMap, NamesEveryKernelWhenAsked) {
   EXPECT_NE(step[0].first, kernel[0].first);
   std::filesystem::remove(map);
 
-  // Off unless asked: "0" and an unset variable write nothing.
-  {
-    ScopedEnv off("GANC_PERF_MAP", "0");
+  // Off unless asked: "0" and an empty value write nothing.
+  for (const char *off : {"0", ""}) {
+    ScopedEnv env("GANC_PERF_MAP", off);
     test::runGraph(g, leaves);
   }
-  test::runGraph(g, leaves);
   EXPECT_FALSE(std::filesystem::exists(map));
 }
 

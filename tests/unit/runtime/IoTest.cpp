@@ -631,12 +631,17 @@ TEST(SafeTensors, WriteErrors) {
   EXPECT_IO_ERROR(writeSafeTensors(Ckpt, {{"w", {1}, {1}}}, {}), Ckpt, "is not a regular file");
   EXPECT_TRUE(fs::is_fifo(Ckpt + ".tmp"));
   EXPECT_FALSE(fs::exists(Ckpt));
-  // A stale regular temporary file is overwritten.
+  // A stale regular temporary file is replaced, and one that is a hard link to another
+  // file is not written through.
   fs::remove(Ckpt + ".tmp");
   writeBytes(Ckpt + ".tmp", {9, 9});
   writeSafeTensors(Ckpt, {{"w", {1}, {1}}}, {});
   EXPECT_EQ(readSafeTensors(Ckpt).tensors.at(0).data, std::vector<float>{1});
   EXPECT_FALSE(fs::exists(Ckpt + ".tmp"));
+  fs::create_hard_link(Other, Ckpt + ".tmp");
+  writeSafeTensors(Ckpt, {{"w", {1}, {2}}}, {});
+  EXPECT_EQ(readSafeTensors(Ckpt).tensors.at(0).data, std::vector<float>{2});
+  EXPECT_EQ(fs::file_size(Other), 3u);
 }
 
 namespace {
