@@ -107,23 +107,27 @@ TEST(ReduceSum, ColumnsInVectorsAndTheRestOneByOne) {
 }
 
 TEST(Transpose, MatricesAndBatches) {
-  for (const Shape &s : {Shape{784, 128}, Shape{37, 50}, Shape{3, 40, 19}, Shape{5, 7}}) {
-    Graph g("transpose");
-    Builder b(g);
-    g.addOutput("out", b.transpose(g.input("x", s)));
-    std::vector<float> x;
-    for (int64_t i = 0; i < numElements(s); ++i)
-      x.push_back(static_cast<float>(i));
-    std::vector<float> got = test::runGraph(g, {{"x", x}}).at("out");
-    const size_t r = s.size() - 2;
-    const int64_t rows = s[r], cols = s[r + 1], batch = r ? s[0] : 1;
-    ASSERT_EQ(static_cast<int64_t>(got.size()), numElements(s));
-    for (int64_t m = 0; m < batch; ++m)
-      for (int64_t i = 0; i < cols; ++i)
-        for (int64_t j = 0; j < rows; ++j)
-          ASSERT_EQ(got[static_cast<size_t>((m * cols + i) * rows + j)], x[static_cast<size_t>((m * rows + j) * cols + i)])
-              << formatShape(s) << " at " << m << "," << i << "," << j;
-  }
+  // Whole tiles of lanes x lanes and the rows and columns left over, at every vector width.
+  for (int bits : test::kVectorWidths)
+    for (const Shape &s :
+         {Shape{784, 128}, Shape{37, 50}, Shape{3, 40, 19}, Shape{5, 7}, Shape{2, 32, 48}}) {
+      Graph g("transpose");
+      Builder b(g);
+      g.addOutput("out", b.transpose(g.input("x", s)));
+      std::vector<float> x;
+      for (int64_t i = 0; i < numElements(s); ++i)
+        x.push_back(static_cast<float>(i));
+      std::vector<float> got = test::runGraph(g, {{"x", x}}, bits).at("out");
+      const size_t r = s.size() - 2;
+      const int64_t rows = s[r], cols = s[r + 1], batch = r ? s[0] : 1;
+      ASSERT_EQ(static_cast<int64_t>(got.size()), numElements(s));
+      for (int64_t m = 0; m < batch; ++m)
+        for (int64_t i = 0; i < cols; ++i)
+          for (int64_t j = 0; j < rows; ++j)
+            ASSERT_EQ(got[static_cast<size_t>((m * cols + i) * rows + j)],
+                      x[static_cast<size_t>((m * rows + j) * cols + i)])
+                << formatShape(s) << " at " << m << "," << i << "," << j << " (vectors of at most " << bits << " bits; 0: the host's)";
+    }
 }
 
 } // namespace
