@@ -343,16 +343,16 @@ void ganc::rt::writeSafeTensors(
     if (::unlink(Tmp.c_str()) != 0)
       throw IoError::fromErrno(path, "cannot remove the old temporary file " + Tmp, errno);
   }
+  const std::string CannotOpen = "cannot open for writing (temporary file " + Tmp + ")";
   const int Fd = ::open(Tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
   if (Fd < 0)
-    throw IoError::fromErrno(path, "cannot open for writing (temporary file " + Tmp + ")", errno);
+    throw IoError::fromErrno(path, CannotOpen, errno);
   std::FILE *File = ::fdopen(Fd, "wb");
   if (!File) {
     const int SavedErrno = errno;
     ::close(Fd);
     detail::removePartial(Tmp);
-    throw IoError::fromErrno(path, "cannot open for writing (temporary file " + Tmp + ")",
-                             SavedErrno);
+    throw IoError::fromErrno(path, CannotOpen, SavedErrno);
   }
   uint8_t Len[8];
   for (int I = 0; I < 8; ++I)

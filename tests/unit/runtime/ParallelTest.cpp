@@ -58,16 +58,21 @@ void kernel(void *ctx, int64_t begin, int64_t end) {
   }
 }
 
+/// The iterations of r that did not run exactly once.
+int64_t notOnce(const Record &r) {
+  int64_t wrong = 0;
+  for (int64_t i = 0; i < r.n; ++i)
+    wrong += r.runs[i].load() != 1;
+  return wrong;
+}
+
 /// Runs the loop and checks that every iteration ran once: in chunks of at most grain
 /// outside a region, in calls of whole chunks inside one.
 void expectEachOnce(int64_t n, int64_t grain, bool inRegion) {
   Record r(n);
   r.grain = std::max<int64_t>(grain, 1);
   ganc_rt_parallel_for(kernel, &r, n, grain);
-  int64_t wrong = 0;
-  for (int64_t i = 0; i < n; ++i)
-    wrong += r.runs[i].load() != 1;
-  EXPECT_EQ(wrong, 0) << "n " << n << ", grain " << grain;
+  EXPECT_EQ(notOnce(r), 0) << "n " << n << ", grain " << grain;
   if (inRegion && tbb::info::default_concurrency() >= 2) // else TBB runs the loop
     EXPECT_FALSE(r.misaligned.load()) << "n " << n << ", grain " << grain;
   else
@@ -107,10 +112,7 @@ TEST(Parallel, NestedAndOneThreadRegionsRunEveryIteration) {
         inner.emplace();
       Record r(1000);
       ganc_rt_parallel_for(kernel, &r, 1000, 3);
-      int64_t wrong = 0;
-      for (int64_t i = 0; i < 1000; ++i)
-        wrong += r.runs[i].load() != 1;
-      EXPECT_EQ(wrong, 0);
+      EXPECT_EQ(notOnce(r), 0);
       EXPECT_EQ(r.largest.load(), 1000);
       EXPECT_FALSE(r.elsewhere);
     }
