@@ -332,11 +332,14 @@ void ganc::rt::writeSafeTensors(
   if (::stat(path.c_str(), &St) == 0 && !S_ISREG(St.st_mode))
     throw IoError(path, "is not a regular file (a safetensors file is written beside it and "
                         "renamed over it, which would replace it)");
-  // The temporary file is created anew (O_EXCL): a regular one left by an earlier run
-  // is removed first, so that neither a hard link (whose other names would see the file
-  // emptied) nor a symbolic link (whose target would be written) is written through, and
-  // anything else there (a pipe would block the write forever) is refused.
-  const std::string Tmp = path + ".tmp";
+  // The temporary file is this process's own (two runs checkpointing to one path each
+  // rename a whole file of theirs into place; with one shared name, one's rename could
+  // move the other's half-written file there). It is created anew (O_EXCL): a regular one
+  // left by an earlier process of the same id is removed first, so that neither a hard
+  // link (whose other names would see the file emptied) nor a symbolic link (whose target
+  // would be written) is written through, and anything else there (a pipe would block
+  // the write forever) is refused.
+  const std::string Tmp = path + ".tmp." + std::to_string(::getpid());
   if (::lstat(Tmp.c_str(), &St) == 0) {
     if (!S_ISREG(St.st_mode))
       throw IoError(path, "cannot write: its temporary file " + Tmp + " is not a regular file");

@@ -31,8 +31,9 @@ struct NamedTensor {
 };
 
 /// Writes \p tensors (in the order given, as F32) and \p metadata to \p path.
-/// The file is written to `path + ".tmp"`, flushed and fsync'ed, then renamed
-/// over \p path, so readers never see a partial checkpoint.
+/// The file is written to `path + ".tmp.<process id>"`, flushed and fsync'ed, then
+/// renamed over \p path, so readers never see a partial checkpoint, even with two
+/// processes writing to one path.
 void writeSafeTensors(const std::string &path,
                       const std::vector<NamedTensor> &tensors,
                       const std::map<std::string, std::string> &metadata);

@@ -499,6 +499,11 @@ std::string oneTensor(const std::string &Dtype, const std::string &Shape,
          ",\"data_offsets\":" + Offsets + "}}";
 }
 
+/// Where this process writes a checkpoint before renaming it into place.
+std::string temporaryOf(const std::string &Path) {
+  return Path + ".tmp." + std::to_string(::getpid());
+}
+
 } // namespace
 
 TEST(SafeTensors, RoundTrip) {
@@ -514,7 +519,7 @@ TEST(SafeTensors, RoundTrip) {
       {"step", "1200"}, {"note", "quote \" backslash \\ nl \n tab \t"}};
   writeSafeTensors(P, Ts, Meta);
   writeSafeTensors(P, Ts, Meta); // Overwrites in place.
-  EXPECT_FALSE(fs::exists(P + ".tmp"));
+  EXPECT_FALSE(fs::exists(temporaryOf(P)));
   Bytes File = readBytes(P);
   uint64_t N = 0;
   for (int I = 7; I >= 0; --I)
@@ -617,31 +622,37 @@ TEST(SafeTensors, WriteErrors) {
   EXPECT_IO_ERROR(writeSafeTensors(Folder, {{"w", {1}, {1}}}, {}), Folder, "is not a regular file");
   EXPECT_TRUE(fs::is_fifo(Pipe));
   EXPECT_TRUE(fs::is_directory(Folder));
-  EXPECT_FALSE(fs::exists(Pipe + ".tmp"));
+  EXPECT_FALSE(fs::exists(temporaryOf(Pipe)));
   // So is a temporary file that is not a regular one: a pipe there is not waited on, and
   // a symbolic link's target is not written through.
-  std::string Other = Dir.file("other"), Ckpt = Dir.file("c.safetensors");
+  std::string Other = Dir.file("other"), Ckpt = Dir.file("c.safetensors"), Tmp = temporaryOf(Ckpt);
   writeBytes(Other, {1, 2, 3});
-  fs::create_symlink(Other, Ckpt + ".tmp");
+  fs::create_symlink(Other, Tmp);
   EXPECT_IO_ERROR(writeSafeTensors(Ckpt, {{"w", {1}, {1}}}, {}), Ckpt, "is not a regular file");
   EXPECT_EQ(fs::file_size(Other), 3u);
   EXPECT_FALSE(fs::exists(Ckpt));
-  fs::remove(Ckpt + ".tmp");
-  ASSERT_EQ(::mkfifo((Ckpt + ".tmp").c_str(), 0600), 0);
+  fs::remove(Tmp);
+  ASSERT_EQ(::mkfifo((Tmp).c_str(), 0600), 0);
   EXPECT_IO_ERROR(writeSafeTensors(Ckpt, {{"w", {1}, {1}}}, {}), Ckpt, "is not a regular file");
-  EXPECT_TRUE(fs::is_fifo(Ckpt + ".tmp"));
+  EXPECT_TRUE(fs::is_fifo(Tmp));
   EXPECT_FALSE(fs::exists(Ckpt));
   // A stale regular temporary file is replaced, and one that is a hard link to another
   // file is not written through.
-  fs::remove(Ckpt + ".tmp");
-  writeBytes(Ckpt + ".tmp", {9, 9});
+  fs::remove(Tmp);
+  writeBytes(Tmp, {9, 9});
   writeSafeTensors(Ckpt, {{"w", {1}, {1}}}, {});
   EXPECT_EQ(readSafeTensors(Ckpt).tensors.at(0).data, std::vector<float>{1});
-  EXPECT_FALSE(fs::exists(Ckpt + ".tmp"));
-  fs::create_hard_link(Other, Ckpt + ".tmp");
+  EXPECT_FALSE(fs::exists(Tmp));
+  fs::create_hard_link(Other, Tmp);
   writeSafeTensors(Ckpt, {{"w", {1}, {2}}}, {});
   EXPECT_EQ(readSafeTensors(Ckpt).tensors.at(0).data, std::vector<float>{2});
   EXPECT_EQ(fs::file_size(Other), 3u);
+  // Another process's temporary file (a run writing the same checkpoint) is left alone.
+  const std::string Theirs = Ckpt + ".tmp.0";
+  writeBytes(Theirs, {5, 5, 5, 5});
+  writeSafeTensors(Ckpt, {{"w", {1}, {3}}}, {});
+  EXPECT_EQ(readSafeTensors(Ckpt).tensors.at(0).data, std::vector<float>{3});
+  EXPECT_EQ(fs::file_size(Theirs), 4u);
 }
 
 namespace {
