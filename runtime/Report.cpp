@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <unistd.h>
 
 namespace ganc::rt {
 namespace {
@@ -133,16 +134,25 @@ void writeReport(const ReportInput &in) {
           "});</script>\n";
   html << "</body></html>\n";
 
-  std::string path = (fs::path(in.outDir) / "report.html").string(), tmp = path + ".tmp";
+  // Written beside its path under this process's own name and renamed into place, so a
+  // browser reloading it never reads half a page, nor one run's rename half of another's.
+  const std::string path = (fs::path(in.outDir) / "report.html").string(),
+                    tmp = path + ".tmp." + std::to_string(::getpid());
   {
     std::ofstream out(tmp, std::ios::trunc);
     out << html.str();
-    if (!out)
+    if (!out) {
+      out.close();
+      fs::remove(tmp, ec);
       throw IoError(tmp, "cannot write the report");
+    }
   }
   fs::rename(tmp, path, ec);
-  if (ec)
-    throw IoError(path, "cannot replace: " + ec.message());
+  if (ec) {
+    const std::string why = ec.message();
+    fs::remove(tmp, ec);
+    throw IoError(path, "cannot replace: " + why);
+  }
 }
 
 } // namespace ganc::rt

@@ -1,7 +1,8 @@
 //===- ReportTest.cpp - the curves of report.html -------------------------===//
 //
 // The report labels its curves with the players' names, and a supervised model (one
-// player) gets one curve per chart, not a second one flat at zero.
+// player) gets one curve per chart, not a second one flat at zero. It is written under a
+// temporary name of the process's own and renamed into place.
 //
 //===----------------------------------------------------------------------===//
 #include "Report.h"
@@ -28,9 +29,15 @@ std::string reportFor(const std::string &dPlayer, const std::string &gPlayer) {
   for (int64_t s = 1; s <= 3; ++s)
     in.rows.push_back({s, 0.1 * s, 1.0f / s, gPlayer.empty() ? 0.f : 2.0f * s, 0.5f * s,
                        gPlayer.empty() ? 0.f : 1.0f});
+  // Another run's temporary report in the same folder is not touched.
+  const fs::path theirs = dir / "report.html.tmp.0";
+  std::ofstream(theirs) << "another run's";
   writeReport(in);
   std::ifstream f(dir / "report.html");
   std::string html((std::istreambuf_iterator<char>(f)), {});
+  EXPECT_EQ(fs::file_size(theirs), 13u);
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 2)
+      << "report.html and the other run's file, and no temporary file of this one";
   fs::remove_all(dir);
   return html;
 }
