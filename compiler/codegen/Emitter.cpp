@@ -1158,7 +1158,9 @@ private:
     for (size_t a = 0; laneStride && a < s.size(); ++a)
       if (s[a] > 1 && rm[a] == laneStride)
         laneAxis = a;
-    if (laneStride && !laneAxis)
+    // A result of one element (a 1x1 weight's gradient) is stored as a vector of one
+    // lane, along no axis: its inputs' one value each is splat.
+    if (laneStride && !laneAxis && numElements(s) > 1)
       internalError("codegen", "'" + std::string(opInfo(u.anchor->op).mnemonic) +
                                    "' stores a vector across axes of its result");
     std::vector<std::optional<Idx>> coords(s.size());

@@ -734,7 +734,7 @@ std::optional<Value> Elaborator::callBuiltin(const ast::CallExpr &e, std::vector
     const Value &x = args[0];
     Shape to = x.batched ? Shape{x.node->shape[0], numElements(x.sampleShape())}
                          : Shape{x.node->numel()};
-    return Value::tensor(b_.reshape(x.node, to), x.batched);
+    return make(OpKind::Reshape, {x}, where, name, {to, 0, ""}); // an axis may grow too long
   }
   if (name == "reshape") {
     if (!want(2) || !tensorArg(0))
@@ -771,7 +771,7 @@ std::optional<Value> Elaborator::callBuiltin(const ast::CallExpr &e, std::vector
       to.push_back(x.node->shape[0]);
     for (const Value &d : args[1].list)
       to.push_back(static_cast<int64_t>(d.num));
-    return Value::tensor(b_.reshape(x.node, to), x.batched);
+    return make(OpKind::Reshape, {x}, where, name, {to, 0, ""});
   }
   if (name == "matmul") {
     if (!want(2) || !tensorArg(0) || !tensorArg(1))

@@ -85,6 +85,10 @@ TEST(Matmul, NarrowColumnsOfATransposedProduct) {
   checkProduct(16 * 8 + 5, 9, 1, true, true);
   checkProduct(16 * 8 + 5, 9, 3, true, true);
   checkProduct(7, 9, 35, false, true); // pairs of vectors and a tail of 3
+  // A 1x1 result (a 1 -> 1 dense layer's weight gradient): a vector store of one lane,
+  // its epilogue's operands one value each.
+  checkProduct(1, 64, 1, true, true);
+  checkProduct(1, 9, 1, false, true);
 }
 
 TEST(ReduceSum, ColumnsInVectorsAndTheRestOneByOne) {
