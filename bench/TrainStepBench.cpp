@@ -64,10 +64,8 @@ void iteration(benchmark::State &state, const std::string &example) {
   rt::TrainSpec spec = s.trainSpec("");
   rt::Trainer trainer(spec, fns[0], &fns[1], nullptr, data);
   trainer.initialize();
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(trainer.stepD());
-    benchmark::DoNotOptimize(trainer.stepG());
-  }
+  for (auto _ : state)
+    benchmark::DoNotOptimize(trainer.iterate());
   state.counters["iterations/s"] = benchmark::Counter(static_cast<double>(state.iterations()),
                                                       benchmark::Counter::kIsRate);
   state.counters["samples/s"] = benchmark::Counter(

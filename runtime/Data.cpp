@@ -4,12 +4,10 @@
 #include "Mixture.h"
 #include "Random.h"
 #include "Tensor.h"
+#include "Threads.h"
 #include "io/Idx.h"
-#include "io/Npy.h"
 #include "io/IoError.h"
-
-#include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
+#include "io/Npy.h"
 
 #include <algorithm>
 #include <cmath>
@@ -225,12 +223,13 @@ void BatchSampler::fill(float *out, int64_t batch, int64_t index, float *labels)
     if (labels)
       labels[k * classes + data_.label(rows_[static_cast<size_t>(k)])] = 1.f;
   }
+  // On the team of the step's region when one is open (Trainer::iterate), so that each
+  // core copies the rows the step's first products read on it.
   const int64_t grain = std::max<int64_t>(1, 8192 / std::max<int64_t>(w, 1));
-  tbb::parallel_for(tbb::blocked_range<int64_t>(0, batch, static_cast<size_t>(grain)),
-                    [&](const tbb::blocked_range<int64_t> &r) {
-                      for (int64_t k = r.begin(); k < r.end(); ++k)
-                        data_.copyRow(rows_[static_cast<size_t>(k)], out + k * w);
-                    });
+  parallelFor(batch, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t k = begin; k < end; ++k)
+      data_.copyRow(rows_[static_cast<size_t>(k)], out + k * w);
+  });
 }
 
 } // namespace ganc::rt

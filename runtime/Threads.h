@@ -1,6 +1,8 @@
 //===- Threads.h - how many threads the runtime may use ---------*- C++ -*-===//
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 
 namespace ganc::rt {
@@ -18,6 +20,13 @@ private:
 
 /// The number of threads the runtime would use now.
 int activeThreads();
+
+/// Runs body(begin, end) over [0, n) in chunks of at most `grain` iterations, as compiled
+/// kernels' loops run: on the team of the region open on this thread (see
+/// ParallelRegion), else on TBB's threads, with denormals flushed everywhere (FloatMode.h).
+/// For the runtime's own loops between kernels (the batch copy), so that they share the
+/// step's team instead of waking TBB's workers.
+void parallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)> &body);
 
 /// While alive, the parallel loops of compiled kernels called on this thread are shared
 /// with a team of helpers running as tasks on TBB's workers, which wait for the next loop

@@ -4,6 +4,7 @@
 #include "Mixture.h"
 #include "Random.h"
 #include "Report.h"
+#include "Threads.h"
 #include "io/IoError.h"
 #include "io/Png.h"
 
@@ -279,6 +280,16 @@ float Trainer::stepG() {
   return update(*g_, spec_.optG, spec_.gPlayer, kNoiseG, gUpdates_, gGradNorm_);
 }
 
+std::pair<float, float> Trainer::iterate() {
+  ParallelRegion region;
+  float dLoss = 0, gLoss = 0;
+  for (int64_t k = 0; k < spec_.dSteps; ++k)
+    dLoss = stepD();
+  for (int64_t k = 0; k < spec_.gSteps; ++k)
+    gLoss = stepG();
+  return {dLoss, gLoss};
+}
+
 bool Trainer::run(int64_t until, std::ostream &log) {
   try {
     return runSteps(until, log);
@@ -296,11 +307,7 @@ bool Trainer::runSteps(int64_t until, std::ostream &log) {
   int64_t lastStep = step_;
   char line[200];
   while (step_ < until) {
-    float dLoss = 0, gLoss = 0;
-    for (int64_t k = 0; k < spec_.dSteps; ++k)
-      dLoss = stepD();
-    for (int64_t k = 0; k < spec_.gSteps; ++k)
-      gLoss = stepG();
+    const auto [dLoss, gLoss] = iterate();
     ++step_;
     auto now = Clock::now();
     elapsed_ = elapsedBefore + std::chrono::duration<double>(now - start).count();

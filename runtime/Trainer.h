@@ -20,6 +20,7 @@
 #include <fstream>
 #include <ostream>
 #include <stdexcept>
+#include <utility>
 
 namespace ganc::rt {
 
@@ -70,7 +71,11 @@ public:
   Store &store() { return store_; }
   int64_t step() const { return step_; }
   const std::vector<StepStats> &history() const { return history_; }
-  /// One D update / one G update on the next batch (exposed for tests and benchmarks).
+  /// One iteration of the schedule (its D updates, then its G updates) in one parallel
+  /// region, so that the team of threads stays awake from the batch copy to the last
+  /// kernel. Returns the last D and G losses (G's 0 without a G).
+  std::pair<float, float> iterate();
+  /// One D update / one G update on the next batch (exposed for tests).
   float stepD();
   float stepG();
 

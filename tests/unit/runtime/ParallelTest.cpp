@@ -4,7 +4,7 @@
 // tbb::parallel_for in chunks of at most `grain`; in the team of a ParallelRegion in calls
 // of whole chunks (a call starts at a multiple of grain), also for loops too large for the
 // team's tickets, and with the helpers taking part on two threads; inside a region of one
-// thread, in one call.
+// thread, in one call. rt::parallelFor, the runtime's own loops, runs the same way.
 //
 //===----------------------------------------------------------------------===//
 #include "Threads.h"
@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -64,6 +65,22 @@ int64_t notOnce(const Record &r) {
   for (int64_t i = 0; i < r.n; ++i)
     wrong += r.runs[i].load() != 1;
   return wrong;
+}
+
+/// Whether some chunk ran on another thread than the caller's in loops of 32 chunks of 50
+/// us that `run` runs (in a region of two threads: within two seconds one does, however
+/// loaded the machine), each of which ran every iteration once.
+bool helperTakesPart(const std::function<void(Record &)> &run) {
+  auto t0 = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2)) {
+    Record r(32);
+    r.spinMicros = 50;
+    run(r);
+    EXPECT_EQ(notOnce(r), 0);
+    if (r.elsewhere)
+      return true;
+  }
+  return false;
 }
 
 /// Runs the loop and checks that every iteration ran once: in chunks of at most grain
@@ -134,22 +151,30 @@ TEST(Parallel, NestedAndOneThreadRegionsRunEveryIteration) {
   expectEachOnce(1000, 3, true); // the outer region's team still runs loops after the inner one
 }
 
+TEST(Parallel, RuntimeLoopsRunEveryIterationOnceAndShareTheTeam) {
+  rt::ThreadLimit limit(2);
+  auto run = [](Record &r, int64_t grain) {
+    rt::parallelFor(r.n, grain, [&](int64_t begin, int64_t end) { kernel(&r, begin, end); });
+  };
+  for (auto [n, grain] : kLoops) {
+    Record r(n);
+    run(r, grain);
+    EXPECT_EQ(notOnce(r), 0) << "n " << n << ", grain " << grain;
+    EXPECT_LE(r.largest.load(), std::max<int64_t>(grain, 1)) << "n " << n << ", grain " << grain;
+  }
+  if (tbb::info::default_concurrency() < 2)
+    return;
+  rt::ParallelRegion region;
+  EXPECT_TRUE(helperTakesPart([&](Record &r) { run(r, 1); }))
+      << "no chunk ran on the region's helper";
+}
+
 TEST(Parallel, HelpersTakeChunksInARegion) {
   if (tbb::info::default_concurrency() < 2)
     GTEST_SKIP() << "one core: a region of one thread has no helpers";
   rt::ThreadLimit limit(2);
   rt::ParallelRegion region;
-  // Chunks of 50 us: within a second some chunk runs on a helper, however loaded the
-  // machine.
-  bool elsewhere = false;
-  auto t0 = std::chrono::steady_clock::now();
-  while (!elsewhere && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2)) {
-    Record r(32);
-    r.spinMicros = 50;
-    ganc_rt_parallel_for(kernel, &r, 32, 1);
-    elsewhere = r.elsewhere;
-  }
-  EXPECT_TRUE(elsewhere);
+  EXPECT_TRUE(helperTakesPart([](Record &r) { ganc_rt_parallel_for(kernel, &r, 32, 1); }));
 }
 
 } // namespace
