@@ -396,6 +396,10 @@ std::optional<Value> Elaborator::make(OpKind op, std::vector<Value> args, Source
   std::string why;
   Node *n = g_.make(op, operands, std::move(attrs), b_.loc(), &why);
   if (!n) {
+    // Named as the user spelled it (flatten builds a reshape, concat pads).
+    const std::string mnemonic = std::string("'") + opInfo(op).mnemonic + "'";
+    if (why.rfind(mnemonic, 0) == 0)
+      why.replace(0, mnemonic.size(), "'" + spelled + "'");
     error(where, why);
     return std::nullopt;
   }
@@ -950,8 +954,14 @@ std::optional<Value> Elaborator::concat(const ast::CallExpr &e, const std::vecto
   int64_t before = 0;
   for (const Value &v : parts) {
     int64_t n = v.node->shape[*axis];
-    Node *placed = parts.size() == 1 ? v.node
-                                     : b_.make(OpKind::Pad, {v.node}, {{*axis, before, total - before - n}, 0, ""});
+    Node *placed = v.node;
+    if (parts.size() > 1) { // the joined axis may be longer than ganc supports
+      std::optional<Value> p =
+          make(OpKind::Pad, {v}, e.range(), "concat", {{*axis, before, total - before - n}, 0, ""});
+      if (!p)
+        return std::nullopt;
+      placed = p->node;
+    }
     sum = sum ? b_.add(sum, placed) : placed;
     before += n;
   }
@@ -1088,7 +1098,7 @@ std::optional<Value> Elaborator::callUser(const ast::CallExpr &e, const ast::Fun
       auto want = eval(de, inner);
       if (!want)
         return std::nullopt;
-      ok = want->kind == Kind::Number && static_cast<int64_t>(want->num) == actual[d];
+      ok = want->kind == Kind::Number && want->num == static_cast<double>(actual[d]);
     }
     if (!ok) {
       // The declared shape as far as it is known: bound sizes as numbers, others by name.
@@ -1098,8 +1108,9 @@ std::optional<Value> Elaborator::callUser(const ast::CallExpr &e, const ast::Fun
         std::optional<Value> dv;
         if (!nm || inner.vars.count(nm->name) || p_.consts.count(nm->name))
           dv = eval(*d, inner);
-        dims.push_back(dv && dv->kind == Kind::Number ? std::to_string(static_cast<int64_t>(dv->num))
-                                                      : nm ? nm->name : "?");
+        dims.push_back(dv && dv->kind == Kind::Number ? formatNumber(dv->num)
+                       : nm                           ? nm->name
+                                                      : "?");
       }
       std::string expected = dims.size() == 1 && std::isdigit(static_cast<unsigned char>(dims[0][0]))
                                  ? dims[0] + " values"

@@ -615,7 +615,7 @@ private:
       bool match = have.size() == prm.shape.dims.size();
       for (size_t d = 0; match && d < have.size(); ++d) {
         auto v = evalConstant(*prm.shape.dims[d], *p_);
-        match = !v || static_cast<int64_t>(*v) == have[d]; // a size variable matches any size
+        match = !v || *v == static_cast<double>(have[d]); // a size variable matches any size
       }
       return match;
     };
