@@ -79,6 +79,10 @@ struct Program {
   std::string modelName; ///< the file's stem, e.g. "mnist"
   std::map<std::string, const ast::FuncDecl *> funcs;
   std::map<std::string, const ast::ConstDecl *> consts;
+  /// The constants' values as evalConstant finds them (a constant used twice in another's
+  /// definition is evaluated once: C1 = C0 + C0, C2 = C1 + C1, ... took time doubling
+  /// with each).
+  mutable std::map<std::string, double> constValues;
   std::map<std::string, const ast::GameStmt *> values;
   std::vector<DataSpec> data;
   std::vector<NoiseSpec> noise; ///< the generator's (first) input first

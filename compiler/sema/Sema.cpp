@@ -205,15 +205,21 @@ private:
   /// itself. Constants that fail are dropped, so later stages never evaluate them.
   void checkConstants() {
     std::vector<std::string> bad;
+    const std::set<std::string> cyclic = reachingCycles();
     for (auto &m : p_->modules)
       for (const ast::ConstDecl &c : m->consts) {
         if (!p_->consts.count(c.name) || p_->consts.at(c.name) != &c)
           continue;
-        std::vector<std::string> path{c.name};
-        if (const ast::NameExpr *cyc = findCycle(c, path)) {
-          diags_.error(cyc->loc(), "constant '" + c.name + "' is defined in terms of itself" +
-                                       (path.size() > 2 ? " (through '" + path[1] + "')" : ""),
-                       len(cyc->name));
+        if (cyclic.count(c.name)) {
+          // In a cycle: reported here. Only using one: never evaluated, and reported as
+          // the constants of the cycle are.
+          std::vector<std::string> path{c.name};
+          std::set<std::string> seen;
+          if (const ast::NameExpr *cyc = findCycle(c, path, seen))
+            diags_.error(cyc->loc(),
+                         "constant '" + c.name + "' is defined in terms of itself" +
+                             (path.size() > 2 ? " (through '" + path[1] + "')" : ""),
+                         len(cyc->name));
           bad.push_back(c.name);
           continue;
         }
@@ -230,18 +236,69 @@ private:
     }
   }
 
-  /// A reference that leads back to path[0], or null.
-  const ast::NameExpr *findCycle(const ast::ConstDecl &c, std::vector<std::string> &path) {
+  /// The constants whose definitions lead, through other constants, into a cycle (their
+  /// own or another's): a depth-first search without recursion (a chain of constants may
+  /// be thousands long), each constant visited once.
+  std::set<std::string> reachingCycles() {
+    enum State { OnPath = 1, Acyclic, Cyclic };
+    struct Visit {
+      std::string name;
+      std::vector<const ast::NameExpr *> refs;
+      size_t next = 0;
+      bool cyclic = false;
+    };
+    std::map<std::string, State> state;
+    std::set<std::string> out;
+    std::vector<Visit> stack;
+    auto enter = [&](const std::string &name) {
+      Visit v{name, {}};
+      constRefs(*p_->consts.at(name)->value, v.refs);
+      state[name] = OnPath;
+      stack.push_back(std::move(v));
+    };
+    for (const auto &[root, decl] : p_->consts) {
+      if (state.count(root))
+        continue;
+      enter(root);
+      while (!stack.empty()) {
+        Visit &v = stack.back();
+        if (v.next < v.refs.size()) {
+          const std::string &r = v.refs[v.next++]->name;
+          if (!p_->consts.count(r))
+            continue;
+          auto s = state.find(r);
+          if (s == state.end())
+            enter(r); // v is not used after this: the stack may have moved
+          else if (s->second != Acyclic)
+            v.cyclic = true;
+          continue;
+        }
+        const bool cyclic = v.cyclic;
+        state[v.name] = cyclic ? Cyclic : Acyclic;
+        if (cyclic)
+          out.insert(v.name);
+        stack.pop_back();
+        if (cyclic && !stack.empty())
+          stack.back().cyclic = true;
+      }
+    }
+    return out;
+  }
+
+  /// A reference that leads back to path[0], or null; `seen` holds the constants
+  /// already searched from path[0], so each is searched once.
+  const ast::NameExpr *findCycle(const ast::ConstDecl &c, std::vector<std::string> &path,
+                                 std::set<std::string> &seen) {
     std::vector<const ast::NameExpr *> refs;
     constRefs(*c.value, refs);
     for (const ast::NameExpr *r : refs) {
       if (r->name == path.front())
         return r;
       auto it = p_->consts.find(r->name);
-      if (it == p_->consts.end() || std::find(path.begin(), path.end(), r->name) != path.end())
+      if (it == p_->consts.end() || !seen.insert(r->name).second)
         continue;
       path.push_back(r->name);
-      if (findCycle(*it->second, path))
+      if (findCycle(*it->second, path, seen))
         return r;
       path.pop_back();
     }
@@ -1085,7 +1142,12 @@ std::optional<double> evalConstant(const ast::Expr &e, const Program &p) {
     auto it = p.consts.find(n->name);
     if (it == p.consts.end())
       return std::nullopt;
-    return evalConstant(*it->second->value, p);
+    if (auto known = p.constValues.find(n->name); known != p.constValues.end())
+      return known->second;
+    std::optional<double> v = evalConstant(*it->second->value, p);
+    if (v)
+      p.constValues[n->name] = *v;
+    return v;
   }
   if (auto *u = ast::dynCast<ast::UnaryExpr>(&e)) {
     auto v = evalConstant(*u->operand, p);
