@@ -75,14 +75,14 @@ public:
   /// region, so that the team of threads stays awake from the batch copy to the last
   /// kernel. Returns the last D and G losses (G's 0 without a G).
   std::pair<float, float> iterate();
-  /// One D update / one G update on the next batch (exposed for tests).
-  float stepD();
-  float stepG();
 
   /// Path of the checkpoint this run writes.
   std::string checkpointPath() const;
 
 private:
+  /// One D update / one G update on the next batch.
+  float stepD();
+  float stepG();
   void fillNoise(uint64_t phase, uint64_t counter);
   /// What one player's updates read and write besides its program's bindings.
   struct PlayerSlots {
