@@ -36,6 +36,23 @@ inline OpInfo withContiguousStoresOf(OpInfo info, std::function<bool(const Node 
   return info;
 }
 /// The range rule of ops that move or pick values without changing them.
+/// A register tile's multiply-adds of every pair (i < held, j < streamed): the held
+/// values loaded first and kept, then each streamed value in turn with its `held`
+/// multiply-adds, mac(i, j, held value, streamed value). Which side is held decides how
+/// many registers stay live beside the accumulators (LLVM keeps the order).
+template <class LoadHeld, class LoadStreamed, class Mac>
+void heldThenStreamed(int64_t held, LoadHeld loadHeld, int64_t streamed, LoadStreamed loadStreamed,
+                      Mac mac) {
+  Vals h;
+  for (int64_t i = 0; i < held; ++i)
+    h.push_back(loadHeld(i));
+  for (int64_t j = 0; j < streamed; ++j) {
+    Val s = loadStreamed(j);
+    for (int64_t i = 0; i < held; ++i)
+      mac(i, j, h[static_cast<size_t>(i)], s);
+  }
+}
+
 inline Interval sameRange(const Node &, const std::vector<Interval> &in) { return in[0]; }
 /// A fixed range, whatever the operands.
 inline RangeFn fixedRange(Interval r) {

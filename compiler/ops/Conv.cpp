@@ -452,28 +452,20 @@ void lowerConvPositions(KernelBuilder &k, const Node &n) {
       auto weight = [&](int64_t f) {
         return k.splat(k.load(1, k.add(k.mul(k.add(o0, f * m), T), tap)));
       };
-      auto row = [&](size_t v) {
-        return k.loadScratchVector(k.add(tapRow(q, tap), vecs[v].first));
+      auto row = [&](int64_t v) {
+        return k.loadScratchVector(k.add(tapRow(q, tap), vecs[static_cast<size_t>(v)].first));
       };
-      if (vectorsFirst) {
-        std::vector<Val> xv;
-        for (size_t v = 0; v < V; ++v)
-          xv.push_back(row(v));
-        for (int64_t f = 0; f < F; ++f) {
-          Val wv = weight(f);
-          for (size_t v = 0; v < V; ++v)
-            next[f * V + v] = k.fma(xv[v], wv, next[f * V + v]);
-        }
-      } else {
-        std::vector<Val> wv;
-        for (int64_t f = 0; f < F; ++f)
-          wv.push_back(weight(f));
-        for (size_t v = 0; v < V; ++v) {
-          Val xv = row(v);
-          for (int64_t f = 0; f < F; ++f)
-            next[f * V + v] = k.fma(xv, wv[f], next[f * V + v]);
-        }
-      }
+      auto mac = [&](int64_t f, int64_t v, Val x, Val w) {
+        Val &acc = next[static_cast<size_t>(f) * V + static_cast<size_t>(v)];
+        acc = k.fma(x, w, acc);
+      };
+      const int64_t nv = static_cast<int64_t>(V);
+      if (vectorsFirst)
+        heldThenStreamed(nv, row, F, weight,
+                         [&](int64_t v, int64_t f, Val x, Val w) { mac(f, v, x, w); });
+      else
+        heldThenStreamed(F, weight, nv, row,
+                         [&](int64_t f, int64_t v, Val w, Val x) { mac(f, v, x, w); });
       return next;
     });
     for (int64_t f = 0; f < F; ++f)

@@ -184,15 +184,13 @@ void lowerProduct(KernelBuilder &k, const Node &n, const std::vector<Term> &term
           k.prefetch(t.b, k.add(bRow, kPrefetchSteps * N + v * W));
         if (ta)
           k.prefetch(t.a, k.add(t.a0, k.add(k.mul(k.add(p, kPrefetchSteps), M), i0)));
-        std::vector<Val> b;
-        for (int64_t v = 0; v < vecs; ++v)
-          b.push_back(k.loadVector(t.b, k.add(bRow, v * W)));
         std::vector<Val> next(a);
-        for (int64_t r = 0; r < rows; ++r) {
-          Val ar = k.splat(aAt(t, k.add(i0, r), p));
-          for (int64_t v = 0; v < vecs; ++v)
-            next[r * vecs + v] = k.fma(ar, b[v], a[r * vecs + v]);
-        }
+        heldThenStreamed(
+            vecs, [&](int64_t v) { return k.loadVector(t.b, k.add(bRow, v * W)); }, rows,
+            [&](int64_t r) { return k.splat(aAt(t, k.add(i0, r), p)); },
+            [&](int64_t v, int64_t r, Val b, Val ar) {
+              next[r * vecs + v] = k.fma(ar, b, next[r * vecs + v]);
+            });
         return next;
       });
     for (int64_t r = 0; r < rows; ++r)
