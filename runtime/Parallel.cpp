@@ -295,13 +295,9 @@ ParallelRegion::~ParallelRegion() {
     team.close();
 }
 
-void parallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)> &body) {
+void parallelFor(int64_t n, int64_t grain, void (*body)(void *, int64_t, int64_t), void *ctx) {
   FlushDenormals mode; // as the team's helpers and the TBB path's chunks run
-  runKernel(
-      [](void *ctx, int64_t begin, int64_t end) {
-        (*static_cast<const std::function<void(int64_t, int64_t)> *>(ctx))(begin, end);
-      },
-      const_cast<void *>(static_cast<const void *>(&body)), n, grain);
+  runKernel(body, ctx, n, grain);
 }
 
 struct ThreadLimit::Impl {

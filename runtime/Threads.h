@@ -2,8 +2,8 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <memory>
+#include <type_traits>
 
 namespace ganc::rt {
 
@@ -25,8 +25,16 @@ int activeThreads();
 /// kernels' loops run: on the team of the region open on this thread (see
 /// ParallelRegion), else on TBB's threads, with denormals flushed everywhere (FloatMode.h).
 /// For the runtime's own loops between kernels (the batch copy), so that they share the
-/// step's team instead of waking TBB's workers.
-void parallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)> &body);
+/// step's team instead of waking TBB's workers. `body` is called through a plain function
+/// pointer, so a loop inside the step loop allocates nothing.
+void parallelFor(int64_t n, int64_t grain, void (*body)(void *ctx, int64_t begin, int64_t end),
+                 void *ctx);
+template <class Body> void parallelFor(int64_t n, int64_t grain, Body &&body) {
+  using B = std::remove_reference_t<Body>;
+  parallelFor(
+      n, grain, [](void *ctx, int64_t begin, int64_t end) { (*static_cast<B *>(ctx))(begin, end); },
+      const_cast<void *>(static_cast<const void *>(&body)));
+}
 
 /// While alive, the parallel loops of compiled kernels called on this thread are shared
 /// with a team of helpers running as tasks on TBB's workers, which wait for the next loop
