@@ -250,7 +250,7 @@ private:
       std::vector<size_t> absorbed = strided ? std::vector<size_t>{} : privateUnits(n);
       absorbed.erase(std::remove(absorbed.begin(), absorbed.end(), u), absorbed.end());
       absorbed = fitting(absorbed, u);
-      if (!canJoin(n, u, absorbed))
+      if ((anchor && epilogueCost(n, u, absorbed) > kEpilogueCost) || !canJoin(n, u, absorbed))
         continue;
       for (size_t v : absorbed)
         merge(v, u);
@@ -260,6 +260,25 @@ private:
       return true;
     }
     return false;
+  }
+
+  /// The most work per element (OpInfo::costPerElement) an anchor's epilogue takes in.
+  /// A register tile repeats its epilogue for each of its vectors, so the code grows
+  /// with both; past this, the rest of a long elementwise chain is a loop of its own
+  /// (100 fused `h = tanh(h) * h` took 23 s in LLVM). The examples' largest epilogues
+  /// cost 30.
+  static constexpr double kEpilogueCost = 64;
+  /// The epilogue's work per element once `n` and the units `absorbed` join unit u.
+  double epilogueCost(const Node *n, size_t u, const std::vector<size_t> &absorbed) const {
+    double cost = opInfo(n->op).costPerElement;
+    auto add = [&](const Unit &unit) {
+      for (const Node *m : unit.members)
+        cost += opInfo(m->op).costPerElement;
+    };
+    add(plan_.units[u]);
+    for (size_t v : absorbed)
+      add(plan_.units[v]);
+    return cost;
   }
 
   /// Whether `n` can extend the epilogue of unit u, whose anchor stores vectors with

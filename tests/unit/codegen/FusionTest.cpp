@@ -12,10 +12,11 @@
 // computing the unfused graph.
 //
 //===----------------------------------------------------------------------===//
-#include "JitUtil.h"
 #include "codegen/Fusion.h"
+#include "JitUtil.h"
 #include "ir/Builder.h"
 #include "ir/Evaluate.h"
+#include "ir/OpInfo.h"
 
 #include <gtest/gtest.h>
 
@@ -112,6 +113,32 @@ TEST_F(Fusion, MatmulEpilogueWithBiasAndTwoResults) {
   EXPECT_EQ(u->anchor, mm);
   EXPECT_EQ(u->members.size(), 3u); // add, relu, step
   EXPECT_EQ(u->stored.size(), 2u);  // relu and step; neither mm nor pre reach memory
+  check();
+}
+
+TEST_F(Fusion, ALongChainLeavesTheEpilogueForALoopOfItsOwn) {
+  // A register tile repeats its epilogue for every vector it holds: twelve rounds of
+  // h = tanh(h) * h (cost 11 each) take in only what stays under the epilogue's budget,
+  // and the rest is an elementwise loop reading the product's stored value.
+  Node *x = leaf("x", {13, 37}), *w = leaf("w", {37, 45});
+  Node *mm = b.matmul(x, w), *h = mm;
+  std::vector<Node *> chain;
+  for (int i = 0; i < 12; ++i) {
+    h = b.mul(b.unary(OpKind::Tanh, h), h);
+    chain.push_back(h);
+  }
+  g.addOutput("h", h);
+  codegen::FusionPlan p = plan();
+  const codegen::Unit *u = unitOf(p, mm), *last = unitOf(p, h);
+  ASSERT_TRUE(u && last);
+  EXPECT_NE(u, last);
+  EXPECT_EQ(last->anchor, nullptr);
+  EXPECT_EQ(unitOf(p, chain[0]), u); // the first rounds stay in the product's stores
+  double cost = 0;
+  for (const Node *m : u->members)
+    cost += opInfo(m->op).costPerElement;
+  EXPECT_LE(cost, 64);
+  EXPECT_GE(cost, 40);
   check();
 }
 
