@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <sstream>
 
 namespace ganc::lower {
@@ -443,6 +445,7 @@ std::optional<Value> Elaborator::batchNorm(const ast::CallExpr &e, const Value &
   const double eps = 1e-5, momentum = 0.1;
   const int64_t channels = s[1];
   const double count = static_cast<double>(x.node->numel()) / static_cast<double>(channels);
+  ++sited_;
   std::string prefix = f.prefix + "batch_norm_" + std::to_string(++f.calls["batch_norm"]) + ".";
   std::string meanName = prefix + "running_mean", varName = prefix + "running_var";
   Shape perChannel{channels};
@@ -498,6 +501,7 @@ std::optional<Value> Elaborator::spectralNorm(const ast::CallExpr &e, const Valu
     return std::nullopt;
   }
   const int64_t rows = w.node->shape[0], cols = w.node->numel() / rows;
+  ++sited_;
   const std::string uName = f.prefix + "spectral_norm_" + std::to_string(++f.calls["spectral_norm"]) + ".u";
   if (running_)
     running_->add(uName, {rows}, /*startsAtOne=*/true); // any start but 0 converges
@@ -523,6 +527,7 @@ std::optional<Value> Elaborator::dropout(const ast::CallExpr &e, const Value &x,
     error(e.range(), "'dropout' drops values of each sample; this value has no batch axis");
     return std::nullopt;
   }
+  ++sited_;
   const std::string site = f.prefix + "dropout_" + std::to_string(++f.calls["dropout"]);
   if (!training_ || p == 0)
     return x;
@@ -985,6 +990,43 @@ std::optional<std::vector<int64_t>> Elaborator::evalShape(const ast::ShapeSpec &
   return dims;
 }
 
+namespace {
+/// Appends a value to a call's key: tensors by node, numbers by their bits.
+void appendKey(std::string &out, const Value &v) {
+  switch (v.kind) {
+  case Kind::Tensor:
+    out += "t" + std::to_string(reinterpret_cast<uintptr_t>(v.node)) + (v.batched ? "b" : "");
+    break;
+  case Kind::Number: {
+    uint64_t bits;
+    std::memcpy(&bits, &v.num, sizeof bits);
+    out += "n" + std::to_string(bits) + (v.isInt ? "i" : "");
+    break;
+  }
+  case Kind::String:
+    out += "s" + std::to_string(v.str.size()) + ":" + v.str;
+    break;
+  case Kind::List:
+    out += "l" + std::to_string(v.list.size()) + "[";
+    for (const Value &e : v.list)
+      appendKey(out, e);
+    out += "]";
+    break;
+  }
+  out += ";";
+}
+} // namespace
+
+std::string Elaborator::callKey(const ast::FuncDecl &callee,
+                                const std::map<std::string, Value> &vars) {
+  std::string key = std::to_string(reinterpret_cast<uintptr_t>(&callee)) + "(";
+  for (const auto &[name, v] : vars) {
+    key += name + "=";
+    appendKey(key, v);
+  }
+  return key;
+}
+
 std::optional<Value> Elaborator::callUser(const ast::CallExpr &e, const ast::FuncDecl &callee,
                                           std::vector<Value> args, Frame &f) {
   SourceRange where = e.range();
@@ -1124,9 +1166,20 @@ std::optional<Value> Elaborator::callUser(const ast::CallExpr &e, const ast::Fun
     inner.vars[prm.name] = v;
   }
 
+  // A call that named nothing after its site (no parameter, state or dropout mask)
+  // computed a function of its arguments alone, and the same arguments give the same
+  // nodes: such calls are elaborated once (a function calling another twice, 20 deep,
+  // would otherwise be inlined a million times).
+  std::string key = callKey(callee, inner.vars);
+  if (auto it = pureCalls_.find(key); it != pureCalls_.end())
+    return it->second;
+  const int64_t sitedBefore = sited_;
+  const unsigned errorsBefore = diags_.errorCount();
   stack_.push_back({where, callee.name});
   auto result = runBody(callee, inner, where.begin);
   stack_.pop_back();
+  if (result && sited_ == sitedBefore && diags_.errorCount() == errorsBefore)
+    pureCalls_.emplace(std::move(key), *result);
   if (result && result->kind == Kind::Tensor && &callee == p_.discriminator)
     discriminatorOutputs_.insert(result->node);
   return result;
@@ -1136,6 +1189,7 @@ bool Elaborator::declareParam(const ast::Stmt &s, Frame &f) {
   auto shape = evalShape(s.shape, f);
   if (!shape)
     return false;
+  ++sited_;
   std::string path = f.prefix + s.name;
   if (f.player.empty()) {
     error(s.nameRange, "parameter '" + s.name + "' is declared outside a player; call this function from a generator or discriminator");

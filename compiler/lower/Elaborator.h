@@ -91,6 +91,8 @@ private:
   std::optional<Value> callUser(const ast::CallExpr &e, const ast::FuncDecl &callee,
                                 std::vector<Value> args, Frame &f);
   std::optional<Value> runBody(const ast::FuncDecl &fn, Frame &callee, SourceLoc callLoc);
+  /// A call's identity for pureCalls_: the callee and its bound parameters and sizes.
+  static std::string callKey(const ast::FuncDecl &callee, const std::map<std::string, Value> &vars);
   std::optional<Value> callBuiltin(const ast::CallExpr &e, std::vector<Value> args, Frame &f);
   std::optional<Value> batchNorm(const ast::CallExpr &e, const Value &x, Frame &f);
   std::optional<Value> spectralNorm(const ast::CallExpr &e, const Value &w, Frame &f);
@@ -150,6 +152,12 @@ private:
   /// The results of the discriminator's calls so far.
   std::set<const ir::Node *> discriminatorOutputs_;
   bool broken_ = false; ///< a source did not fit the size limits (reported)
+  /// Names made from a call site so far (parameters, running statistics, spectral
+  /// norm's state, dropout masks): a call during which this did not grow depends on its
+  /// arguments alone.
+  int64_t sited_ = 0;
+  /// Results of such calls, by callKey.
+  std::map<std::string, Value> pureCalls_;
 };
 
 } // namespace ganc::lower

@@ -5,7 +5,8 @@
 // objective of the data `x` alone from .gan source, runs it through canonicalize,
 // simplify and the JIT, and compares the value with the same formula computed here in
 // double precision. (Each op's own derivative is checked by OpContractTest.) The stdlib's
-// parameter-free layers and losses are checked the same way.
+// parameter-free layers and losses are checked the same way, and so is the reuse of a
+// user function's call that depends on its arguments alone.
 //
 //===----------------------------------------------------------------------===//
 #include "JitUtil.h"
@@ -43,12 +44,14 @@ ir::Graph *dStepOf(driver::Session &s, const std::string &tag, const std::string
   return s.model().dStep.get();
 }
 
-/// The value of `objective` (a scalar of x, x of shape [4] per sample) at kX.
-float objectiveAt(const std::string &objective) {
+/// The value of `objective` (a scalar of x, x of shape [4] per sample) at kX, with
+/// `functions` declared beside the players.
+float objectiveAt(const std::string &objective, const std::string &functions = "") {
   std::string text = R"(import std.nn
 import std.losses
 data  x ~ idx("none", shape = [4])
 noise z ~ normal(0, 1, [3])
+)" + functions + R"(
 generator G(z: [3]) -> [4] {
     return dense(z, 4)
 }
@@ -56,7 +59,8 @@ discriminator D(x: [4]) -> [1] {
     return dense(x, 1)
 }
 game {
-    D minimizes )" + objective + R"(
+    D minimizes )" + objective +
+                     R"(
     G minimizes mean(D(G(z)))
 }
 )";
@@ -331,6 +335,53 @@ game {
   const std::vector<float> z = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
   auto sample = test::runGraph(*sampler, {{"z", z}, {"G.b", b}});
   EXPECT_EQ(sample.at("sample"), z);
+}
+
+TEST(Functions, ACallOfItsArgumentsAloneIsElaboratedOnce) {
+  // f_k(v) = f_{k-1}(v) + f_{k-1}(v), 40 deep: inlined call by call, 2^40 bodies. Calls
+  // that declare no parameter, state or dropout are a function of their arguments, and
+  // the second call with the same ones reuses the first's nodes.
+  std::string functions = "fn f0(v: tensor) {\n    return v * 0.5\n}\n";
+  for (int k = 1; k <= 40; ++k)
+    functions += "fn f" + std::to_string(k) + "(v: tensor) {\n    return f" +
+                 std::to_string(k - 1) + "(v) + f" + std::to_string(k - 1) + "(v)\n}\n";
+  double want = 0;
+  for (float v : kX)
+    want += std::ldexp(static_cast<double>(v) * 0.5, 40);
+  EXPECT_NEAR(objectiveAt("sum(f40(x))", functions), want, 1e-6 * std::ldexp(1000.0, 40));
+}
+
+TEST(Functions, CallsThatDeclareParametersOrDropoutAreElaboratedEachTime) {
+  // The same argument twice: two layers with weights of their own, two dropout masks.
+  driver::Session s;
+  ir::Graph *dStep = dStepOf(s, "calls", R"(import std.nn
+data  x ~ idx("none", shape = [4])
+noise z ~ normal(0, 1, [4])
+fn drop(v: tensor) {
+    return dropout(v, 0.25)
+}
+generator G(z: [4]) -> [4] {
+    return dense(z, 4)
+}
+discriminator D(x: [4]) -> [1] {
+    return dense(drop(x), 1) + dense(drop(x), 1)
+}
+game {
+    D minimizes mean(D(x))
+    G minimizes mean(D(G(z)))
+}
+)",
+                             kBatch);
+  ASSERT_TRUE(dStep);
+  EXPECT_TRUE(s.model().params.find("D.dense_1.W"));
+  EXPECT_TRUE(s.model().params.find("D.dense_2.W"));
+  EXPECT_EQ(s.model().params.params.size(), 6u); // G's W and b, D's two of each
+  std::vector<std::string> dMasks;
+  for (const auto &m : s.model().masks)
+    if (m.name.find("@mask.D.") != std::string::npos)
+      dMasks.push_back(m.name);
+  EXPECT_EQ(dMasks, (std::vector<std::string>{"D.drop_1.dropout_1@mask.D.1",
+                                              "D.drop_2.dropout_1@mask.D.2"}));
 }
 
 TEST(Stdlib, ClassConditionalBatchNormScalesAndShiftsByClass) {
