@@ -41,10 +41,12 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
 #include <iostream>
-#include <unistd.h>
 #include <map>
 #include <optional>
+#include <sstream>
+#include <unistd.h>
 
 namespace ganc::driver {
 namespace {
@@ -185,6 +187,55 @@ bool pipelineOptions(const Args &a, Session &s, std::ostream &err) {
   }
   s.setPipelineOptions(o);
   return true;
+}
+
+/// This machine's memory in bytes (0 when unknown).
+double physicalMemory() {
+  const long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && size > 0 ? static_cast<double>(pages) * static_cast<double>(size) : 0;
+}
+
+std::string gibibytes(double bytes) {
+  std::ostringstream os;
+  os << std::fixed << std::setprecision(1) << bytes / (1024.0 * 1024 * 1024) << " GiB";
+  return os.str();
+}
+
+/// Refuses, before compiling, a model whose parameters and their optimizer state do not
+/// fit in this machine's memory: the store keeps each twice while a step writes the new
+/// values beside the old ones. The error points at the call that declares the largest
+/// parameter.
+bool fitsInMemory(Session &s, const rt::TrainSpec &spec) {
+  auto floats = [](const ir::Shape &shape) {
+    double n = 1;
+    for (int64_t d : shape)
+      n *= static_cast<double>(d);
+    return n;
+  };
+  double total = 0;
+  const rt::ParamSpec *largest = nullptr;
+  for (const rt::ParamSpec &p : spec.params) {
+    total += floats(p.shape);
+    if (!largest || floats(p.shape) > floats(largest->shape))
+      largest = &p;
+  }
+  for (const auto &[name, shape] : spec.state)
+    total += floats(shape);
+  const double need = 2 * 4 * total, have = physicalMemory();
+  const lower::ParamInfo *info = largest ? s.model().params.find(largest->name) : nullptr;
+  if (!info || have == 0 || need <= have)
+    return true;
+  s.diags().error(info->calledAt.begin,
+                  "training needs " + gibibytes(need) +
+                      " for the parameters and the optimizer's state (each kept "
+                      "twice while a step updates it), more than this machine's " +
+                      gibibytes(have) + "; the largest parameter, '" + largest->name + "' " +
+                      ir::formatShape(largest->shape) + ", takes " +
+                      gibibytes(4 * floats(largest->shape)),
+                  info->calledAt.length);
+  s.diags().note(info->loc, "'" + largest->name + "' is declared here",
+                 static_cast<uint32_t>(largest->name.size() - largest->name.rfind('.') - 1));
+  return false;
 }
 
 int reportUserError(Session &s, std::ostream &err) {
@@ -456,6 +507,8 @@ int cmdTrain(const Args &a, std::ostream &out, std::ostream &err) {
     spec.steps = *steps;
   if (seed)
     spec.seed = static_cast<uint64_t>(*seed);
+  if (!fitsInMemory(s, spec))
+    return reportUserError(s, err);
 
   if (resume && !std::filesystem::exists(std::filesystem::path(outDir) / "checkpoint.safetensors")) {
     err << "ganc: error: nothing to resume: " << (std::filesystem::path(outDir) / "checkpoint.safetensors").string()

@@ -1236,7 +1236,8 @@ bool Elaborator::declareParam(const ast::Stmt &s, Frame &f) {
     }
   } else {
     params_.index[path] = params_.params.size();
-    params_.params.push_back({path, *shape, f.player, init, s.nameRange.begin});
+    SourceRange calledAt = stack_.empty() ? s.nameRange : stack_.back().first;
+    params_.params.push_back({path, *shape, f.player, init, s.nameRange.begin, calledAt});
   }
   std::string why;
   Node *node = g_.param(path + paramSuffix_, *shape, s.nameRange.begin, &why);

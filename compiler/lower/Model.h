@@ -33,7 +33,8 @@ struct ParamInfo {
   ir::Shape shape;
   std::string owner;  ///< the player it belongs to
   Initializer init;
-  SourceLoc loc;
+  SourceLoc loc;        ///< the `param` statement
+  SourceRange calledAt; ///< the call of the function that declares it (loc, in a player)
 };
 
 /// Every parameter of the model, in the order lowering first met them.
