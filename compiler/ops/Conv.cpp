@@ -241,13 +241,15 @@ constexpr int64_t kWidestVector = 16;
 /// The input of conv2d or its weight gradient with few channels (a grayscale or RGB
 /// first layer), which has so few multiply-adds per output that storing lanes of
 /// filters, one scatter per vector, would cost as much as computing them. Each input row
-/// is packed as its `stride` phases (columns ph, ph + stride, ...), every phase row with
-/// zero columns around it, so that the input of output columns [j0, j0 + lanes) at a
-/// kernel column is one vector load, padding included.
+/// is packed as its `stride` phases (columns ph, ph + stride, ...) that kernel columns
+/// read (at most KW of them), every phase row with zero columns around it, so that the
+/// input of output columns [j0, j0 + lanes) at a kernel column is one vector load,
+/// padding included.
 struct ColumnPacking {
   int64_t B, C, H, W, s, p, KW, Wo;
   int64_t before;                  // zero columns before a phase row's first
   int64_t rowLen;                  // a phase row, zeros included
+  std::vector<int64_t> phases;     // the phases packed, ascending
   /// For conv2d (x, w) -> y, or conv2d_filter_grad (x, g) -> dw: x is operand 0 either way.
   ColumnPacking(const Node &n, int64_t lanes) {
     const Shape &xs = n.operands[0]->shape;
@@ -260,15 +262,22 @@ struct ColumnPacking {
       internalError(opInfo(n.op).mnemonic, std::to_string(lanes) + "-lane vectors are wider than the packing allows");
     before = (p + s - 1) / s;
     rowLen = (Wo + lanes - 1) / lanes * lanes + before + std::max<int64_t>(0, floorDiv(KW - 1 - p, s));
+    for (int64_t kw = 0; kw < KW; ++kw)
+      phases.push_back(phase(kw));
+    std::sort(phases.begin(), phases.end());
+    phases.erase(std::unique(phases.begin(), phases.end()), phases.end());
   }
   static int64_t floorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
-  int64_t size() const { return B * C * H * s * rowLen; }
+  int64_t rowsPerInputRow() const { return static_cast<int64_t>(phases.size()); }
+  int64_t size() const { return B * C * H * rowsPerInputRow() * rowLen; }
   /// Kernel column kw reads phase (kw - p) mod s, shifted by floor((kw - p) / s) columns.
   int64_t phase(int64_t kw) const { return kw - p - s * floorDiv(kw - p, s); }
   int64_t shift(int64_t kw) const { return floorDiv(kw - p, s) + before; }
   /// Where phase ph of input row ih of sample b, channel c starts in the scratch memory.
   Idx rowStart(KernelBuilder &k, Idx b, Idx c, Idx ih, int64_t ph) const {
-    return k.mul(k.add(k.mul(k.add(k.mul(k.add(k.mul(b, C), c), H), ih), s), ph), rowLen);
+    const int64_t slot = std::lower_bound(phases.begin(), phases.end(), ph) - phases.begin();
+    return k.mul(k.add(k.mul(k.add(k.mul(k.add(k.mul(b, C), c), H), ih), rowsPerInputRow()), slot),
+                 rowLen);
   }
   /// The input vector of output columns [j0, j0 + lanes) at kernel column kw, input row ih.
   Val load(KernelBuilder &k, Idx b, Idx c, Idx ih, int64_t kw, int64_t j0) const {
@@ -280,8 +289,9 @@ struct ColumnPacking {
   void pack(KernelBuilder &k) const {
     const int64_t L = k.lanes();
     k.loop(B * C * H, [&](Idx row) {
-      for (int64_t ph = 0; ph < s; ++ph) {
-        Idx start = k.mul(k.add(k.mul(row, s), ph), rowLen);
+      for (size_t slot = 0; slot < phases.size(); ++slot) {
+        const int64_t ph = phases[slot];
+        Idx start = k.mul(k.add(k.mul(row, rowsPerInputRow()), static_cast<int64_t>(slot)), rowLen);
         const int64_t copied = std::min(ph < W ? (W - ph + s - 1) / s : 0, rowLen - before);
         auto zeros = [&](int64_t from, int64_t count) {
           if (count > 0)

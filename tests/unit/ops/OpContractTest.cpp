@@ -83,7 +83,8 @@ std::vector<Instance> instances(OpKind op) {
   // positions instead (the filter gradient's along kernel taps, or, for "wide", output
   // columns, one vector and part of another); the
   // "-channels" cases keep enough channels for the lanes of filters and of samples;
-  // "stride-5" packs its input with a gather (short strides use a shuffle). The "pairs"
+  // "stride-5" packs its input with a gather (short strides use a shuffle), only the
+  // stride phases its kernel columns read. The "pairs"
   // cases have three vectors of filters and one more: tiles of two vectors, of one and
   // the scalar tail (the filter gradient's with kernel rows in two bands of two).
   case OpKind::Conv2d:
@@ -142,8 +143,14 @@ std::vector<Instance> instances(OpKind op) {
             {"bands", {{1, 2, 7, 7}, {1, 17, 4, 5}}, make({{1, 1, 6, 5}, 0, ""})},
             {"wide", {{1, 1, 3, 20}, {1, 3, 3, 20}}, make({{1, 1, 3, 3}, 0, ""})},
             {"first-layer", {{1, 1, 12, 12}, {1, 17, 6, 6}}, make({{2, 1, 4, 4}, 0, ""})},
+            // Three of five stride phases read (4, 0 and 1): only those are packed.
+            {"stride-5", {{1, 1, 12, 13}, {1, 3, 3, 3}}, make({{5, 1, 2, 3}, 0, ""})},
             // 29 filters in two tiles of filters 2 apart, 15 and 14 of them (with AVX-512).
-            {"first-layer-classes", {{2, 1, 12, 12}, {2, 29, 6, 6}}, make({{2, 1, 4, 4}, 0, ""}), false, false},
+            {"first-layer-classes",
+             {{2, 1, 12, 12}, {2, 29, 6, 6}},
+             make({{2, 1, 4, 4}, 0, ""}),
+             false,
+             false},
             // A full chunk of samples and a shorter one, each summed into a slot of its own,
             // with vectors along kernel taps, then along columns (tiles of 4, 4 and 4, 3
             // samples).
