@@ -35,6 +35,16 @@ std::string stemOf(const std::string &path) {
   return base.substr(0, base.find('.'));
 }
 
+/// Names of constants an expression refers to, in order.
+void constRefs(const ast::Expr &e, std::vector<const ast::NameExpr *> &out) {
+  if (auto *n = ast::dynCast<ast::NameExpr>(&e))
+    out.push_back(n);
+  else if (auto *u = ast::dynCast<ast::UnaryExpr>(&e))
+    constRefs(*u->operand, out);
+  else if (auto *b = ast::dynCast<ast::BinaryExpr>(&e))
+    constRefs(*b->lhs, out), constRefs(*b->rhs, out);
+}
+
 class Sema {
 public:
   Sema(SourceManager &sm, DiagnosticEngine &diags, const SemaOptions &opts)
@@ -191,21 +201,13 @@ private:
 
   //===--- Constants ----------------------------------------------------===//
 
-  /// Names of constants an expression refers to.
-  static void constRefs(const ast::Expr &e, std::vector<const ast::NameExpr *> &out) {
-    if (auto *n = ast::dynCast<ast::NameExpr>(&e))
-      out.push_back(n);
-    else if (auto *u = ast::dynCast<ast::UnaryExpr>(&e))
-      constRefs(*u->operand, out);
-    else if (auto *b = ast::dynCast<ast::BinaryExpr>(&e))
-      constRefs(*b->lhs, out), constRefs(*b->rhs, out);
-  }
-
   /// Every constant must be a number known before training, and not defined in terms of
   /// itself. Constants that fail are dropped, so later stages never evaluate them.
   void checkConstants() {
     std::vector<std::string> bad;
-    const std::set<std::string> cyclic = reachingCycles();
+    const ConstantCycles cycles = constantCycles();
+    const std::set<std::string> &cyclic = cycles.reaching;
+    const std::map<std::string, const ast::NameExpr *> &steps = cycles.steps;
     for (auto &m : p_->modules)
       for (const ast::ConstDecl &c : m->consts) {
         if (!p_->consts.count(c.name) || p_->consts.at(c.name) != &c)
@@ -213,13 +215,12 @@ private:
         if (cyclic.count(c.name)) {
           // In a cycle: reported here. Only using one: never evaluated, and reported as
           // the constants of the cycle are.
-          std::vector<std::string> path{c.name};
-          std::set<std::string> seen;
-          if (const ast::NameExpr *cyc = findCycle(c, path, seen))
-            diags_.error(cyc->loc(),
-                         "constant '" + c.name + "' is defined in terms of itself" +
-                             (path.size() > 2 ? " (through '" + path[1] + "')" : ""),
-                         len(cyc->name));
+          if (auto it = steps.find(c.name); it != steps.end())
+            diags_.error(
+                it->second->loc(),
+                "constant '" + c.name + "' is defined in terms of itself" +
+                    (it->second->name != c.name ? " (through '" + it->second->name + "')" : ""),
+                len(it->second->name));
           bad.push_back(c.name);
           continue;
         }
@@ -236,73 +237,87 @@ private:
     }
   }
 
-  /// The constants whose definitions lead, through other constants, into a cycle (their
-  /// own or another's): a depth-first search without recursion (a chain of constants may
-  /// be thousands long), each constant visited once.
-  std::set<std::string> reachingCycles() {
-    enum State { OnPath = 1, Acyclic, Cyclic };
+  /// What checkConstants needs to know about constants defined in terms of each other.
+  struct ConstantCycles {
+    /// The constants whose definitions lead, through other constants, into a cycle
+    /// (their own or another's).
+    std::set<std::string> reaching;
+    /// For each constant on a cycle, the first reference in its definition that leads
+    /// back to it (one into its own strongly connected component).
+    std::map<std::string, const ast::NameExpr *> steps;
+  };
+  /// Tarjan's algorithm without recursion (a chain or cycle of constants may be many
+  /// thousands long), each constant visited once. Components complete after every
+  /// component they use, so whether one reaches a cycle is known when it completes.
+  ConstantCycles constantCycles() {
     struct Visit {
       std::string name;
       std::vector<const ast::NameExpr *> refs;
       size_t next = 0;
-      bool cyclic = false;
     };
-    std::map<std::string, State> state;
-    std::set<std::string> out;
+    std::map<std::string, int> index, low, component;
+    std::vector<std::string> open; // Tarjan's stack
+    std::set<std::string> isOpen;
     std::vector<Visit> stack;
+    int counter = 0, components = 0;
+    ConstantCycles out;
+    auto refsOf = [&](const std::string &name) {
+      std::vector<const ast::NameExpr *> refs;
+      constRefs(*p_->consts.at(name)->value, refs);
+      refs.erase(std::remove_if(refs.begin(), refs.end(),
+                                [&](const ast::NameExpr *r) { return !p_->consts.count(r->name); }),
+                 refs.end());
+      return refs;
+    };
     auto enter = [&](const std::string &name) {
-      Visit v{name, {}};
-      constRefs(*p_->consts.at(name)->value, v.refs);
-      state[name] = OnPath;
-      stack.push_back(std::move(v));
+      index[name] = low[name] = counter++;
+      open.push_back(name);
+      isOpen.insert(name);
+      stack.push_back(Visit{name, refsOf(name)});
+    };
+    // Pops the component rooted at `root` off Tarjan's stack.
+    auto complete = [&](const std::string &root) {
+      std::vector<std::string> members;
+      do {
+        members.push_back(open.back());
+        open.pop_back();
+        isOpen.erase(members.back());
+        component[members.back()] = components;
+      } while (members.back() != root);
+      bool reaches = false;
+      for (const std::string &m : members)
+        for (const ast::NameExpr *r : refsOf(m)) {
+          if (component.at(r->name) == components)
+            out.steps.emplace(m, r); // the first only
+          reaches = reaches || component.at(r->name) == components || out.reaching.count(r->name);
+        }
+      if (reaches)
+        out.reaching.insert(members.begin(), members.end());
+      ++components;
     };
     for (const auto &[root, decl] : p_->consts) {
-      if (state.count(root))
+      if (index.count(root))
         continue;
       enter(root);
       while (!stack.empty()) {
         Visit &v = stack.back();
         if (v.next < v.refs.size()) {
           const std::string &r = v.refs[v.next++]->name;
-          if (!p_->consts.count(r))
-            continue;
-          auto s = state.find(r);
-          if (s == state.end())
+          if (!index.count(r))
             enter(r); // v is not used after this: the stack may have moved
-          else if (s->second != Acyclic)
-            v.cyclic = true;
+          else if (isOpen.count(r))
+            low[v.name] = std::min(low[v.name], index[r]);
           continue;
         }
-        const bool cyclic = v.cyclic;
-        state[v.name] = cyclic ? Cyclic : Acyclic;
-        if (cyclic)
-          out.insert(v.name);
+        const std::string name = v.name;
         stack.pop_back();
-        if (cyclic && !stack.empty())
-          stack.back().cyclic = true;
+        if (low[name] == index[name])
+          complete(name);
+        if (!stack.empty())
+          low[stack.back().name] = std::min(low[stack.back().name], low[name]);
       }
     }
     return out;
-  }
-
-  /// A reference that leads back to path[0], or null; `seen` holds the constants
-  /// already searched from path[0], so each is searched once.
-  const ast::NameExpr *findCycle(const ast::ConstDecl &c, std::vector<std::string> &path,
-                                 std::set<std::string> &seen) {
-    std::vector<const ast::NameExpr *> refs;
-    constRefs(*c.value, refs);
-    for (const ast::NameExpr *r : refs) {
-      if (r->name == path.front())
-        return r;
-      auto it = p_->consts.find(r->name);
-      if (it == p_->consts.end() || !seen.insert(r->name).second)
-        continue;
-      path.push_back(r->name);
-      if (findCycle(*it->second, path, seen))
-        return r;
-      path.pop_back();
-    }
-    return nullptr;
   }
 
   //===--- Names in expressions -----------------------------------------===//
@@ -1144,10 +1159,44 @@ std::optional<double> evalConstant(const ast::Expr &e, const Program &p) {
       return std::nullopt;
     if (auto known = p.constValues.find(n->name); known != p.constValues.end())
       return known->second;
-    std::optional<double> v = evalConstant(*it->second->value, p);
-    if (v)
-      p.constValues[n->name] = *v;
-    return v;
+    // The constants this one uses first, deepest first, each once and without
+    // recursion: a chain of constants may be many thousands long.
+    struct Visit {
+      const ast::ConstDecl *decl;
+      std::vector<const ast::NameExpr *> refs;
+      size_t next = 0;
+    };
+    std::set<std::string> onPath;
+    std::vector<Visit> stack;
+    auto enter = [&](const ast::ConstDecl *d) {
+      Visit v{d, {}};
+      constRefs(*d->value, v.refs);
+      onPath.insert(d->name);
+      stack.push_back(std::move(v));
+    };
+    enter(it->second);
+    while (!stack.empty()) {
+      Visit &v = stack.back();
+      if (v.next < v.refs.size()) {
+        const std::string &r = v.refs[v.next++]->name;
+        auto used = p.consts.find(r);
+        if (used == p.consts.end() || p.constValues.count(r))
+          continue;
+        if (onPath.count(r))
+          return std::nullopt; // a cycle (Sema reports it and drops its constants)
+        enter(used->second);   // v is not used after this: the stack may have moved
+        continue;
+      }
+      // Every constant it names is known now (or failed): one level of names.
+      const ast::ConstDecl *d = v.decl;
+      onPath.erase(d->name);
+      stack.pop_back();
+      std::optional<double> value = evalConstant(*d->value, p);
+      if (!value)
+        return std::nullopt;
+      p.constValues[d->name] = *value;
+    }
+    return p.constValues.at(n->name);
   }
   if (auto *u = ast::dynCast<ast::UnaryExpr>(&e)) {
     auto v = evalConstant(*u->operand, p);
