@@ -1,6 +1,7 @@
 //===- Report.cpp - the self-contained HTML report of a run ---------------===//
 #include "Report.h"
 
+#include "io/FileOut.h"
 #include "io/IoError.h"
 
 #include <algorithm>
@@ -9,7 +10,6 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <unistd.h>
 
 namespace ganc::rt {
 namespace {
@@ -134,25 +134,11 @@ void writeReport(const ReportInput &in) {
           "});</script>\n";
   html << "</body></html>\n";
 
-  // Written beside its path under this process's own name and renamed into place, so a
-  // browser reloading it never reads half a page, nor one run's rename half of another's.
-  const std::string path = (fs::path(in.outDir) / "report.html").string(),
-                    tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << html.str();
-    if (!out) {
-      out.close();
-      fs::remove(tmp, ec);
-      throw IoError(tmp, "cannot write the report");
-    }
-  }
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    const std::string why = ec.message();
-    fs::remove(tmp, ec);
-    throw IoError(path, "cannot replace: " + why);
-  }
+  // Renamed into place once whole (FileOut): a browser reloading it never reads half a
+  // page, nor one run's rename half of another's.
+  const std::string page = html.str();
+  FileOut out((fs::path(in.outDir) / "report.html").string(), /*regularOnly=*/true);
+  out.commit(std::fwrite(page.data(), 1, page.size(), out.get()) == page.size());
 }
 
 } // namespace ganc::rt

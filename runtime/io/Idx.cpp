@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "io/Idx.h"
+#include "io/FileOut.h"
 #include "io/IoError.h"
 
 #include <zlib.h>
@@ -266,11 +267,9 @@ void ganc::rt::writeIdxU8(const std::string &path,
   if (Count > 0 && !data)
     throw IoError(path, "cannot write IDX: data pointer is null");
 
-  std::FILE *File = std::fopen(path.c_str(), "wb");
-  if (!File)
-    throw IoError::fromErrno(path, "cannot open for writing", errno);
+  FileOut Out(path);
   size_t HeaderSize = 4 + 4 * dims.size();
-  bool Ok = std::fwrite(Header, 1, HeaderSize, File) == HeaderSize &&
-            (Count == 0 || std::fwrite(data, 1, size_t(Count), File) == Count);
-  detail::closeWritten(File, path, Ok);
+  bool Ok = std::fwrite(Header, 1, HeaderSize, Out.get()) == HeaderSize &&
+            (Count == 0 || std::fwrite(data, 1, size_t(Count), Out.get()) == Count);
+  Out.commit(Ok);
 }

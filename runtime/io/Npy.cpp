@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "io/Npy.h"
+#include "io/FileOut.h"
 #include "io/IoError.h"
 
 #include <cctype>
@@ -191,9 +192,8 @@ void ganc::rt::writeNpyF32(const std::string &path, const float *data,
       {'\x01', '\x00', char(Header.size() & 0xff), char(Header.size() >> 8)};
   Preamble += Header;
 
-  std::FILE *File = std::fopen(path.c_str(), "wb");
-  if (!File)
-    throw IoError::fromErrno(path, "cannot open for writing", errno);
+  FileOut Out(path);
+  std::FILE *File = Out.get();
   bool Ok =
       std::fwrite(Preamble.data(), 1, Preamble.size(), File) == Preamble.size();
   if (detail::isLittleEndianHost()) {
@@ -207,7 +207,7 @@ void ganc::rt::writeNpyF32(const std::string &path, const float *data,
       Ok = std::fwrite(Le, 1, 4, File) == 4;
     }
   }
-  detail::closeWritten(File, path, Ok);
+  Out.commit(Ok);
 }
 
 NpyArray ganc::rt::readNpyF32(const std::string &path, bool keepBytes) {

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "io/Png.h"
+#include "io/FileOut.h"
 #include "io/IoError.h"
 
 #include <png.h>
@@ -138,23 +139,12 @@ void ganc::rt::writeGrayGridPng(const std::string &path, const float *samples,
   for (int64_t Y = 0; Y < ImageH; ++Y)
     RowPtrs[size_t(Y)] = Pixels.data() + Y * ImageW;
 
-  std::FILE *File = std::fopen(path.c_str(), "wb");
-  if (!File)
-    throw IoError::fromErrno(path, "cannot open for writing", errno);
+  FileOut Out(path);
   PngErrorState State = {};
-  bool Ok = encodeGray(File, RowPtrs.data(), png_uint_32(ImageW),
-                       png_uint_32(ImageH), &State);
-  int SavedErrno = errno;
-  bool Flushed = std::fflush(File) == 0 && !std::ferror(File);
-  if (Ok && !Flushed)
-    SavedErrno = errno;
-  bool Closed = std::fclose(File) == 0;
-  if (Ok && Flushed && !Closed)
-    SavedErrno = errno;
-  if (Ok && Flushed && Closed)
-    return;
-  detail::removePartial(path);
-  if (!Ok)
+  if (!encodeGray(Out.get(), RowPtrs.data(), png_uint_32(ImageW), png_uint_32(ImageH), &State)) {
+    if (std::ferror(Out.get()))
+      Out.commit(false); // the write failed, not the encoding: say so
     throw IoError(path, std::string("PNG encoding failed: ") + State.Message);
-  throw IoError::fromErrno(path, "write failed", SavedErrno);
+  }
+  Out.commit(true);
 }

@@ -10,14 +10,12 @@
 //===----------------------------------------------------------------------===//
 
 #include "io/SafeTensors.h"
+#include "io/FileOut.h"
 #include "io/IoError.h"
 
 #include <cstdio>
 #include <cstring>
-#include <fcntl.h>
 #include <set>
-#include <sys/stat.h>
-#include <unistd.h>
 
 using namespace ganc::rt;
 
@@ -326,37 +324,10 @@ void ganc::rt::writeSafeTensors(
   Header += '}';
   Header.append((8 - Header.size() % 8) % 8, ' ');
 
-  // The file is written beside its path and renamed into place, so a reader never sees
-  // half of it; a path that names a device, a pipe or a directory would be replaced.
-  struct stat St;
-  if (::stat(path.c_str(), &St) == 0 && !S_ISREG(St.st_mode))
-    throw IoError(path, "is not a regular file (a safetensors file is written beside it and "
-                        "renamed over it, which would replace it)");
-  // The temporary file is this process's own (two runs checkpointing to one path each
-  // rename a whole file of theirs into place; with one shared name, one's rename could
-  // move the other's half-written file there). It is created anew (O_EXCL): a regular one
-  // left by an earlier process of the same id is removed first, so that neither a hard
-  // link (whose other names would see the file emptied) nor a symbolic link (whose target
-  // would be written) is written through, and anything else there (a pipe would block
-  // the write forever) is refused.
-  const std::string Tmp = path + ".tmp." + std::to_string(::getpid());
-  if (::lstat(Tmp.c_str(), &St) == 0) {
-    if (!S_ISREG(St.st_mode))
-      throw IoError(path, "cannot write: its temporary file " + Tmp + " is not a regular file");
-    if (::unlink(Tmp.c_str()) != 0)
-      throw IoError::fromErrno(path, "cannot remove the old temporary file " + Tmp, errno);
-  }
-  const std::string CannotOpen = "cannot open for writing (temporary file " + Tmp + ")";
-  const int Fd = ::open(Tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
-  if (Fd < 0)
-    throw IoError::fromErrno(path, CannotOpen, errno);
-  std::FILE *File = ::fdopen(Fd, "wb");
-  if (!File) {
-    const int SavedErrno = errno;
-    ::close(Fd);
-    detail::removePartial(Tmp);
-    throw IoError::fromErrno(path, CannotOpen, SavedErrno);
-  }
+  // Renamed into place once whole (FileOut), and synced first: a checkpoint is what a
+  // crash must not lose.
+  FileOut Out(path, /*regularOnly=*/true);
+  std::FILE *File = Out.get();
   uint8_t Len[8];
   for (int I = 0; I < 8; ++I)
     Len[I] = uint8_t(uint64_t(Header.size()) >> (8 * I));
@@ -377,14 +348,7 @@ void ganc::rt::writeSafeTensors(
       Ok = std::fwrite(B, 1, 4, File) == 4;
     }
   }
-  Ok = Ok && std::fflush(File) == 0 && ::fsync(fileno(File)) == 0;
-  detail::closeWritten(File, path, Ok, Tmp);
-  if (std::rename(Tmp.c_str(), path.c_str()) != 0) {
-    const int SavedErrno = errno;
-    detail::removePartial(Tmp);
-    throw IoError::fromErrno(path, "cannot rename " + Tmp + " into place",
-                             SavedErrno);
-  }
+  Out.commit(Ok, /*durable=*/true);
 }
 
 SafeTensorsFile ganc::rt::readSafeTensors(const std::string &path) {
