@@ -1070,8 +1070,10 @@ private:
     }
     const Axis single{1, 0, std::vector<int64_t>(u.inputs.size(), 0)};
     if (!u.sums.empty() && rowLevel == kNone) { // rows of one element
+      // A run of one element, stored as a vector of one lane (element stride 1): a
+      // stride of 0 would mean a scalar, and the row's values are vectors.
       rowLevel = axes.size();
-      axes.push_back(single);
+      axes.push_back(Axis{1, 1, std::vector<int64_t>(u.inputs.size(), 0)});
     }
     if (rowLevel == 0) { // one row: an outer loop all the same, for the kernel's threads
       axes.insert(axes.begin(), single);

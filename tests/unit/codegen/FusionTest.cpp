@@ -371,8 +371,11 @@ TEST_F(Fusion, RowSumsOverAxesThatDoNotMergeAndOverOneRow) {
   g.addOutput("rows", b.reduceSum(v, 1, 4));
   Node *y = leaf("y", {1, 300});
   g.addOutput("all", b.reduceSum(b.unary(OpKind::Tanh, y), 1, 2));
-  Node *z = leaf("z", {6, 5, 1, 1}); // rows of one element
-  g.addOutput("ones", b.reduceSum(b.unary(OpKind::Relu, z), 2, 4));
+  // Rows of one element, whose value is also stored: one lane at a time (a whole
+  // vector stored at each element ran past the end of the buffer).
+  Node *z = leaf("z", {6, 5, 1, 1}), *relu = b.unary(OpKind::Relu, z);
+  g.addOutput("ones", b.reduceSum(relu, 2, 4));
+  g.addOutput("relu", relu);
   codegen::FusionPlan p = plan();
   for (const Node *n : {v, g.outputs()[1].second->operands[0], g.outputs()[2].second->operands[0]})
     EXPECT_EQ(unitOf(p, n)->sums.size(), 1u);
