@@ -280,8 +280,8 @@ struct ColumnPacking {
                  rowLen);
   }
   /// The input vector of output columns [j0, j0 + lanes) at kernel column kw, input row ih.
-  Val load(KernelBuilder &k, Idx b, Idx c, Idx ih, int64_t kw, int64_t j0) const {
-    return k.loadScratchVector(k.add(rowStart(k, b, c, ih, phase(kw)), j0 + shift(kw)));
+  Val load(KernelBuilder &k, Idx b, Idx c, Idx ih, int64_t kw, Idx j0) const {
+    return k.loadScratchVector(k.add(rowStart(k, b, c, ih, phase(kw)), k.add(j0, shift(kw))));
   }
   /// The first outermost loop: x into the scratch memory, column m s + ph of each row at
   /// its phase row's `before + m`. Vectors of every s-th column where whole vectors fit
@@ -328,6 +328,21 @@ bool fewChannels(const Node &n) {
 
 /// n rounded up to a multiple of m.
 int64_t roundUp(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
+
+/// body(j0, count, carried) over output columns [0, width) in vectors of `lanes`: a loop
+/// over the whole vectors, so that the code does not grow with the width, then one
+/// partial vector of `count` < lanes columns.
+std::vector<Val>
+overColumns(KernelBuilder &k, int64_t width, std::vector<Val> carried,
+            const std::function<std::vector<Val>(Idx, int64_t, const std::vector<Val> &)> &body) {
+  const int64_t L = k.lanes(), whole = width / L, tail = width % L;
+  if (whole)
+    carried = k.loopCarry(
+        whole, carried, [&](Idx v, const std::vector<Val> &c) { return body(k.mul(v, L), L, c); });
+  if (tail)
+    carried = body(k.index(whole * L), tail, carried);
+  return carried;
+}
 
 /// The first layer's kernels split the batch into chunks of a few samples, each an
 /// iteration of the parallel loop with scratch memory of its own.
@@ -430,10 +445,11 @@ void lowerConvPositions(KernelBuilder &k, const Node &n) {
             Idx ih = k.add(k.mul(t, R.inStep), R.in0 + (kh - R.k0) * R.inTap);
             for (int64_t kw = 0; kw < KW; ++kw) {
               Idx to = k.add(tapRow(q, k.index((c * KH + kh) * KW + kw)), k.mul(i, Wo));
-              for (int64_t j0 = 0; j0 < Wo; j0 += L) {
+              overColumns(k, Wo, {}, [&](Idx j0, int64_t count, const std::vector<Val> &) {
                 Val v = inside ? pk.load(k, b, k.index(c), ih, kw, j0) : k.splat(k.constant(0));
-                k.storeScratchPartial(k.add(to, j0), std::min(L, Wo - j0), v);
-              }
+                k.storeScratchPartial(k.add(to, j0), count, v);
+                return std::vector<Val>{};
+              });
             }
           }
       });
@@ -769,13 +785,12 @@ void lowerFilterGradColumns(KernelBuilder &k, const Node &n) {
       if (lo >= hi)
         continue;
       acc = k.loopCarry(R.count, acc, [&](Idx t, const std::vector<Val> &a) {
-        std::vector<Val> next(a);
         Idx i = k.add(k.mul(t, R.outStep), R.out0);
-        for (int64_t j0 = 0; j0 < Wo; j0 += L) {
-          std::vector<Val> gv;
+        return overColumns(k, Wo, a, [&](Idx j0, int64_t count, const std::vector<Val> &c0) {
+          std::vector<Val> next(c0), gv;
           for (int64_t f = 0; f < F; ++f) {
             Idx at = k.add(k.mul(k.add(k.mul(k.add(k.mul(b, O), k.add(o0, f)), Ho), i), Wo), j0);
-            gv.push_back(Wo - j0 < L ? k.loadPartial(1, at, Wo - j0) : k.loadVector(1, at));
+            gv.push_back(count < L ? k.loadPartial(1, at, count) : k.loadVector(1, at));
           }
           for (int64_t kh = lo; kh < hi; ++kh) {
             Idx ih = k.add(k.mul(t, R.inStep), R.in0 + (kh - R.k0) * R.inTap);
@@ -787,8 +802,8 @@ void lowerFilterGradColumns(KernelBuilder &k, const Node &n) {
               }
             }
           }
-        }
-        return next;
+          return next;
+        });
       });
     }
     return acc;
