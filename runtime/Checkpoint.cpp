@@ -44,23 +44,34 @@ CheckpointInfo loadCheckpoint(const std::string &path, const std::vector<ParamSp
   CheckpointInfo info;
   info.modelName = meta("model");
   info.modelHash = meta("model_hash");
-  auto number = [&](const char *key) -> int64_t {
+  // Counts no run reaches (2^40 steps) are a damaged file: resuming from them would
+  // overflow the batch order's index or Adam's step count.
+  constexpr int64_t kMostCount = int64_t(1) << 40, kMostBatch = int64_t(1) << 20,
+                    kMostSeed = int64_t(1) << 53;
+  auto number = [&](const char *key, int64_t most) -> int64_t {
+    long long n = -1;
     try {
       size_t used = 0;
       std::string v = meta(key);
-      long long n = std::stoll(v, &used);
-      if (used == v.size() && n >= 0)
-        return n;
+      n = std::stoll(v, &used);
+      if (used != v.size())
+        n = -1;
     } catch (const std::exception &) {
     }
-    throw IoError(path, std::string("bad or missing '") + key + "' metadata");
+    if (n < 0)
+      throw IoError(path, std::string("bad or missing '") + key + "' metadata");
+    if (n > most)
+      throw IoError(path, std::string("'") + key + "' metadata is " + std::to_string(n) +
+                              ", more than a run can make (" + std::to_string(most) +
+                              "): the file is damaged");
+    return n;
   };
-  info.step = number("step");
-  info.dUpdates = number("d_updates");
-  info.gUpdates = number("g_updates");
-  info.batches = number("batches");
-  info.batch = meta("batch").empty() ? 0 : number("batch"); // 0: not recorded
-  info.seed = static_cast<uint64_t>(number("seed"));
+  info.step = number("step", kMostCount);
+  info.dUpdates = number("d_updates", kMostCount);
+  info.gUpdates = number("g_updates", kMostCount);
+  info.batches = number("batches", kMostCount);
+  info.batch = meta("batch").empty() ? 0 : number("batch", kMostBatch); // 0: not recorded
+  info.seed = static_cast<uint64_t>(number("seed", kMostSeed));
   auto restore = [&](const std::string &name, const Shape &shape, const char *what) {
     const NamedTensor *t = f.find(name);
     if (!t)

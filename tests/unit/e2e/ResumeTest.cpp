@@ -185,6 +185,27 @@ TEST(Resume, ADifferentBatchIsRefused) {
   EXPECT_NE(r.err.find("was trained with batch 16, not 8"), std::string::npos) << r.err;
 }
 
+TEST(Resume, CountsNoRunMakesAreADamagedCheckpoint) {
+  // Counts edited past anything a run reaches: resuming from them overflowed the batch
+  // order's index (a crash) and Adam's step count (a false divergence).
+  std::string dir = test::freshDir("counts");
+  std::string model = setUp(dir);
+  ASSERT_EQ(ganc({"train", model, "--steps", "50", "--out", dir + "/run"}).code, 0);
+  const std::string ckpt = dir + "/run/checkpoint.safetensors";
+  const rt::SafeTensorsFile good = rt::readSafeTensors(ckpt);
+  for (const char *key : {"batches", "d_updates", "g_updates", "step"}) {
+    std::map<std::string, std::string> meta = good.metadata;
+    meta[key] = "9223372036854775807";
+    rt::writeSafeTensors(ckpt, good.tensors, meta);
+    CommandResult r = ganc({"train", model, "--steps", "60", "--out", dir + "/run", "--resume"});
+    EXPECT_EQ(r.code, 1) << key;
+    EXPECT_NE(r.err.find("checkpoint.safetensors: '" + std::string(key) +
+                         "' metadata is 9223372036854775807, more than a run can make"),
+              std::string::npos)
+        << r.err;
+  }
+}
+
 TEST(Resume, NothingToResume) {
   std::string dir = test::freshDir("nothing");
   std::string model = setUp(dir);
