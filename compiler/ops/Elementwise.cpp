@@ -152,16 +152,21 @@ const OpInfo &opInfo_Softplus() {
   return info;
 }
 
-// sqrt(x);  d/dx = 1 / (2 sqrt(x))
+// sqrt(x);  d/dx = 1 / (2 sqrt(x)), taken as 0 at x = 0
 const OpInfo &opInfo_Sqrt() {
-  static const OpInfo info = withRange(
-      unary(
-      "sqrt", [](KernelBuilder &k, const Vals &a) { return k.sqrt(a[0]); },
-      [](Builder &b, const Node &n, Node *g) {
-        return Grads{b.div(g, b.mul(const_cast<Node *>(&n), 2.0))};
-      },
-      4),
-      fixedRange(Interval{0, kInfinity, false, true}));
+  static const OpInfo info =
+      withRange(unary(
+                    "sqrt", [](KernelBuilder &k, const Vals &a) { return k.sqrt(a[0]); },
+                    [](Builder &b, const Node &n, Node *g) {
+                      // 1 / (2 y) where y > 0, and 0 (a subgradient) at y = 0, as PyTorch's norm
+                      // takes it: norm(x) = sqrt(sum(x^2)) then has gradient 0, not 0 * inf = NaN,
+                      // at x = 0 (a gradient penalty's norm of a gradient that is all zeros).
+                      Node *y = const_cast<Node *>(&n), *positive = b.unary(OpKind::Step, y);
+                      return Grads{b.div(b.mul(g, positive),
+                                         b.add(b.mul(y, 2.0), b.sub(b.scalar(1), positive)))};
+                    },
+                    4),
+                fixedRange(Interval{0, kInfinity, false, true}));
   return info;
 }
 

@@ -10,6 +10,7 @@
 #include "TestUtil.h"
 #include "autodiff/Autodiff.h"
 #include "driver/Session.h"
+#include "ir/Builder.h"
 #include "ir/Evaluate.h"
 
 #include <gtest/gtest.h>
@@ -104,6 +105,24 @@ TEST(GradientPenalty, WganGpObjectiveGradientsMatchFiniteDifferences) {
 
 TEST(GradientPenalty, R1ObjectiveGradientsMatchFiniteDifferences) {
   checkObjective("mean(log(sigmoid(D(x)))) + mean(log(1 - sigmoid(D(fake)))) - 5 * r1");
+}
+
+// A gradient penalty's norm of a gradient that is all zeros: sqrt's derivative at 0 is
+// taken as 0, as PyTorch's norm does, so the norm's gradient there is 0, not 0 * inf.
+TEST(GradientPenalty, TheNormOfZeroHasGradientZero) {
+  Graph g("norm");
+  Builder b(g);
+  Node *x = g.param("x", {2, 3});
+  Node *norm = b.unary(OpKind::Sqrt, b.reduceSum(b.mul(x, x), 1, 2));
+  Node *loss = b.sumAll(norm);
+  Node *dx = autodiff::gradients(g, loss, {x}).at(0);
+  g.addOutput("dx", dx);
+  const std::vector<double> got = evaluate(g, {{"x", {0, 0, 0, 1, 2, 2}}}).at(0),
+                            want = {0,       0,       0,
+                                    1.0 / 3, 2.0 / 3, 2.0 / 3}; // x / norm(x) on the second row
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i)
+    EXPECT_NEAR(got[i], want[i], 1e-12) << i;
 }
 
 // Batch norm in training mode: the gradient flows through the batch's mean and variance.
