@@ -145,6 +145,8 @@ Args parseArgs(const std::vector<std::string> &argv, const std::vector<std::stri
   return a;
 }
 
+/// The value of --key as a non-negative integer; nullopt when not given; -1 after
+/// reporting a value that is not one (callers return kExitUsage then).
 std::optional<int64_t> intOption(const Args &a, const std::string &key, std::ostream &err) {
   auto v = a.get(key);
   if (!v)
@@ -776,6 +778,8 @@ std::optional<Generated> generate(Session &s, const std::string &file, const std
 
 int cmdSample(const Args &a, std::ostream &out, std::ostream &err) {
   auto n = intOption(a, "n", err), seed = intOption(a, "seed", err);
+  if ((n && *n < 0) || (seed && *seed < 0)) // reported by intOption
+    return kExitUsage;
   auto ckpt = a.get("checkpoint"), outPath = a.get("out");
   NoiseChoice noise{seed, std::nullopt, a.get("z"), a.get("labels")};
   if (auto t = a.get("truncation")) {
@@ -1060,6 +1064,8 @@ int evalImages(const Args &a, const sema::Program &gan, const std::string &ckpt,
 
 int cmdEval(const Args &a, std::ostream &out, std::ostream &err) {
   auto n = intOption(a, "n", err), seed = intOption(a, "seed", err);
+  if ((n && *n < 0) || (seed && *seed < 0)) // reported by intOption
+    return kExitUsage;
   auto ckpt = a.get("checkpoint");
   if (a.positional.size() != 1 || !ckpt || (n && *n < 1)) {
     err << "ganc: error: eval needs FILE.gan and --checkpoint PATH (and -n N of at least 1)\n";
