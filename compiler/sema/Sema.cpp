@@ -386,7 +386,13 @@ private:
     const ast::FuncDecl *f = &fn;
     {
       Scope scope;
+      std::map<std::string, SourceRange> inputs, params; // the first of each name
       for (const ast::Param &prm : f->params) {
+        if (auto [it, fresh] = inputs.emplace(prm.name, prm.range); !fresh) {
+          diags_.error(prm.range.begin, "'" + f->name + "' has two inputs named '" + prm.name + "'",
+                       prm.range.length);
+          diags_.note(it->second.begin, "the first is here", it->second.length);
+        }
         scope.insert(prm.name);
         if (prm.anyShape && f->isPlayer())
           diags_.error(prm.range.begin, "the inputs of '" + f->name + "' need a per-sample shape such as [784], not 'tensor'",
@@ -404,6 +410,14 @@ private:
           break;
         }
         if (s.kind == ast::Stmt::Kind::Param) {
+          // A second `param` of a name would name the same parameter (its path is the
+          // call's prefix and the name), silently one tensor with the first initializer.
+          if (auto [it, fresh] = params.emplace(s.name, s.nameRange); !fresh) {
+            diags_.error(s.nameRange.begin,
+                         "parameter '" + s.name + "' is declared twice in '" + f->name + "'",
+                         s.nameRange.length);
+            diags_.note(it->second.begin, "the first declaration is here", it->second.length);
+          }
           for (auto &d : s.shape.dims)
             checkExpr(*d, scope, false);
           // The initializer (glorot_uniform, normal(0.02), ...) is checked by lowering;
