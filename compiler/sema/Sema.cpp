@@ -787,9 +787,16 @@ private:
     for (DataSpec &x : p_->data)
       if (of && x.name == of->name)
         d = &x;
-    if (!d || (d->kind != "mnist" && d->kind != "idx" && d->kind != "npy")) {
+    if (!d) {
       diags_.error(c.loc(), "labels(...) takes the image data it labels, declared before it, e.g. labels(x, classes = 10)",
                    c.range().length);
+      return;
+    }
+    if (d->kind != "mnist" && d->kind != "idx" && d->kind != "npy") {
+      diags_.error(of->loc(),
+                   "labels(...) labels samples read from files (mnist, idx or npy); '" + d->name +
+                       "' is drawn from " + d->kind + "(...), which has no labels",
+                   static_cast<uint32_t>(of->name.size()));
       return;
     }
     if (!d->labelsName.empty()) {
@@ -994,7 +1001,10 @@ private:
                          t.keyRange.length);
           else plan.ema = *d;
         } else {
-          diags_.error(t.keyRange.begin, "unknown training setting '" + t.key + "' (expected batch, steps, seed or ema)",
+          diags_.error(t.keyRange.begin,
+                       "unknown training setting '" + t.key +
+                           "' (expected batch, steps, seed, ema, optimize, schedule, sample, "
+                           "checkpoint or log)",
                        t.keyRange.length);
         }
         break;
