@@ -217,7 +217,8 @@ private:
       if (any) {
         work(me);
         idle = 0;
-      } else if (++idle < kSpins) {
+      } else if (idle < kSpins) { // counted up to kSpins only: a region may idle for hours
+        ++idle;
         GANC_CPU_PAUSE();
       } else {
         std::this_thread::yield();
