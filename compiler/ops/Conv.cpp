@@ -829,8 +829,9 @@ void lowerFilterGradColumns(KernelBuilder &k, const Node &n) {
       std::vector<Val> acc;
       for (Idx a : at)
         acc.push_back(first ? k.splat(k.constant(0)) : k.loadScratchVector(a));
-      for (int64_t t = 0; t < count; ++t)
-        acc = band(o0, filters, c, kh0, h, k.add(b, t), acc);
+      acc = k.loopCarry(count, acc, [&](Idx t, const std::vector<Val> &a) {
+        return band(o0, filters, c, kh0, h, k.add(b, t), a);
+      });
       for (size_t i = 0; i < at.size(); ++i)
         k.storeScratchVector(at[i], acc[i]);
     }
