@@ -1092,12 +1092,18 @@ int cmdEval(const Args &a, std::ostream &out, std::ostream &err) {
       return kExitUserError;
     rt::Mixture m = rt::Mixture::fromSpec(g->spec.data);
     rt::MixtureScore sc = rt::scoreMixture(m, g->samples.data(), static_cast<int64_t>(g->samples.size() / 2));
-    char line[256];
-    std::snprintf(line, sizeof line,
-                  "%s: %lld samples; modes covered %lld/%lld; high quality %.1f%%; KL(modes || uniform) %.4f\n",
-                  a.positional[0].c_str(), static_cast<long long>(sc.samples), static_cast<long long>(sc.covered),
-                  static_cast<long long>(sc.modes), 100.0 * static_cast<double>(sc.highQuality) / static_cast<double>(sc.samples),
-                  sc.klToUniform);
+    // The KL is over the high-quality samples: with none, there is no histogram (0, the
+    // best score, would say the opposite of what happened).
+    char kl[64] = "n/a (no high-quality samples)";
+    if (sc.highQuality > 0)
+      std::snprintf(kl, sizeof kl, "%.4f", sc.klToUniform);
+    char line[320];
+    std::snprintf(
+        line, sizeof line,
+        "%s: %lld samples; modes covered %lld/%lld; high quality %.1f%%; KL(modes || uniform) %s\n",
+        a.positional[0].c_str(), static_cast<long long>(sc.samples),
+        static_cast<long long>(sc.covered), static_cast<long long>(sc.modes),
+        100.0 * static_cast<double>(sc.highQuality) / static_cast<double>(sc.samples), kl);
     out << line;
     out << "protocol: each sample goes to its nearest mode; high quality within 3 std (" << m.std
         << ") of it; a mode is covered with at least one high-quality sample (PacGAN, Lin et al. 2018)\n";
@@ -1107,11 +1113,18 @@ int cmdEval(const Args &a, std::ostream &out, std::ostream &err) {
         throw rt::IoError(*json, "cannot open for writing");
       js << "{\n  \"model\": \"" << jsonEscape(s.program().modelName) << "\",\n  \"checkpoint\": \""
          << jsonEscape(*ckpt)
-         << "\",\n  \"protocol\": \"nearest mode; high quality within 3 std; covered with >= 1 high-quality "
-            "sample (PacGAN)\",\n  \"samples\": " << sc.samples << ",\n  \"modes\": " << sc.modes
-         << ",\n  \"modes_covered\": " << sc.covered << ",\n  \"high_quality_fraction\": "
-         << static_cast<double>(sc.highQuality) / static_cast<double>(sc.samples) << ",\n  \"kl_to_uniform\": "
-         << sc.klToUniform << ",\n  \"per_mode\": [";
+         << "\",\n  \"protocol\": \"nearest mode; high quality within 3 std; covered with >= 1 "
+            "high-quality "
+            "sample (PacGAN)\",\n  \"samples\": "
+         << sc.samples << ",\n  \"modes\": " << sc.modes << ",\n  \"modes_covered\": " << sc.covered
+         << ",\n  \"high_quality_fraction\": "
+         << static_cast<double>(sc.highQuality) / static_cast<double>(sc.samples)
+         << ",\n  \"kl_to_uniform\": ";
+      if (sc.highQuality > 0)
+        js << sc.klToUniform;
+      else
+        js << "null";
+      js << ",\n  \"per_mode\": [";
       for (size_t k = 0; k < sc.perMode.size(); ++k)
         js << (k ? ", " : "") << sc.perMode[k];
       js << "]\n}\n";
