@@ -10,6 +10,7 @@
 #include <charconv>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -973,8 +974,22 @@ private:
 
   void checkPlan() {
     TrainPlan &plan = p_->plan;
+    // The first statement of each setting, cadence and scheduled player: a second one
+    // would silently win (optimize statements check their own).
+    std::map<std::string, SourceRange> first;
+    auto once = [&](const std::string &what, SourceRange where) {
+      auto [it, fresh] = first.emplace(what, where);
+      if (!fresh) {
+        diags_.error(where.begin, what + " is given twice in the train block", where.length);
+        diags_.note(it->second.begin, "the first is here", it->second.length);
+      }
+      return fresh;
+    };
     for (const ast::TrainStmt &t : p_->main->train) {
       const ast::Expr &v = *t.values.front();
+      if ((t.kind == ast::TrainStmt::Kind::Setting || t.kind == ast::TrainStmt::Kind::Cadence) &&
+          !once("'" + t.key + "'", t.keyRange))
+        continue;
       switch (t.kind) {
       case ast::TrainStmt::Kind::Setting:
         if (t.key == "batch") {
@@ -1013,8 +1028,10 @@ private:
         break;
       case ast::TrainStmt::Kind::Schedule:
         for (size_t i = 0; i < t.players.size(); ++i) {
-          auto n = positiveInt(*t.values[i], "a schedule count");
           const auto &[who, where] = t.players[i];
+          if (!once("the schedule of '" + who + "'", where))
+            continue;
+          auto n = positiveInt(*t.values[i], "a schedule count");
           if (!n)
             continue;
           if (p_->generator && who == p_->generator->name) plan.gSteps = *n;
@@ -1149,11 +1166,13 @@ private:
       if (!n)
         continue;
       // The ranges torch.optim accepts: outside them the update is NaN or diverges.
+      // Rates are used as 32-bit floats: past their largest (3.4e38) they are infinite.
       bool isRate = key == "lr" || key == "eps" || key == "clip";
-      bool inRange = isRate ? *n > 0 : *n >= 0 && *n < 1;
+      bool inRange = isRate ? *n > 0 && *n <= std::numeric_limits<float>::max() : *n >= 0 && *n < 1;
       if (!inRange) {
-        diags_.error(a.value->loc(), o.kind + "'s " + key + " must be " +
-                                         (isRate ? "greater than 0" : "in [0, 1)"),
+        diags_.error(a.value->loc(),
+                     o.kind + "'s " + key + " must be " +
+                         (isRate ? "greater than 0 (and at most 3.4e38)" : "in [0, 1)"),
                      a.value->range().length);
         continue;
       }
