@@ -84,7 +84,7 @@ CheckpointInfo loadCheckpoint(const std::string &path, const std::vector<ParamSp
   for (const ParamSpec &p : params)
     restore(p.name, p.shape, "parameter");
   for (const auto &[name, shape] : state)
-    restore(name, shape, "optimizer state");
+    restore(name, shape, "state tensor"); // optimizer moments, running statistics, averages
   return info;
 }
 

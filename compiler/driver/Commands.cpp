@@ -423,8 +423,8 @@ int cmdEmit(const Args &a, std::ostream &out, std::ostream &err) {
   if (auto b = intOption(a, "batch", err)) {
     if (*b < 0)
       return kExitUsage;
-    if (*b == 0) {
-      err << "ganc: error: --batch must be at least 1\n";
+    if (*b == 0 || *b > sema::kMostBatch) {
+      err << "ganc: error: --batch must be at least 1 and at most " << sema::kMostBatch << "\n";
       return kExitUsage;
     }
     batch = *b;
@@ -493,6 +493,11 @@ int cmdTrain(const Args &a, std::ostream &out, std::ostream &err) {
     err << "ganc: error: --steps and --batch must be at least 1\n";
     return kExitUsage;
   }
+  if (batch && *batch > sema::kMostBatch) {
+    err << "ganc: error: --batch must be at most " << sema::kMostBatch
+        << " (as in the train block)\n";
+    return kExitUsage;
+  }
   rt::ThreadLimit limit(threads ? static_cast<int>(*threads) : 0);
   const bool profileAll = a.flag("profile-all");
   bool profile = a.flag("profile") || profileAll, resume = a.flag("resume");
@@ -522,8 +527,11 @@ int cmdTrain(const Args &a, std::ostream &out, std::ostream &err) {
   try {
     data.emplace(rt::Dataset::load(spec.data));
   } catch (const rt::IoError &e) {
-    s.diags().error(p.data.front().loc, "cannot load data '" + spec.data.name + "': " + e.what() +
-                                            " (scripts/setup.sh fetches MNIST into data/mnist)",
+    // The setup's hint only where it helps: MNIST's files, which it fetches, missing.
+    const bool missingMnist = spec.data.kind == "mnist" && !std::filesystem::exists(e.path());
+    s.diags().error(p.data.front().loc,
+                    "cannot load data '" + spec.data.name + "': " + e.what() +
+                        (missingMnist ? " (scripts/setup.sh fetches MNIST into data/mnist)" : ""),
                     static_cast<uint32_t>(spec.data.name.size()));
     return reportUserError(s, err);
   }

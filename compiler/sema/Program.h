@@ -55,6 +55,9 @@ struct OptimizerSpec {
   SourceLoc loc;
 };
 
+/// The largest batch a model may train with (the train block's and --batch's limit).
+inline constexpr int64_t kMostBatch = int64_t(1) << 20;
+
 struct TrainPlan {
   int64_t batch = 64;
   int64_t steps = 10000;

@@ -994,8 +994,9 @@ private:
       case ast::TrainStmt::Kind::Setting:
         if (t.key == "batch") {
           if (auto n = positiveInt(v, "batch")) {
-            if (*n > (int64_t(1) << 20))
-              diags_.error(v.loc(), "batch must be at most 1048576", v.range().length);
+            if (*n > kMostBatch)
+              diags_.error(v.loc(), "batch must be at most " + std::to_string(kMostBatch),
+                           v.range().length);
             else
               plan.batch = *n;
           }

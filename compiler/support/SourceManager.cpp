@@ -2,6 +2,7 @@
 #include "support/SourceManager.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -20,6 +21,11 @@ uint32_t SourceManager::addBuffer(std::string path, std::string text) {
 }
 
 uint32_t SourceManager::addFile(const std::string &path, std::string &error) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    error = "cannot open '" + path + "': it is a directory";
+    return 0;
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     error = "cannot open '" + path + "': no such file or not readable";
