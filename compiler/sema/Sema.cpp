@@ -963,6 +963,9 @@ private:
 
   //===--- Training plan ------------------------------------------------===//
 
+  /// Updates of one player an iteration (WGAN's critic takes 5, some schedules 100).
+  static constexpr int64_t kMostScheduled = 10000;
+
   std::optional<int64_t> positiveInt(const ast::Expr &e, const std::string &what) {
     auto v = evalConstant(e, *p_);
     if (!v || *v < 1 || *v != std::floor(*v) || *v > 9007199254740992.0) {
@@ -1035,6 +1038,14 @@ private:
           auto n = positiveInt(*t.values[i], "a schedule count");
           if (!n)
             continue;
+          // An iteration ends (and Ctrl-C takes effect) after its scheduled updates.
+          if (*n > kMostScheduled) {
+            diags_.error(t.values[i]->loc(),
+                         "a schedule count must be at most " + std::to_string(kMostScheduled) +
+                             " updates an iteration",
+                         t.values[i]->range().length);
+            continue;
+          }
           if (p_->generator && who == p_->generator->name) plan.gSteps = *n;
           else if (p_->firstPlayer() && who == p_->firstPlayer()->name) plan.dSteps = *n;
           else diags_.error(where.begin, "'" + who + "' is not a player", where.length);
