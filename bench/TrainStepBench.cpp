@@ -62,6 +62,9 @@ void iteration(benchmark::State &state, const std::string &example) {
   }
   rt::Dataset data = mnistSized(10000, true);
   rt::TrainSpec spec = s.trainSpec("");
+  // An iteration here is one D step and one G step, as bench/pytorch times it, whatever
+  // the example's schedule (dcgan_mnist.gan trains two G steps per D step).
+  spec.dSteps = spec.gSteps = 1;
   rt::Trainer trainer(spec, fns[0], &fns[1], nullptr, data);
   trainer.initialize();
   for (auto _ : state)
