@@ -601,7 +601,10 @@ int cmdTrain(const Args &a, std::ostream &out, std::ostream &err) {
       stopped = trainer.run(spec.steps, out);
     } catch (const rt::DivergenceError &d) {
       const sema::Objective &o = p.generator && d.player == p.generator->name ? p.gObjective : p.dObjective;
-      std::string kept = std::filesystem::exists(trainer.checkpointPath())
+      // Only a checkpoint of this run (resumed from, or written before the failed step):
+      // the folder may hold another run's.
+      const bool ours = resume || (spec.checkpointEvery > 0 && d.step - 1 >= spec.checkpointEvery);
+      std::string kept = ours && std::filesystem::exists(trainer.checkpointPath())
                              ? "; the last checkpoint, " + trainer.checkpointPath() + ", is kept"
                              : "";
       s.diags().error(o.stmt->expr->loc(),
@@ -671,8 +674,7 @@ struct NoiseChoice {
 
 /// The generator's latent input: given in a .npy file, or drawn from the seed, optionally
 /// truncated.
-void fillLatent(rt::Tensor &zt, const rt::NoiseSpec &z, const NoiseChoice &noise, uint64_t sd,
-                const std::string &ckpt) {
+void fillLatent(rt::Tensor &zt, const rt::NoiseSpec &z, const NoiseChoice &noise, uint64_t sd) {
   if (noise.zFile) {
     rt::NpyArray given = rt::readNpyF32(*noise.zFile);
     if (given.shape != zt.shape)
@@ -685,10 +687,15 @@ void fillLatent(rt::Tensor &zt, const rt::NoiseSpec &z, const NoiseChoice &noise
   rt::drawNoise(z, zt.data(), zt.numel(), sd, rt::streamId("sample"));
   // Values farther than T from the centre (T standard deviations for normal noise, T
   // half-widths for uniform noise) are redrawn.
-  if (noise.truncation && !rt::redrawBeyond(z, zt.data(), zt.numel(), sd, rt::streamId("sample.truncation"),
-                                            *noise.truncation))
-    throw rt::IoError(ckpt, "--truncation " + std::to_string(*noise.truncation) +
-                                " keeps too little of the noise distribution to draw from");
+  if (noise.truncation && !rt::redrawBeyond(z, zt.data(), zt.numel(), sd,
+                                            rt::streamId("sample.truncation"), *noise.truncation)) {
+    // About the option, not about a file: named by the noise it truncates.
+    char t[32];
+    std::snprintf(t, sizeof t, "%g", *noise.truncation);
+    throw rt::IoError("noise '" + z.name + "'",
+                      std::string("--truncation ") + t +
+                          " keeps too little of its distribution to draw from");
+  }
 }
 
 /// The classes a conditional generator draws for -n samples: given in a .npy file (class
@@ -768,7 +775,7 @@ std::optional<Generated> generate(Session &s, const std::string &file, const std
       fillLabels(t, c, noise.labelsFile);
       labelsUsed = true;
     } else if (name == p.noise.front().name) {
-      fillLatent(t, c, noise, sd, ckpt);
+      fillLatent(t, c, noise, sd);
     } else {
       rt::drawNoise(c, t.data(), t.numel(), sd, rt::streamId("sample:" + name));
     }
