@@ -195,6 +195,17 @@ private:
     auto [it, inserted] = declared_.emplace(name, where);
     if (inserted)
       return true;
+    // A clash between the model file and a module it imports is fixed in the model file
+    // (the modules load after it): point there.
+    const SourceRange first = it->second;
+    if (first.begin.file == p_->main->fileId && where.begin.file != p_->main->fileId) {
+      diags_.error(first.begin,
+                   "'" + name +
+                       "' is also defined by an imported module; give this one another name",
+                   first.length);
+      diags_.note(where.begin, "the module's '" + name + "' is here", where.length);
+      return false;
+    }
     diags_.error(where.begin, "redefinition of '" + name + "'", where.length);
     diags_.note(it->second.begin, "previous definition is here", it->second.length);
     return false;
