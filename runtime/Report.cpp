@@ -136,9 +136,7 @@ void writeReport(const ReportInput &in) {
 
   // Renamed into place once whole (FileOut): a browser reloading it never reads half a
   // page, nor one run's rename half of another's.
-  const std::string page = html.str();
-  FileOut out((fs::path(in.outDir) / "report.html").string(), /*regularOnly=*/true);
-  out.commit(std::fwrite(page.data(), 1, page.size(), out.get()) == page.size());
+  writeTextFile((fs::path(in.outDir) / "report.html").string(), html.str(), /*regularOnly=*/true);
 }
 
 } // namespace ganc::rt

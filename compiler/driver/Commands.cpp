@@ -20,20 +20,21 @@
 #include "Random.h"
 #include "Threads.h"
 #include "Trainer.h"
+#include "ast/Printer.h"
 #include "driver/Session.h"
+#include "frontend/Formatter.h"
+#include "frontend/Parser.h"
+#include "io/FileOut.h"
 #include "io/IoError.h"
 #include "io/Npy.h"
 #include "io/Png.h"
 #include "io/SafeTensors.h"
 #include "ir/Evaluate.h"
 #include "ir/OpInfo.h"
-#include "ir/Printer.h"
-#include "opt/Simplify.h"
-#include "ir/Verifier.h"
 #include "ir/Parser.h"
-#include "ast/Printer.h"
-#include "frontend/Formatter.h"
-#include "frontend/Parser.h"
+#include "ir/Printer.h"
+#include "ir/Verifier.h"
+#include "opt/Simplify.h"
 #include "sema/Printer.h"
 #include "support/Error.h"
 
@@ -1052,9 +1053,7 @@ int evalImages(const Args &a, const sema::Program &gan, const std::string &ckpt,
       "activations its last dense layer reads), and between their logits";
   out << "\nprotocol: " << protocol << "\n";
   if (auto json = a.get("json")) {
-    std::ofstream js(*json);
-    if (!js)
-      throw rt::IoError(*json, "cannot open for writing");
+    std::ostringstream js; // written whole (rt::writeTextFile) once complete
     js << "{\n  \"model\": \"" << jsonEscape(gan.modelName) << "\",\n  \"checkpoint\": \"" << jsonEscape(ckpt)
        << "\",\n  \"classifier\": \"" << jsonEscape(cp.modelName) << "\",\n  \"classifier_checkpoint\": \""
        << jsonEscape(clsCkpt) << "\",\n  \"protocol\": \"" << jsonEscape(protocol) << "\",\n  \"samples\": " << n
@@ -1072,6 +1071,7 @@ int evalImages(const Args &a, const sema::Program &gan, const std::string &ckpt,
     for (size_t k = 0; k < sc.histogram.size(); ++k)
       js << (k ? ", " : "") << sc.histogram[k];
     js << "]\n}\n";
+    rt::writeTextFile(*json, js.str());
     out << "wrote " << *json << "\n";
   }
   return kExitOk;
@@ -1123,9 +1123,7 @@ int cmdEval(const Args &a, std::ostream &out, std::ostream &err) {
     out << "protocol: each sample goes to its nearest mode; high quality within 3 std (" << m.std
         << ") of it; a mode is covered with at least one high-quality sample (PacGAN, Lin et al. 2018)\n";
     if (auto json = a.get("json")) {
-      std::ofstream js(*json);
-      if (!js)
-        throw rt::IoError(*json, "cannot open for writing");
+      std::ostringstream js; // written whole (rt::writeTextFile) once complete
       js << "{\n  \"model\": \"" << jsonEscape(s.program().modelName) << "\",\n  \"checkpoint\": \""
          << jsonEscape(*ckpt)
          << "\",\n  \"protocol\": \"nearest mode; high quality within 3 std; covered with >= 1 "
@@ -1143,6 +1141,7 @@ int cmdEval(const Args &a, std::ostream &out, std::ostream &err) {
       for (size_t k = 0; k < sc.perMode.size(); ++k)
         js << (k ? ", " : "") << sc.perMode[k];
       js << "]\n}\n";
+      rt::writeTextFile(*json, js.str());
       out << "wrote " << *json << "\n";
     }
   } catch (const rt::IoError &e) {

@@ -69,3 +69,8 @@ void FileOut::commit(bool ok, bool durable) {
     throw IoError::fromErrno(path_, "cannot rename " + temporary_ + " into place", saved);
   }
 }
+
+void ganc::rt::writeTextFile(const std::string &path, const std::string &text, bool regularOnly) {
+  FileOut out(path, regularOnly);
+  out.commit(std::fwrite(text.data(), 1, text.size(), out.get()) == text.size());
+}

@@ -39,6 +39,9 @@ private:
   std::FILE *file_ = nullptr;
 };
 
+/// Writes `text` as the whole of `path` through FileOut; throws IoError naming it.
+void writeTextFile(const std::string &path, const std::string &text, bool regularOnly = false);
+
 } // namespace ganc::rt
 
 #endif // GANC_RUNTIME_IO_FILEOUT_H
