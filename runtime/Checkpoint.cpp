@@ -45,9 +45,9 @@ CheckpointInfo loadCheckpoint(const std::string &path, const std::vector<ParamSp
   info.modelName = meta("model");
   info.modelHash = meta("model_hash");
   // Counts no run reaches (2^40 steps) are a damaged file: resuming from them would
-  // overflow the batch order's index or Adam's step count.
-  constexpr int64_t kMostCount = int64_t(1) << 40, kMostBatch = int64_t(1) << 20,
-                    kMostSeed = int64_t(1) << 53;
+  // overflow the batch order's index or Adam's step count. (A recorded batch size other
+  // than the run's is refused by Trainer::restore, whose limit is the driver's.)
+  constexpr int64_t kMostCount = int64_t(1) << 40, kMostSeed = int64_t(1) << 53;
   auto number = [&](const char *key, int64_t most) -> int64_t {
     long long n = -1;
     try {
@@ -70,7 +70,7 @@ CheckpointInfo loadCheckpoint(const std::string &path, const std::vector<ParamSp
   info.dUpdates = number("d_updates", kMostCount);
   info.gUpdates = number("g_updates", kMostCount);
   info.batches = number("batches", kMostCount);
-  info.batch = meta("batch").empty() ? 0 : number("batch", kMostBatch); // 0: not recorded
+  info.batch = meta("batch").empty() ? 0 : number("batch", kMostCount); // 0: not recorded
   info.seed = static_cast<uint64_t>(number("seed", kMostSeed));
   auto restore = [&](const std::string &name, const Shape &shape, const char *what) {
     const NamedTensor *t = f.find(name);

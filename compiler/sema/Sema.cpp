@@ -187,6 +187,18 @@ private:
       diags_.fileError(top, "the model declares no discriminator (`discriminator D(x: [784]) -> [1] { ... }`)");
   }
 
+  /// Records `key` at `where` in `seen`; a key seen before is the error `message` at
+  /// `where`, with the note `first` at the first one. False for a repeat.
+  bool firstOf(std::map<std::string, SourceRange> &seen, const std::string &key, SourceRange where,
+               const std::string &message, const std::string &first) {
+    auto [it, fresh] = seen.emplace(key, where);
+    if (!fresh) {
+      diags_.error(where.begin, message, where.length);
+      diags_.note(it->second.begin, first, it->second.length);
+    }
+    return fresh;
+  }
+
   bool declare(const std::string &name, SourceRange where) {
     if (isBuiltin(name)) {
       diags_.error(where.begin, "'" + name + "' is a builtin and cannot be redefined", where.length);
@@ -400,11 +412,8 @@ private:
       Scope scope;
       std::map<std::string, SourceRange> inputs, params; // the first of each name
       for (const ast::Param &prm : f->params) {
-        if (auto [it, fresh] = inputs.emplace(prm.name, prm.range); !fresh) {
-          diags_.error(prm.range.begin, "'" + f->name + "' has two inputs named '" + prm.name + "'",
-                       prm.range.length);
-          diags_.note(it->second.begin, "the first is here", it->second.length);
-        }
+        firstOf(inputs, prm.name, prm.range,
+                "'" + f->name + "' has two inputs named '" + prm.name + "'", "the first is here");
         scope.insert(prm.name);
         if (prm.anyShape && f->isPlayer())
           diags_.error(prm.range.begin, "the inputs of '" + f->name + "' need a per-sample shape such as [784], not 'tensor'",
@@ -424,12 +433,9 @@ private:
         if (s.kind == ast::Stmt::Kind::Param) {
           // A second `param` of a name would name the same parameter (its path is the
           // call's prefix and the name), silently one tensor with the first initializer.
-          if (auto [it, fresh] = params.emplace(s.name, s.nameRange); !fresh) {
-            diags_.error(s.nameRange.begin,
-                         "parameter '" + s.name + "' is declared twice in '" + f->name + "'",
-                         s.nameRange.length);
-            diags_.note(it->second.begin, "the first declaration is here", it->second.length);
-          }
+          firstOf(params, s.name, s.nameRange,
+                  "parameter '" + s.name + "' is declared twice in '" + f->name + "'",
+                  "the first declaration is here");
           for (auto &d : s.shape.dims)
             checkExpr(*d, scope, false);
           // The initializer (glorot_uniform, normal(0.02), ...) is checked by lowering;
@@ -992,12 +998,8 @@ private:
     // would silently win (optimize statements check their own).
     std::map<std::string, SourceRange> first;
     auto once = [&](const std::string &what, SourceRange where) {
-      auto [it, fresh] = first.emplace(what, where);
-      if (!fresh) {
-        diags_.error(where.begin, what + " is given twice in the train block", where.length);
-        diags_.note(it->second.begin, "the first is here", it->second.length);
-      }
-      return fresh;
+      return firstOf(first, what, where, what + " is given twice in the train block",
+                     "the first is here");
     };
     for (const ast::TrainStmt &t : p_->main->train) {
       const ast::Expr &v = *t.values.front();
