@@ -9,6 +9,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 #include <functional>
 #include <limits>
 #include <set>
@@ -101,8 +102,12 @@ private:
       std::string err;
       uint32_t f = sm_.addFile(target, err);
       if (!f) {
-        diags_.error(imp.range.begin, "cannot find module '" + imp.path + "' (looked for " +
-                                          target + ")", imp.range.length);
+        std::error_code ec;
+        diags_.error(imp.range.begin,
+                     std::filesystem::exists(target, ec)
+                         ? "module '" + imp.path + "': " + err
+                         : "cannot find module '" + imp.path + "' (looked for " + target + ")",
+                     imp.range.length);
         ok = false;
         continue;
       }

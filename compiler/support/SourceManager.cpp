@@ -2,9 +2,10 @@
 #include "support/SourceManager.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 namespace ganc {
 
@@ -31,9 +32,23 @@ uint32_t SourceManager::addFile(const std::string &path, std::string &error) {
     error = "cannot open '" + path + "': no such file or not readable";
     return 0;
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return addBuffer(path, ss.str());
+  // Read up to a bound, not to the end: a device like /dev/zero never ends, and a
+  // location's offset is 32 bits.
+  std::string text;
+  char chunk[1 << 16];
+  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
+    text.append(chunk, static_cast<size_t>(in.gcount()));
+    if (text.size() > kMostSourceBytes) {
+      error = "cannot read '" + path + "': it is larger than " +
+              std::to_string(kMostSourceBytes >> 20) + " MiB, too large for a source file";
+      return 0;
+    }
+  }
+  if (in.bad()) {
+    error = "cannot read '" + path + "': " + std::strerror(errno);
+    return 0;
+  }
+  return addBuffer(path, std::move(text));
 }
 
 LineCol SourceManager::lineCol(SourceLoc loc) const {

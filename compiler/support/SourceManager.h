@@ -37,7 +37,10 @@ class SourceManager {
 public:
   /// Adds a buffer and returns its file id (never 0).
   uint32_t addBuffer(std::string path, std::string text);
-  /// Reads a file from disk; returns 0 and sets `error` when it cannot be read.
+  /// The largest file addFile reads.
+  static constexpr size_t kMostSourceBytes = size_t{64} << 20;
+  /// Reads a file from disk; returns 0 and sets `error` when it cannot be read or is
+  /// larger than kMostSourceBytes.
   uint32_t addFile(const std::string &path, std::string &error);
 
   const std::string &path(uint32_t file) const { return files_.at(file - 1).path; }
