@@ -248,6 +248,15 @@ int reportUserError(Session &s, std::ostream &err) {
 
 //===----------------------------------------------------------------------===//
 
+/// The file `path` added to `sm`, or 0 after printing why it cannot be read.
+uint32_t addSource(SourceManager &sm, const std::string &path, std::ostream &err) {
+  std::string problem;
+  uint32_t file = sm.addFile(path, problem);
+  if (!file)
+    err << "ganc: error: " << problem << "\n";
+  return file;
+}
+
 /// `ganc fmt`: the canonical layout of one file (frontend/Formatter.h). A file that does
 /// not parse gets its syntax errors and is never rewritten.
 int cmdFmt(const Args &a, std::ostream &out, std::ostream &err) {
@@ -258,12 +267,9 @@ int cmdFmt(const Args &a, std::ostream &out, std::ostream &err) {
   const std::string &path = a.positional[0];
   SourceManager sm;
   DiagnosticEngine diags(sm);
-  std::string problem;
-  uint32_t file = sm.addFile(path, problem);
-  if (!file) {
-    err << "ganc: error: " << problem << "\n";
+  uint32_t file = addSource(sm, path, err);
+  if (!file)
     return kExitUserError;
-  }
   std::optional<std::string> text = frontend::formatModule(sm, file, diags);
   if (!text) {
     diags.print(err);
@@ -331,17 +337,19 @@ int cmdOpt(const Args &a, std::ostream &out, std::ostream &err) {
       }
       passes.push_back(pass);
     }
-  std::ifstream in(a.positional[0]);
-  if (!in) {
-    err << "ganc: error: cannot open '" << a.positional[0] << "'\n";
+  SourceManager sm;
+  DiagnosticEngine diags(sm);
+  uint32_t file = addSource(sm, a.positional[0], err);
+  if (!file)
     return kExitUserError;
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string problem;
-  std::vector<std::unique_ptr<ir::Graph>> graphs = ir::parseGraphs(text.str(), problem);
+  ir::ParseError bad;
+  std::vector<std::unique_ptr<ir::Graph>> graphs = ir::parseGraphs(sm.text(file), bad);
   if (graphs.empty()) {
-    err << a.positional[0] << ": error: " << problem << "\n";
+    if (bad.offset == std::string::npos)
+      diags.fileError(file, bad.message);
+    else
+      diags.error({file, static_cast<uint32_t>(bad.offset)}, bad.message);
+    diags.print(err);
     return kExitUserError;
   }
   for (auto &g : graphs) {
@@ -406,12 +414,9 @@ int cmdEmit(const Args &a, std::ostream &out, std::ostream &err) {
     // The parse of this file alone, before imports and names are resolved.
     SourceManager sm;
     DiagnosticEngine diags(sm);
-    std::string problem;
-    uint32_t file = sm.addFile(a.positional[0], problem);
-    if (!file) {
-      err << "ganc: error: " << problem << "\n";
+    uint32_t file = addSource(sm, a.positional[0], err);
+    if (!file)
       return kExitUserError;
-    }
     auto m = frontend::parseModule(sm, file, diags);
     diags.print(err);
     if (!m)

@@ -18,7 +18,14 @@
 
 namespace ganc::ir {
 
-/// The graphs of `text`, or none with `error` set to `line N: what is wrong`.
-std::vector<std::unique_ptr<Graph>> parseGraphs(const std::string &text, std::string &error);
+/// Why a text is not graph IR: what is wrong, and the byte of the text it is about
+/// (npos when it is about the whole text, as for a text without a graph).
+struct ParseError {
+  size_t offset = std::string::npos;
+  std::string message;
+};
+
+/// The graphs of `text`, or none with `error` set.
+std::vector<std::unique_ptr<Graph>> parseGraphs(const std::string &text, ParseError &error);
 
 } // namespace ganc::ir

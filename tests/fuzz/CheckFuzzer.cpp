@@ -65,8 +65,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       std::abort();
     }
   }
-  // The same bytes as graph IR text (`ganc opt`): parsed, or refused with a line.
-  std::string problem;
+  // The same bytes as graph IR text (`ganc opt`): parsed, or refused at a place.
+  ganc::ir::ParseError problem;
   for (const auto &g : ganc::ir::parseGraphs(text, problem))
     ganc::ir::printGraph(sink, *g);
   return 0;
