@@ -4,6 +4,9 @@
 #include "io/IoError.h"
 #include "io/SafeTensors.h"
 
+#include <algorithm>
+#include <cmath>
+
 namespace ganc::rt {
 
 namespace {
@@ -78,6 +81,13 @@ CheckpointInfo loadCheckpoint(const std::string &path, const std::vector<ParamSp
       throw IoError(path, "has no " + std::string(what) + " '" + name + "' (a checkpoint of another model?)");
     if (t->shape != shape)
       throw IoError(path, std::string(what) + " '" + name + "' has a different shape than the model declares");
+    // No run saves a NaN or an infinity (a step that makes one is never applied).
+    auto bad =
+        std::find_if(t->data.begin(), t->data.end(), [](float v) { return !std::isfinite(v); });
+    if (bad != t->data.end())
+      throw IoError(path, std::string(what) + " '" + name + "' holds " +
+                              (std::isnan(*bad) ? "NaN" : "an infinity") + " (element " +
+                              std::to_string(bad - t->data.begin()) + "): the file is damaged");
     Tensor &dst = store.get(name, shape);
     std::copy(t->data.begin(), t->data.end(), dst.data());
   };

@@ -13,6 +13,7 @@
 #include "io/FileOut.h"
 #include "io/IoError.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <set>
@@ -374,6 +375,8 @@ SafeTensorsFile ganc::rt::readSafeTensors(const std::string &path) {
   const uint8_t *Data = Bytes.data() + 8 + HeaderLen;
   const uint64_t DataSize = Bytes.size() - 8 - HeaderLen;
   SafeTensorsFile Result;
+  // Each tensor's byte range, for the check that they tile the data section.
+  std::vector<std::pair<std::pair<uint64_t, uint64_t>, std::string>> Ranges;
   for (size_t K = 0; K < Root.Keys.size(); ++K) {
     const std::string &Name = Root.Keys[K];
     const Json &Entry = Root.Items[K];
@@ -422,6 +425,7 @@ SafeTensorsFile ganc::rt::readSafeTensors(const std::string &path) {
       throw IoError(path, Where + Range + " span " + std::to_string(Span) +
                               " bytes, inconsistent with F32 shape " +
                               shapeText(T.shape));
+    Ranges.push_back({{uint64_t(Offsets[0]), uint64_t(Offsets[1])}, Name});
     T.data.resize(size_t(Count));
     const uint8_t *Src = Data + Offsets[0];
     if (Span == 0) {
@@ -438,5 +442,26 @@ SafeTensorsFile ganc::rt::readSafeTensors(const std::string &path) {
     }
     Result.tensors.push_back(std::move(T));
   }
+  // As the format requires, the tensors' ranges cover the data section without gaps or
+  // overlaps: two tensors sharing bytes, or bytes that belong to none, mean a damaged
+  // or forged file.
+  std::sort(Ranges.begin(), Ranges.end());
+  uint64_t Covered = 0;
+  for (size_t I = 0; I < Ranges.size(); ++I) {
+    const auto &[Range, Name] = Ranges[I];
+    if (Range.first < Covered)
+      throw IoError(path, "tensors '" + Ranges[I - 1].second + "' and '" + Name +
+                              "' overlap in the data section (their data_offsets share bytes " +
+                              std::to_string(Range.first) + " to " +
+                              std::to_string(std::min(Covered, Range.second)) + ")");
+    if (Range.first > Covered)
+      throw IoError(path, "bytes " + std::to_string(Covered) + " to " +
+                              std::to_string(Range.first) +
+                              " of the data section belong to no tensor");
+    Covered = Range.second;
+  }
+  if (Covered != DataSize)
+    throw IoError(path, "the data section holds " + std::to_string(DataSize) +
+                            " bytes but its tensors cover only " + std::to_string(Covered));
   return Result;
 }

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <fstream>
 #include <sstream>
@@ -204,6 +205,33 @@ TEST(Resume, CountsNoRunMakesAreADamagedCheckpoint) {
               std::string::npos)
         << r.err;
   }
+}
+
+TEST(Resume, ANaNInTheCheckpointIsADamagedFile) {
+  // No run saves one (a step that makes a NaN is never applied): resuming from it would
+  // diverge at the first step with a message about the model, not the file.
+  std::string dir = test::freshDir("nan");
+  std::string model = setUp(dir);
+  ASSERT_EQ(ganc({"train", model, "--steps", "50", "--out", dir + "/run"}).code, 0);
+  const std::string ckpt = dir + "/run/checkpoint.safetensors";
+  rt::SafeTensorsFile f = rt::readSafeTensors(ckpt);
+  ASSERT_FALSE(f.tensors.empty());
+  rt::NamedTensor &t = f.tensors.front(); // a parameter: sample reads only those
+  ASSERT_GE(t.data.size(), 4u);
+  t.data[3] = std::nanf("");
+  rt::writeSafeTensors(ckpt, f.tensors, f.metadata);
+  CommandResult r = ganc({"train", model, "--steps", "60", "--out", dir + "/run", "--resume"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("checkpoint.safetensors: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("'" + t.name + "' holds NaN (element 3): the file is damaged"),
+            std::string::npos)
+      << r.err;
+  t.data[3] = -INFINITY;
+  rt::writeSafeTensors(ckpt, f.tensors, f.metadata);
+  r = ganc({"sample", model, "--checkpoint", ckpt, "-n", "4", "--out", dir + "/s.npy"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("'" + t.name + "' holds an infinity (element 3)"), std::string::npos)
+      << r.err;
 }
 
 TEST(Resume, NothingToResume) {

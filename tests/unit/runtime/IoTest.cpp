@@ -573,13 +573,15 @@ TEST(SafeTensors, ParsesForeignHeader) {
   std::string Json = " { \"__metadata__\" : { \"format\" : \"pt\" } ,\n"
                      "  \"caf\\u00e9\\ud83d\\ude00\\/\\t\" : { \"data_offsets\""
                      " : [ 4 , 8 ], \"dtype\" : \"F32\", \"shape\" : [ 1 ],"
-                     " \"extra\": [true, false, null, -3] } } ";
+                     " \"extra\": [true, false, null, -3] },"
+                     " \"first\": {\"dtype\":\"F32\",\"shape\":[],\"data_offsets\":[0,4]} } ";
   writeBytes(P, stBytes(Json, {0, 0, 0, 0, 0, 0, 0x80, 0x3f}));
   SafeTensorsFile F = readSafeTensors(P);
   EXPECT_EQ(F.metadata.at("format"), "pt");
-  ASSERT_EQ(F.tensors.size(), 1u);
+  ASSERT_EQ(F.tensors.size(), 2u);
   EXPECT_EQ(F.tensors[0].name, "caf\xc3\xa9\xf0\x9f\x98\x80/\t");
   EXPECT_EQ(F.tensors[0].data, std::vector<float>{1.f});
+  EXPECT_EQ(F.tensors[1].data, std::vector<float>{0.f});
 }
 
 TEST(SafeTensors, MalformedInputs) {
@@ -618,6 +620,24 @@ TEST(SafeTensors, MalformedInputs) {
   EXPECT_IO_ERROR(readSafeTensors(P), P, "\"shape\" must be");
   writeBytes(P, stBytes(oneTensor("F16", "[2]", "[0, 4]"), Sixteen));
   EXPECT_IO_ERROR(readSafeTensors(P), P, "unsupported dtype F16");
+  // The tensors' ranges must tile the data section: no overlap, no byte of no tensor.
+  auto two = [](const std::string &A, const std::string &B) {
+    return "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":" + A +
+           "},\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":" + B + "}}";
+  };
+  writeBytes(P, stBytes(two("[0, 8]", "[4, 12]"), Sixteen));
+  EXPECT_IO_ERROR(readSafeTensors(P), P,
+                  "tensors 'a' and 'b' overlap in the data section (their data_offsets "
+                  "share bytes 4 to 8)");
+  writeBytes(P, stBytes(two("[0, 8]", "[0, 8]"), Sixteen));
+  EXPECT_IO_ERROR(readSafeTensors(P), P, "overlap");
+  writeBytes(P, stBytes(two("[8, 16]", "[0, 8]"), Sixteen));
+  EXPECT_EQ(readSafeTensors(P).tensors.size(), 2u);
+  writeBytes(P, stBytes(two("[0, 8]", "[8, 16]"), Bytes(20)));
+  EXPECT_IO_ERROR(readSafeTensors(P), P,
+                  "the data section holds 20 bytes but its tensors cover only 16");
+  writeBytes(P, stBytes(oneTensor("F32", "[2]", "[4, 12]"), Sixteen));
+  EXPECT_IO_ERROR(readSafeTensors(P), P, "bytes 0 to 4 of the data section belong to no tensor");
   writeBytes(P, stBytes("{\"__metadata__\":{\"a\":1}}", {}));
   EXPECT_IO_ERROR(readSafeTensors(P), P, "not a string");
   EXPECT_IO_ERROR(readSafeTensors(Dir.file("none")), Dir.file("none"),
