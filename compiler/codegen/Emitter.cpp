@@ -3,12 +3,12 @@
 // Every live computing node is lowered by its op's own lowering (OpInfo::scalar or
 // OpInfo::lower) written through LlvmKernelBuilder; each outermost loop of it becomes a
 // kernel function
-//   void <graph>.<n>.<op>(float **slots, i64 begin, i64 end)
-// running [begin, end) of that loop. The graph's entry function calls each kernel
-// through ganc_rt_parallel_for with a grain chosen from the work per iteration that the
-// builder counted while emitting. Constants are immediates, never
-// buffers. Each kernel records its .gan source location in the "ganc.loc" attribute and,
-// when the source is known, in DWARF debug info (a subprogram and instruction locations).
+//   void <graph>.<n>.<op>(float **buffers, i64 begin, i64 end)
+// running [begin, end) of that loop on the buffers of its call's table. The graph's entry function
+// calls each kernel through ganc_rt_parallel_for with a grain chosen from the work per iteration
+// that the builder counted while emitting. Constants are immediates, never buffers. Each kernel
+// records its .gan source location in the "ganc.loc" attribute and, when the source is known, in
+// DWARF debug info (a subprogram and instruction locations).
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Emitter.h"
@@ -64,11 +64,32 @@ struct KernelSite {
   /// size (1 for a sum of all elements), and the slot of their partial sums.
   std::vector<int64_t> totals;
   std::optional<size_t> totalsSlot;
+
+  /// The slots of the buffers the kernels use, each once, in the order of their table:
+  /// operands, outputs, scratch, totals.
+  std::vector<size_t> tableSlots() const {
+    std::vector<size_t> t;
+    auto add = [&](size_t s) {
+      if (std::find(t.begin(), t.end(), s) == t.end())
+        t.push_back(s);
+    };
+    for (const auto &s : operandSlots)
+      if (s)
+        add(*s);
+    for (size_t s : outSlots)
+      add(s);
+    if (scratchSlot)
+      add(*scratchSlot);
+    if (totalsSlot)
+      add(*totalsSlot);
+    return t;
+  }
 };
 
 /// Emits the loop nests of one node. Each outermost loop becomes a kernel function
-///   void name(float **slots, i64 begin, i64 end)
-/// and `onKernel` emits its call from the graph's entry function.
+///   void name(float **buffers, i64 begin, i64 end)
+/// (buffers: the site's KernelSite::tableSlots) and `onKernel` emits its call from the
+/// graph's entry function.
 class LlvmKernelBuilder final : public KernelBuilder {
 public:
   using OnKernel = std::function<void(KernelInfo, llvm::Function *, int64_t extent, double work)>;
@@ -593,13 +614,12 @@ private:
 
   /// Tells LLVM that the kernel's buffers do not overlap: every access gets the alias
   /// scope of the slot pointer it is based on and is declared not to alias the others'.
-  /// The pointers are loaded from the slot table, so without this LLVM must assume any
+  /// The pointers are loaded from the buffer table, so without this LLVM must assume any
   /// store may change what any load reads: it guarded each elementwise loop with several
   /// inputs and outputs by run-time overlap checks, with a scalar copy of the loop.
   /// Memory planning guarantees it: a kernel's outputs and scratch are live while its
   /// operands are, so the arena never places them on each other, and outputs never
-  /// alias leaves. (An operand read twice may come through two pointers to one buffer;
-  /// neither is written, so declaring them distinct is harmless.)
+  /// alias leaves. (A buffer read twice has one entry in the table, one pointer.)
   void markDistinctBuffers() {
     std::vector<Value *> bases;
     for (Value *v : operands_)
@@ -673,12 +693,15 @@ private:
     }
     // Our explicit vectors are the host's full width: keep the backend from splitting them.
     fn_->addFnAttr("min-legal-vector-width", std::to_string(lanes_ * 32));
-    llvm::Argument *slots = fn_->getArg(0);
-    slots->addAttr(llvm::Attribute::NoAlias);
+    llvm::Argument *table = fn_->getArg(0);
+    table->addAttr(llvm::Attribute::NoAlias);
     b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", fn_));
     llvm::Type *ptr = llvm::PointerType::getUnqual(ctx_);
+    const std::vector<size_t> slots = site_.tableSlots();
     auto slotPtr = [&](size_t s) -> Value * {
-      return b_.CreateLoad(ptr, b_.CreateConstInBoundsGEP1_64(ptr, slots, s), "slot" + std::to_string(s));
+      size_t at = std::find(slots.begin(), slots.end(), s) - slots.begin();
+      return b_.CreateLoad(ptr, b_.CreateConstInBoundsGEP1_64(ptr, table, at),
+                           "buf" + std::to_string(at));
     };
     operands_.clear();
     for (size_t k = 0; k < site_.operandSlots.size(); ++k)
@@ -860,6 +883,7 @@ public:
       emitNode(eb, step, *n, {slot}, "copy", {n}, [&](LlvmKernelBuilder &k) { lowerCopy(k, *n); },
                "copy(%" + std::to_string(n->id) + ")");
     eb.CreateRetVoid();
+    shareTable();
     planArena(step);
     return step;
   }
@@ -1306,7 +1330,8 @@ private:
                           extent = std::max<int64_t>(extent, 1);
                           int64_t grain = static_cast<int64_t>(
                               std::ceil(kMinWorkPerChunk / std::max(work, 1.0)));
-                          eb.CreateCall(parallelFor_, {fn, entry_->getArg(0), eb.getInt64(extent),
+                          llvm::Value *table = bufferTable(eb, site.tableSlots());
+                          eb.CreateCall(parallelFor_, {fn, table, eb.getInt64(extent),
                                                        eb.getInt64(std::max<int64_t>(grain, 1))});
                           step.kernels.push_back(std::move(ki));
                         },
@@ -1316,6 +1341,42 @@ private:
       step.slots[*site.totalsSlot].shape = {k.totalsFloats()};
       step.tempBytes += k.totalsFloats() * 4;
     }
+  }
+
+  /// A kernel call's table of buffers (KernelSite::tableSlots), filled from the step's
+  /// slot table just before the call. A kernel reads its buffers from its own table, not at slot
+  /// numbers, so that two sites doing the same work (D on the real and on the fake batch) emit the
+  /// same function and MergeFunctions compiles it once (Jit.cpp).
+  /// The calls run one after another, so they share one table (shareTable()).
+  llvm::Value *bufferTable(llvm::IRBuilder<> &eb, const std::vector<size_t> &slots) {
+    llvm::Type *ptr = llvm::PointerType::getUnqual(ctx_);
+    llvm::BasicBlock &first = entry_->getEntryBlock();
+    llvm::IRBuilder<> ab(&first, first.begin());
+    auto *table = ab.CreateAlloca(ptr, eb.getInt64(std::max<size_t>(slots.size(), 1)), "table");
+    tables_.push_back(table);
+    for (size_t i = 0; i < slots.size(); ++i) {
+      Value *p = eb.CreateLoad(ptr, eb.CreateConstInBoundsGEP1_64(ptr, entry_->getArg(0), slots[i]),
+                               "slot" + std::to_string(slots[i]));
+      eb.CreateStore(p, eb.CreateConstInBoundsGEP1_64(ptr, table, i));
+    }
+    return table;
+  }
+
+  /// One table, as large as the largest, for every call of the entry function.
+  void shareTable() {
+    if (tables_.empty())
+      return;
+    llvm::Type *ptr = llvm::PointerType::getUnqual(ctx_);
+    uint64_t most = 1;
+    for (llvm::AllocaInst *t : tables_)
+      most = std::max(most, llvm::cast<llvm::ConstantInt>(t->getArraySize())->getZExtValue());
+    llvm::IRBuilder<> ab(tables_.front());
+    llvm::Value *shared = ab.CreateAlloca(llvm::ArrayType::get(ptr, most), nullptr, "buffers");
+    for (llvm::AllocaInst *t : tables_) {
+      t->replaceAllUsesWith(shared);
+      t->eraseFromParent();
+    }
+    tables_.clear();
   }
 
   llvm::Module &m_;
@@ -1332,6 +1393,7 @@ private:
   FusionPlan plan_;
   std::unordered_map<uint32_t, size_t> slotOf_;
   std::map<size_t, std::pair<int64_t, int64_t>> lifetime_; ///< slot -> (written, last read)
+  std::vector<llvm::AllocaInst *> tables_;                 ///< bufferTable's, until shareTable
   int64_t order_ = 0;
   int counter_ = 0;
 };

@@ -6,6 +6,7 @@
 #include "support/Error.h"
 
 #include <llvm/Analysis/TargetLibraryInfo.h>
+#include <llvm/Bitcode/BitcodeWriter.h>
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
@@ -19,6 +20,7 @@
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
 #include <llvm/TargetParser/Host.h>
+#include <llvm/Transforms/IPO/MergeFunctions.h>
 #include <llvm/Transforms/Utils/Cloning.h>
 
 #include <llvm/Config/llvm-config.h>
@@ -29,6 +31,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -202,7 +205,7 @@ const std::string &Jit::assembly() const { return impl_->assembly; }
 
 namespace {
 
-/// One module's compilation: its step functions and its object code.
+/// One part's compilation: the step functions and the part's object code.
 struct Compiled {
   std::vector<StepFunction> steps;
   std::unique_ptr<llvm::MemoryBuffer> object;
@@ -210,14 +213,54 @@ struct Compiled {
   std::string cachePath; ///< where it is kept, if anywhere
 };
 
+/// Which of `parts` parts compiles each function defined in `m`, by name: the largest
+/// first, each to the part with the fewest instructions so far (thunks, which
+/// MergeFunctions left calling a kernel that does the same work, count for little).
+/// The module is the same in every part's thread, so every thread makes the same choice.
+std::map<std::string, int> assignParts(const llvm::Module &m, int parts) {
+  std::vector<std::pair<size_t, std::string>> sizes;
+  for (const llvm::Function &f : m)
+    if (!f.isDeclaration())
+      sizes.push_back({f.getInstructionCount(), f.getName().str()});
+  std::stable_sort(sizes.begin(), sizes.end(),
+                   [](const auto &a, const auto &b) { return a.first > b.first; });
+  std::vector<size_t> load(static_cast<size_t>(parts), 0);
+  std::map<std::string, int> part;
+  for (const auto &[size, name] : sizes) {
+    size_t p = std::min_element(load.begin(), load.end()) - load.begin();
+    part[name] = static_cast<int>(p);
+    load[p] += size + 1;
+  }
+  return part;
+}
+
+/// Leaves the bodies of part `part` of `parts` in the module, declaring the other
+/// functions: their code comes from the other parts' objects when the JIT links them.
+struct KeepPart : llvm::PassInfoMixin<KeepPart> {
+  int part, parts;
+  llvm::PreservedAnalyses run(llvm::Module &m, llvm::ModuleAnalysisManager &) {
+    if (parts == 1)
+      return llvm::PreservedAnalyses::all();
+    const std::map<std::string, int> owner = assignParts(m, parts);
+    for (llvm::Function &f : m)
+      if (!f.isDeclaration() && owner.at(f.getName().str()) != part)
+        f.deleteBody();
+    return llvm::PreservedAnalyses::none();
+  }
+};
+
 } // namespace
 
-/// Emits `graphs` as module number `n` and compiles it to an object for `tm`: from the
-/// cache when it has the object, else O3 and code generation (kept in the cache). `ir`
-/// and `asmText`, when given, receive the optimized module and its assembly. Uses only
-/// its own LLVMContext and `tm`, so modules compile on separate threads.
-static Compiled compileModule(const std::vector<const ir::Graph *> &graphs, const JitOptions &opts, int n,
-                              llvm::TargetMachine &tm, int lanes, std::string *ir, std::string *asmText) {
+/// Emits `graphs` as module number `n` and compiles part `part` of `parts` of it to an
+/// object for `tm`: from the cache when it has the object, else MergeFunctions, the
+/// part's functions, O3 and code generation (kept in the cache). Every part emits the
+/// whole module, so that the parts choose their functions alike and functions that do
+/// the same work merge across steps. `ir` and `asmText`, when given, receive the
+/// optimized module and its assembly (one part). Uses only its own LLVMContext and `tm`,
+/// so parts compile on separate threads.
+static Compiled compileModule(const std::vector<const ir::Graph *> &graphs, const JitOptions &opts,
+                              int n, int part, int parts, llvm::TargetMachine &tm, int lanes,
+                              std::string *ir, std::string *asmText) {
   Compiled c;
   auto ctx = std::make_unique<llvm::LLVMContext>();
   auto m = std::make_unique<llvm::Module>("ganc." + std::to_string(n), *ctx);
@@ -250,18 +293,20 @@ static Compiled compileModule(const std::vector<const ir::Graph *> &graphs, cons
   if (llvm::verifyModule(*m, &vos))
     internalError("codegen", "invalid LLVM IR: " + vos.str());
 
-  // The object cache: keyed by the module before optimization, the CPU and its
+  // The object cache: keyed by the module before optimization, the part, the CPU and its
   // features, and the LLVM version, so a hit skips O3 and code generation entirely.
   const bool cacheable = !opts.cacheDir.empty() && !ir && !asmText;
   std::string cachePath;
   if (cacheable) {
-    std::string text;
-    llvm::raw_string_ostream os(text);
-    m->print(os, nullptr);
+    // The module as bitcode: printing it as text took most of a cache hit's time.
+    llvm::SmallVector<char, 0> key;
+    llvm::raw_svector_ostream os(key);
+    llvm::WriteBitcodeToFile(*m, os);
+    os << "part " << part << " of " << parts << '\n';
     os << tm.getTargetCPU() << '\n' << tm.getTargetFeatureString() << '\n' << LLVM_VERSION_STRING;
     uint64_t h = 0xCBF29CE484222325ull; // FNV-1a
-    for (unsigned char ch : os.str())
-      h = (h ^ ch) * 0x100000001B3ull;
+    for (char ch : key)
+      h = (h ^ static_cast<unsigned char>(ch)) * 0x100000001B3ull;
     char name[32];
     std::snprintf(name, sizeof name, "%016llx.o", static_cast<unsigned long long>(h));
     cachePath = opts.cacheDir + "/" + name;
@@ -287,7 +332,15 @@ static Compiled compileModule(const std::vector<const ir::Graph *> &graphs, cons
   pb.registerFunctionAnalyses(fam);
   pb.registerLoopAnalyses(lam);
   pb.crossRegisterProxies(lam, fam, cgam, mam);
-  pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(*m, mam);
+  // Kernels that do the same work at several sites (D's layers on the real and on the
+  // fake batch, in both steps) are emitted alike (each reads its buffers from its call's
+  // table): merged first, each is optimized and compiled once, the others becoming calls
+  // to it.
+  llvm::ModulePassManager mpm;
+  mpm.addPass(llvm::MergeFunctionsPass());
+  mpm.addPass(KeepPart{{}, part, parts});
+  mpm.addPass(pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3));
+  mpm.run(*m, mam);
 
   if (ir) {
     ir->clear();
@@ -314,51 +367,34 @@ static Compiled compileModule(const std::vector<const ir::Graph *> &graphs, cons
   pm.run(*m);
   if (cacheable)
     Jit::storeInCache(cachePath, obj);
-  c.object = llvm::MemoryBuffer::getMemBufferCopy(llvm::StringRef(obj.data(), obj.size()),
-                                                  cacheable ? cachePath : "ganc." + std::to_string(n));
+  c.object = llvm::MemoryBuffer::getMemBufferCopy(
+      llvm::StringRef(obj.data(), obj.size()),
+      cacheable ? cachePath : "ganc." + std::to_string(n) + "." + std::to_string(part));
   return c;
 }
 
 bool Jit::compile(const std::vector<const ir::Graph *> &graphs, const JitOptions &opts,
                   std::vector<StepFunction> &out, std::string &error) {
-  // Several graphs compile as separate modules on separate threads (LLVM works on one
-  // module at a time), balanced by their node counts; printing IR or assembly wants one
-  // module.
+  // The module's functions compile in parts on separate threads (LLVM works on one
+  // module at a time), balanced by their sizes; printing IR or assembly wants one part.
   unsigned threads = std::max(1u, std::thread::hardware_concurrency());
-  size_t parts = (opts.keepIr || opts.keepAsm) ? 1 : std::min<size_t>(graphs.size(), threads);
-  std::vector<std::vector<size_t>> members(std::max<size_t>(parts, 1));
-  std::vector<size_t> load(members.size(), 0), order(graphs.size());
-  std::vector<size_t> sizes;
-  for (const ir::Graph *g : graphs)
-    sizes.push_back(g->live().size());
-  for (size_t i = 0; i < order.size(); ++i)
-    order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return sizes[a] > sizes[b]; });
-  for (size_t i : order) {
-    size_t p = std::min_element(load.begin(), load.end()) - load.begin();
-    members[p].push_back(i);
-    load[p] += sizes[i];
-  }
+  const int parts = (opts.keepIr || opts.keepAsm) ? 1 : static_cast<int>(threads);
   const int lanes = vectorLanes(); // read here: the main thread's machine compiles too
-  std::vector<Compiled> done(members.size());
-  std::vector<std::string> failures(members.size());
-  auto run = [&](size_t p, llvm::TargetMachine &tm, int n) {
-    std::vector<const ir::Graph *> gs;
-    std::sort(members[p].begin(), members[p].end());
-    for (size_t i : members[p])
-      gs.push_back(graphs[i]);
+  const int n = impl_->modules++;
+  std::vector<Compiled> done(static_cast<size_t>(parts));
+  std::vector<std::string> failures(done.size());
+  auto run = [&](int p, llvm::TargetMachine &tm) {
     try {
-      done[p] = compileModule(gs, opts, n, tm, lanes, opts.keepIr ? &impl_->ir : nullptr,
-                              opts.keepAsm ? &impl_->assembly : nullptr);
+      done[static_cast<size_t>(p)] =
+          compileModule(graphs, opts, n, p, parts, tm, lanes, opts.keepIr ? &impl_->ir : nullptr,
+                        opts.keepAsm ? &impl_->assembly : nullptr);
     } catch (const std::exception &e) {
-      failures[p] = e.what(); // rethrown on the calling thread below
+      failures[static_cast<size_t>(p)] = e.what(); // rethrown on the calling thread below
     }
   };
   std::vector<std::unique_ptr<llvm::TargetMachine>> machines;
   std::vector<std::thread> workers;
-  const int first = impl_->modules;
-  impl_->modules += static_cast<int>(members.size());
-  for (size_t p = 1; p < members.size(); ++p) {
+  for (int p = 1; p < parts; ++p) {
     auto tm = impl_->jtmb->createTargetMachine();
     if (!tm) {
       error = llvm::toString(tm.takeError());
@@ -367,43 +403,40 @@ bool Jit::compile(const std::vector<const ir::Graph *> &graphs, const JitOptions
       return false;
     }
     machines.push_back(std::move(*tm));
-    workers.emplace_back(run, p, std::ref(*machines.back()), first + static_cast<int>(p));
+    workers.emplace_back(run, p, std::ref(*machines.back()));
   }
-  if (!members.empty())
-    run(0, *impl_->tm, first);
+  run(0, *impl_->tm);
   for (std::thread &t : workers)
     t.join();
   for (const std::string &f : failures)
     if (!f.empty())
       internalError("codegen", f);
 
-  std::vector<StepFunction> linked(graphs.size());
+  // Every part's object before any lookup: a part's step functions call kernels that
+  // another part compiled.
   bool allCached = true;
-  for (size_t p = 0; p < members.size(); ++p) {
-    std::vector<StepFunction> fns;
-    if (!link(std::move(done[p].object), std::move(done[p].steps), fns, error)) {
-      if (!done[p].fromCache)
+  for (int p = 0; p < parts; ++p) {
+    Compiled &c = done[static_cast<size_t>(p)];
+    if (auto e = impl_->jit->addObjectFile(std::move(c.object))) {
+      if (!c.fromCache) {
+        error = llvm::toString(std::move(e));
         return false;
+      }
       // A damaged cache entry: drop it and compile afresh (into the cache again).
+      llvm::consumeError(std::move(e));
       std::error_code ec;
-      std::filesystem::remove(done[p].cachePath, ec);
-      error.clear();
-      std::vector<const ir::Graph *> gs;
-      for (size_t i : members[p])
-        gs.push_back(graphs[i]);
-      done[p] = compileModule(gs, opts, impl_->modules++, *impl_->tm, lanes, nullptr, nullptr);
-      if (!link(std::move(done[p].object), std::move(done[p].steps), fns, error))
+      std::filesystem::remove(c.cachePath, ec);
+      c = compileModule(graphs, opts, n, p, parts, *impl_->tm, lanes, nullptr, nullptr);
+      if (auto again = impl_->jit->addObjectFile(std::move(c.object))) {
+        error = llvm::toString(std::move(again));
         return false;
+      }
     }
-    allCached = allCached && done[p].fromCache;
-    for (size_t k = 0; k < fns.size(); ++k)
-      linked[members[p][k]] = std::move(fns[k]);
+    allCached = allCached && c.fromCache;
   }
-  if (allCached && !members.empty())
+  if (allCached)
     impl_->cacheHits++;
-  for (StepFunction &f : linked)
-    out.push_back(std::move(f));
-  return true;
+  return lookupAll(std::move(done[0].steps), out, error);
 }
 
 void Jit::storeInCache(const std::string &path, const llvm::SmallVectorImpl<char> &obj) {
@@ -421,15 +454,6 @@ void Jit::storeInCache(const std::string &path, const llvm::SmallVectorImpl<char
   std::filesystem::rename(tmp, path, ec);
   if (ec)
     std::filesystem::remove(tmp, ec);
-}
-
-bool Jit::link(std::unique_ptr<llvm::MemoryBuffer> object, std::vector<StepFunction> steps,
-               std::vector<StepFunction> &out, std::string &error) {
-  if (auto e = impl_->jit->addObjectFile(std::move(object))) {
-    error = llvm::toString(std::move(e));
-    return false;
-  }
-  return lookupAll(std::move(steps), out, error);
 }
 
 bool Jit::lookupAll(std::vector<StepFunction> steps, std::vector<StepFunction> &out, std::string &error) {

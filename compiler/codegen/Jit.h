@@ -43,8 +43,8 @@ public:
   static std::unique_ptr<Jit> create(std::string &error, int maxVectorBits = 0);
   ~Jit();
 
-  /// Compiles `graphs` (as one module per thread of the machine, at most one per
-  /// graph); appends one StepFunction per graph to `out`, in order.
+  /// Compiles `graphs` (one module, its functions in a part per thread of the
+  /// machine); appends one StepFunction per graph to `out`, in order.
   bool compile(const std::vector<const ir::Graph *> &graphs, const JitOptions &opts,
                std::vector<StepFunction> &out, std::string &error);
 
@@ -64,8 +64,6 @@ public:
 
 private:
   Jit();
-  bool link(std::unique_ptr<llvm::MemoryBuffer> object, std::vector<StepFunction> steps,
-            std::vector<StepFunction> &out, std::string &error);
   bool lookupAll(std::vector<StepFunction> steps, std::vector<StepFunction> &out, std::string &error);
   struct Impl;
   std::unique_ptr<Impl> impl_;
