@@ -110,6 +110,7 @@ public:
   using KernelBuilder::mul;
   Idx index(int64_t c) override { return idx(b_.getInt64(c)); }
   Idx add(Idx a, Idx c) override { return idx(b_.CreateAdd(iv(a), iv(c), "", true, true)); }
+  Idx sub(Idx a, Idx c) override { return idx(b_.CreateSub(iv(a), iv(c), "", true, true)); }
   Idx mul(Idx a, Idx c) override { return idx(b_.CreateMul(iv(a), iv(c), "", true, true)); }
 
   void loop(int64_t extent, const std::function<void(Idx)> &body) override {

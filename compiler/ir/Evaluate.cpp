@@ -21,6 +21,7 @@ public:
 
   Idx index(int64_t c) override { return {nullptr, c}; }
   Idx add(Idx a, Idx b) override { return {nullptr, a.num + b.num}; }
+  Idx sub(Idx a, Idx b) override { return {nullptr, a.num - b.num}; }
   Idx mul(Idx a, Idx b) override { return {nullptr, a.num * b.num}; }
   void loop(int64_t extent, const std::function<void(Idx)> &body) override {
     for (int64_t i = 0; i < extent; ++i)

@@ -49,6 +49,9 @@ public:
   // marks index arithmetic as not wrapping, so a negative constant or factor is poison.
   virtual Idx index(int64_t c) = 0;
   virtual Idx add(Idx a, Idx b) = 0;
+  /// a - b, for a >= b (an index that counts down, such as a transposed convolution's
+  /// input row as its kernel row goes up).
+  virtual Idx sub(Idx a, Idx b) = 0;
   virtual Idx mul(Idx a, Idx b) = 0;
   Idx mul(Idx a, int64_t c) { return mul(a, index(c)); }
   Idx add(Idx a, int64_t c) { return add(a, index(c)); }

@@ -119,21 +119,39 @@ std::vector<Instance> instances(OpKind op) {
         {"pairs", {{2, 4, 6, 6}, {49, 4, 3, 3}}, make({{1, 1}, 0, ""}), false, false},
         // The DCGAN's 7x7 output: tiles of two 7-wide rows (a border and an interior one,
         // two interior ones, the last border row alone) with AVX-512.
-        {"pairs-7x7", {{1, 4, 14, 14}, {32, 4, 4, 4}}, make({{2, 1}, 0, ""}), false, false}};
+        {"pairs-7x7", {{1, 4, 14, 14}, {32, 4, 4, 4}}, make({{2, 1}, 0, ""}), false, false},
+        // Stride 1 with "same" padding of a 7x7 and a 5x5 kernel: tiles that loop over
+        // kernel rows (interior rows) and tiles that do not (border rows), by filters
+        // (and their scalar tail) and by samples (and theirs).
+        {"rows-loop", {{1, 4, 9, 8}, {17, 4, 7, 7}}, make({{1, 3}, 0, ""}), false, false},
+        {"rows-loop-samples", {{17, 4, 6, 6}, {2, 4, 5, 5}}, make({{1, 2}, 0, ""}), false, false}};
   case OpKind::ConvTranspose2d:
-    return {
-        {"s1p0", {{2, 3, 3, 3}, {3, 4, 3, 3}}, make({{1, 0, 0, 0}, 0, ""})},
-        {"s1p1", {{2, 3, 3, 3}, {3, 4, 3, 3}}, make({{1, 1, 0, 0}, 0, ""})},
-        {"k4s2p1", {{2, 3, 3, 3}, {3, 2, 4, 4}}, make({{2, 1, 0, 0}, 0, ""})},
-        {"output-padding", {{1, 2, 3, 4}, {2, 3, 3, 3}}, make({{2, 1, 1, 0}, 0, ""})},
-        {"zero-taps", {{1, 2, 3, 3}, {2, 2, 2, 2}}, make({{3, 0, 0, 0}, 0, ""})},
-        {"vector", {{1, 3, 4, 3}, {3, 17, 4, 4}}, make({{2, 1, 0, 0}, 0, ""})},
-        {"wide", {{1, 1, 2, 28}, {1, 17, 3, 3}}, make({{1, 1, 0, 0}, 0, ""})},
-        {"samples", {{17, 2, 3, 3}, {2, 1, 4, 4}}, make({{2, 1, 0, 0}, 0, ""})},
-        {"channels", {{1, 4, 2, 2}, {4, 17, 4, 4}}, make({{2, 1, 0, 0}, 0, ""})},
-        {"pairs", {{2, 4, 3, 3}, {4, 49, 4, 4}}, make({{2, 1, 0, 0}, 0, ""}), false, false},
-        // The DCGAN's 7x7 -> 14x14: stride phases of 7x7, tiles of two 7-wide rows.
-        {"pairs-7x7", {{1, 4, 7, 7}, {4, 32, 4, 4}}, make({{2, 1, 0, 0}, 0, ""}), false, false}};
+    return {{"s1p0", {{2, 3, 3, 3}, {3, 4, 3, 3}}, make({{1, 0, 0, 0}, 0, ""})},
+            {"s1p1", {{2, 3, 3, 3}, {3, 4, 3, 3}}, make({{1, 1, 0, 0}, 0, ""})},
+            {"k4s2p1", {{2, 3, 3, 3}, {3, 2, 4, 4}}, make({{2, 1, 0, 0}, 0, ""})},
+            {"output-padding", {{1, 2, 3, 4}, {2, 3, 3, 3}}, make({{2, 1, 1, 0}, 0, ""})},
+            {"zero-taps", {{1, 2, 3, 3}, {2, 2, 2, 2}}, make({{3, 0, 0, 0}, 0, ""})},
+            {"vector", {{1, 3, 4, 3}, {3, 17, 4, 4}}, make({{2, 1, 0, 0}, 0, ""})},
+            {"wide", {{1, 1, 2, 28}, {1, 17, 3, 3}}, make({{1, 1, 0, 0}, 0, ""})},
+            {"samples", {{17, 2, 3, 3}, {2, 1, 4, 4}}, make({{2, 1, 0, 0}, 0, ""})},
+            {"channels", {{1, 4, 2, 2}, {4, 17, 4, 4}}, make({{2, 1, 0, 0}, 0, ""})},
+            {"pairs", {{2, 4, 3, 3}, {4, 49, 4, 4}}, make({{2, 1, 0, 0}, 0, ""}), false, false},
+            // The DCGAN's 7x7 -> 14x14: stride phases of 7x7, tiles of two 7-wide rows.
+            {"pairs-7x7", {{1, 4, 7, 7}, {4, 32, 4, 4}}, make({{2, 1, 0, 0}, 0, ""}), false, false},
+            // 7x7 kernels, whose tiles loop over kernel rows where their rows read the same
+            // ones: stride 1, stride 2 with output padding (rows of two kernel rows in each
+            // stride phase), by filters and by samples.
+            {"rows-loop", {{1, 4, 5, 6}, {4, 17, 7, 7}}, make({{1, 3, 0, 0}, 0, ""}), false, false},
+            {"rows-loop-stride",
+             {{1, 4, 4, 5}, {4, 3, 7, 7}},
+             make({{2, 2, 1, 1}, 0, ""}),
+             false,
+             false},
+            {"rows-loop-samples",
+             {{17, 4, 5, 5}, {4, 2, 7, 7}},
+             make({{1, 3, 0, 0}, 0, ""}),
+             false,
+             false}};
   case OpKind::Conv2dFilterGrad:
     return {{"s1p0", {{2, 3, 5, 5}, {2, 4, 3, 3}}, make({{1, 0, 3, 3}, 0, ""})},
             {"s2p1-uneven", {{2, 3, 6, 5}, {2, 4, 3, 3}}, make({{2, 1, 3, 3}, 0, ""})},
