@@ -436,6 +436,10 @@ std::unique_ptr<ast::Module> parseModule(const SourceManager &sm, uint32_t fileI
   if (diags.errorCount() != before)
     return nullptr;
   if (antlr4::ParserRuleContext *deep = tooDeepNode(tree)) {
+    // Reported at the start of the chain of operators it is in (brackets are limited
+    // above, so only such a chain nests this deep), not somewhere inside it.
+    while (auto *up = dynamic_cast<G::ExprContext *>(deep->parent))
+      deep = up;
     diags.error({fileId, utf8.byteOf(deep->getStart()->getStartIndex())},
                 "this expression nests too deeply (more than " + std::to_string(kMaxTreeDepth) +
                     " levels of syntax; split it with intermediate names)",
