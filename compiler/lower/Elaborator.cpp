@@ -501,6 +501,11 @@ std::optional<Value> Elaborator::spectralNorm(const ast::CallExpr &e, const Valu
     return std::nullopt;
   }
   const int64_t rows = w.node->shape[0], cols = w.node->numel() / rows;
+  if (cols > ir::kMaxDimension) {
+    error(e.range(), "'spectral_norm' views its weight as [rows, the rest]: " + formatShape(w.node->shape) +
+                         " makes rows of " + std::to_string(cols) + " values, more than ganc supports (2^30 per axis)");
+    return std::nullopt;
+  }
   ++sited_;
   const std::string uName = f.prefix + "spectral_norm_" + std::to_string(++f.calls["spectral_norm"]) + ".u";
   if (running_)
