@@ -4,11 +4,12 @@
 // OpInfo::lower) written through LlvmKernelBuilder; each outermost loop of it becomes a
 // kernel function
 //   void <graph>.<n>.<op>(float **buffers, i64 begin, i64 end)
-// running [begin, end) of that loop on the buffers of its call's table. The graph's entry function
-// calls each kernel through ganc_rt_parallel_for with a grain chosen from the work per iteration
-// that the builder counted while emitting. Constants are immediates, never buffers. Each kernel
-// records its .gan source location in the "ganc.loc" attribute and, when the source is known, in
-// DWARF debug info (a subprogram and instruction locations).
+// running [begin, end) of that loop on the buffers of its call's table. The graph's
+// entry function calls each kernel through ganc_rt_parallel_for with a grain chosen from
+// the work per iteration that the builder counted while emitting. Constants are
+// immediates, never buffers. Each kernel records its .gan source location in the
+// "ganc.loc" attribute and, when the source is known, in DWARF debug info (a subprogram
+// and instruction locations).
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Emitter.h"
@@ -1345,9 +1346,9 @@ private:
   }
 
   /// A kernel call's table of buffers (KernelSite::tableSlots), filled from the step's
-  /// slot table just before the call. A kernel reads its buffers from its own table, not at slot
-  /// numbers, so that two sites doing the same work (D on the real and on the fake batch) emit the
-  /// same function and MergeFunctions compiles it once (Jit.cpp).
+  /// slot table just before the call. A kernel reads its buffers from its own table, not
+  /// at slot numbers, so that two sites doing the same work (D on the real and on the
+  /// fake batch) emit the same function and MergeFunctions compiles it once (Jit.cpp).
   /// The calls run one after another, so they share one table (shareTable()).
   llvm::Value *bufferTable(llvm::IRBuilder<> &eb, const std::vector<size_t> &slots) {
     llvm::Type *ptr = llvm::PointerType::getUnqual(ctx_);

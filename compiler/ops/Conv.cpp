@@ -558,30 +558,37 @@ void lowerConvPositions(KernelBuilder &k, const Node &n) {
 }
 
 /// Kernels of more taps than this (5x5, 7x7) loop over their kernel rows where a tile's
-/// rows allow (sameRowTaps); smaller ones (the examples' 3x3 and 4x4) keep every tap's
+/// rows allow (rowSteps); smaller ones (the examples' 3x3 and 4x4) keep every tap's
 /// loop apart. A stride-1 7x7 layer with "same" padding has a static tile for each of
 /// its six border rows and each slice of columns, and with every tap's loop apart its
 /// kernels came to 64,000 lines of IR each (17 s to compile a DCGAN with two such layers
 /// in D); the loop over kernel rows adds no work.
 constexpr int64_t kUnrolledTaps = 16;
 
-/// Whether all rows of a slice read the same kernel rows k0, k0 + dk, ... (at least two),
-/// each from input rows that step alike: then a loop over the kernel rows serves them.
-bool sameRowTaps(const Slice &rows) {
+/// Kernel rows k0 + j dk (j < count, count >= 2) that every row of a slice reads, row r
+/// from input row in_r + j din.
+struct RowSteps {
+  int64_t k0, dk, count, din;
+};
+
+/// The kernel rows all rows of a slice read alike, if they do: then one loop over the
+/// kernel rows serves them.
+std::optional<RowSteps> rowSteps(const Slice &rows) {
   const auto &first = rows.pos.at(0).taps;
   if (first.size() < 2)
-    return false;
-  const int64_t dk = first[1].first - first[0].first, din = first[1].second - first[0].second;
+    return std::nullopt;
+  const RowSteps steps{first[0].first, first[1].first - first[0].first,
+                       static_cast<int64_t>(first.size()), first[1].second - first[0].second};
   for (const AxisPos &p : rows.pos) {
-    if (p.taps.size() != first.size())
-      return false;
-    for (size_t j = 0; j < p.taps.size(); ++j)
-      if (p.taps[j].first != first[j].first ||
-          p.taps[j].second != p.taps[0].second + static_cast<int64_t>(j) * din ||
-          p.taps[j].first != first[0].first + static_cast<int64_t>(j) * dk)
-        return false;
+    if (static_cast<int64_t>(p.taps.size()) != steps.count)
+      return std::nullopt;
+    for (int64_t j = 0; j < steps.count; ++j) {
+      const auto &[kh, in] = p.taps[static_cast<size_t>(j)];
+      if (kh != steps.k0 + j * steps.dk || in != p.taps[0].second + j * steps.din)
+        return std::nullopt;
+    }
   }
-  return true;
+  return steps;
 }
 
 /// conv2d(x, w) and conv_transpose2d(x, w), gathering: each output position sums its
@@ -711,20 +718,19 @@ void lowerConv(KernelBuilder &k, const Node &n, bool transposed) {
         });
       return a;
     };
-    if (C >= kFewChannels && KH * KW > kUnrolledTaps && sameRowTaps(RS)) {
-      // Kernel rows in a loop: taps k0 + j dk, row r's input row in_r + j din (din is
-      // -1 in a transposed convolution: a subtraction, indices being never negative).
-      const auto &first = RS.pos[0].taps;
-      const int64_t k0 = first[0].first, dk = first[1].first - k0,
-                    din = first[1].second - first[0].second;
+    const std::optional<RowSteps> steps = rowSteps(RS);
+    if (C >= kFewChannels && KH * KW > kUnrolledTaps && steps) {
+      // Kernel rows in a loop (din is -1 in a transposed convolution: a subtraction,
+      // indices being never negative).
+      const int64_t din = steps->din;
       k.rollNextLoop();
-      acc = k.loopCarry(static_cast<int64_t>(first.size()), acc, [&](Idx j, const Vals &a) {
+      acc = k.loopCarry(steps->count, acc, [&](Idx j, const Vals &a) {
         Rows rs;
         for (size_t r = 0; r < RS.pos.size(); ++r) {
           Idx in0 = k.index(RS.pos[r].taps[0].second);
           rs.push_back({r, din >= 0 ? k.add(in0, k.mul(j, din)) : k.sub(in0, k.mul(j, -din))});
         }
-        return columns(k.add(k.mul(j, dk), k0), rs, a);
+        return columns(k.add(k.mul(j, steps->dk), steps->k0), rs, a);
       });
     } else if (C >= kFewChannels)
       for (auto &row : rowsOf)
