@@ -26,6 +26,7 @@
 #include <llvm/Config/llvm-config.h>
 #include <llvm/Support/MemoryBuffer.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fcntl.h>
@@ -373,12 +374,18 @@ static Compiled compileModule(const std::vector<const ir::Graph *> &graphs, cons
   return c;
 }
 
+int Jit::compileParts() {
+  // Every part's thread emits and merges the whole module: past a few parts, that
+  // repeated work outweighs what another thread takes off the others.
+  constexpr unsigned kMostParts = 4;
+  return static_cast<int>(std::min(kMostParts, std::max(1u, std::thread::hardware_concurrency())));
+}
+
 bool Jit::compile(const std::vector<const ir::Graph *> &graphs, const JitOptions &opts,
                   std::vector<StepFunction> &out, std::string &error) {
   // The module's functions compile in parts on separate threads (LLVM works on one
   // module at a time), balanced by their sizes; printing IR or assembly wants one part.
-  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
-  const int parts = (opts.keepIr || opts.keepAsm) ? 1 : static_cast<int>(threads);
+  const int parts = (opts.keepIr || opts.keepAsm) ? 1 : compileParts();
   const int lanes = vectorLanes(); // read here: the main thread's machine compiles too
   const int n = impl_->modules++;
   std::vector<Compiled> done(static_cast<size_t>(parts));

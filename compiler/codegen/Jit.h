@@ -43,8 +43,8 @@ public:
   static std::unique_ptr<Jit> create(std::string &error, int maxVectorBits = 0);
   ~Jit();
 
-  /// Compiles `graphs` (one module, its functions in a part per thread of the
-  /// machine); appends one StepFunction per graph to `out`, in order.
+  /// Compiles `graphs` (one module, its functions in compileParts() parts on as many
+  /// threads); appends one StepFunction per graph to `out`, in order.
   bool compile(const std::vector<const ir::Graph *> &graphs, const JitOptions &opts,
                std::vector<StepFunction> &out, std::string &error);
 
@@ -54,6 +54,9 @@ public:
   std::string hostDescription() const;
   /// Floats per vector register of the host: 16 with AVX-512, 8 with AVX, else 4.
   int vectorLanes() const;
+  /// Parts a compilation's functions are split into, each compiled on a thread and
+  /// cached as an object of its own: the machine's threads, at most 4.
+  static int compileParts();
   /// Compilations served from the object cache so far.
   int cacheHits() const;
   /// $GANC_CACHE_DIR (empty turns the cache off), else $XDG_CACHE_HOME/ganc, else
