@@ -22,8 +22,8 @@ public:
   size_t column;
 };
 
-/// A cursor over one line of IR text. Its errors point at where reading stopped; at()
-/// and fail() at the start of the last token read, for what is wrong with the token.
+/// A cursor over one line of IR text. Its errors point at where reading stopped (here())
+/// or at the start of the last token read, for what is wrong with the token (fail()).
 class LineReader {
 public:
   explicit LineReader(std::string s) : s_(std::move(s)) {}
