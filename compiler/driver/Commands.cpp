@@ -163,6 +163,15 @@ std::optional<int64_t> intOption(const Args &a, const std::string &key, std::ost
   return -1;
 }
 
+/// False after reporting a --batch past the limit the train block has too.
+bool batchWithinLimit(int64_t batch, std::ostream &err) {
+  if (batch <= sema::kMostBatch)
+    return true;
+  err << "ganc: error: --batch must be at most " << sema::kMostBatch
+      << " (as in the train block)\n";
+  return false;
+}
+
 /// Runs the pipeline up to the step programs codegen takes; prints diagnostics.
 bool compileSteps(Session &s, const std::string &file, int64_t batch, std::ostream &err) {
   bool ok = s.analyze(file) && s.buildSteps(batch);
@@ -429,10 +438,12 @@ int cmdEmit(const Args &a, std::ostream &out, std::ostream &err) {
   if (auto b = intOption(a, "batch", err)) {
     if (*b < 0)
       return kExitUsage;
-    if (*b == 0 || *b > sema::kMostBatch) {
-      err << "ganc: error: --batch must be at least 1 and at most " << sema::kMostBatch << "\n";
+    if (*b == 0) {
+      err << "ganc: error: --batch must be at least 1\n";
       return kExitUsage;
     }
+    if (!batchWithinLimit(*b, err))
+      return kExitUsage;
     batch = *b;
   }
   if (!pipelineOptions(a, s, err))
@@ -499,11 +510,8 @@ int cmdTrain(const Args &a, std::ostream &out, std::ostream &err) {
     err << "ganc: error: --steps and --batch must be at least 1\n";
     return kExitUsage;
   }
-  if (batch && *batch > sema::kMostBatch) {
-    err << "ganc: error: --batch must be at most " << sema::kMostBatch
-        << " (as in the train block)\n";
+  if (batch && !batchWithinLimit(*batch, err))
     return kExitUsage;
-  }
   rt::ThreadLimit limit(threads ? static_cast<int>(*threads) : 0);
   const bool profileAll = a.flag("profile-all");
   bool profile = a.flag("profile") || profileAll, resume = a.flag("resume");
